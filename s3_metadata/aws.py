@@ -1,0 +1,251 @@
+"""The one place that talks to AWS.
+
+It builds the credentials (static keys, the default chain, or an assumed role that renews itself), one
+client per region with each bucket routed to its own region, and wraps every call in the same envelope:
+a bound on requests in flight (`max_concurrency`), our own retries with backoff (botocore's are switched
+off so every retry is counted), request counting by operation, and classification of what fails into a
+`SyncError` that says what to do. Callers get plain values back.
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import (
+    BotoCoreError, ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
+    IncompleteReadError, NoCredentialsError, ReadTimeoutError, ResponseStreamingError,
+)
+
+from s3_metadata.configuration import Settings
+from s3_metadata.errors import (
+    CREDENTIAL_CODES, SyncError, classify_client_error, endpoint_unreachable, no_credentials, retries_exhausted,
+)
+from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
+from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
+
+_NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
+                   ResponseStreamingError, IncompleteReadError)
+ROLE_DURATION_SECONDS = 3600
+NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+class AwsCallError(Exception):
+    """A non-retryable AWS error response, before the caller decides whether it is fatal."""
+
+    def __init__(self, operation: str, code: str, status: int | None, headers: dict[str, str] | None = None):
+        super().__init__(f"{operation} failed with {code} (HTTP {status})")
+        self.operation = operation
+        self.code = code
+        self.status = status
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class ListPage:
+    entries: list[dict[str, Any]]
+    common_prefixes: list[str]
+    next_token: str | None
+    date: datetime | None
+
+
+@dataclass(frozen=True)
+class HeadResult:
+    storage_class: str
+    restore: str | None
+    archive_status: str | None
+
+
+def response_date(response: dict[str, Any]) -> datetime | None:
+    """S3's own clock, from the Date header of a response."""
+    text = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not text:
+        return None
+    try:
+        return to_utc(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def configured_endpoint(settings: Settings) -> str | None:
+    """The S3 endpoint in use when it is not AWS's own: from the configuration or the environment."""
+    return settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+class S3Gateway:
+    """Every AWS request of a sync goes through one instance of this class."""
+
+    def __init__(self, settings: Settings, policy: RetryPolicy = RetryPolicy(),
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None):
+        self.settings = settings
+        self.policy = policy
+        self.retry_stats = RetryStats()
+        self.requests: Counter[str] = Counter()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(settings.max_concurrency)
+        self._endpoint = configured_endpoint(settings)
+        self._session = botocore.session.get_session()
+        install_fast_timestamp_parser(self._session)
+        self._clients: dict[str, Any] = {}
+        self._bucket_regions: dict[str, str] = {}
+        self._setup_credentials()
+
+    # -- credentials and clients
+    def _setup_credentials(self) -> None:
+        s = self.settings
+        if s.aws_access_key_id and s.aws_secret_access_key:
+            self._session.set_credentials(s.aws_access_key_id, s.aws_secret_access_key, s.aws_session_token)
+        if s.role_arn:
+            self._session._credentials = self._assumed_role_credentials()  # botocore has no public setter for this
+
+    def _client_config(self) -> Config:
+        s3_options = {"addressing_style": "path"} if self._endpoint else {}
+        return Config(retries={"total_max_attempts": 1}, max_pool_connections=self.settings.max_concurrency + 4,
+                      connect_timeout=10, read_timeout=60, s3=s3_options, tcp_keepalive=True)
+
+    def _assumed_role_credentials(self) -> RefreshableCredentials:
+        base = botocore.session.get_session()
+        s = self.settings
+        if s.aws_access_key_id and s.aws_secret_access_key:
+            base.set_credentials(s.aws_access_key_id, s.aws_secret_access_key, s.aws_session_token)
+        sts = base.create_client("sts", region_name=s.aws_region, config=self._client_config())
+        request = {"RoleArn": s.role_arn, "RoleSessionName": s.role_session_name,
+                   "DurationSeconds": ROLE_DURATION_SECONDS}
+        if s.external_id:
+            request["ExternalId"] = s.external_id
+
+        def fetch() -> dict[str, str]:
+            response = self._call("AssumeRole", None, sts.assume_role, **request)
+            credentials = response["Credentials"]
+            return {"access_key": credentials["AccessKeyId"], "secret_key": credentials["SecretAccessKey"],
+                    "token": credentials["SessionToken"], "expiry_time": to_utc(credentials["Expiration"]).isoformat()}
+
+        return RefreshableCredentials.create_from_metadata(metadata=fetch(), refresh_using=fetch,
+                                                           method="sts-assume-role")
+
+    def client(self, region: str | None = None) -> Any:
+        region = region or self.settings.aws_region
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = self._session.create_client(
+                    "s3", region_name=region, endpoint_url=self.settings.endpoint_url, config=self._client_config())
+            return self._clients[region]
+
+    def sts_client(self) -> Any:
+        return self._session.create_client("sts", region_name=self.settings.aws_region, config=self._client_config())
+
+    def bucket_region(self, bucket: str) -> str:
+        """Find (once) which region holds `bucket`, checking on the way that it exists and can be listed."""
+        with self._lock:
+            if bucket in self._bucket_regions:
+                return self._bucket_regions[bucket]
+        client = self.client()
+        try:
+            response = self._call("HeadBucket", bucket, client.head_bucket, Bucket=bucket)
+            region = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+        except AwsCallError as error:
+            # A bucket in another region answers 301 (or 400) with its region in a header: that is the answer.
+            region = error.headers.get("x-amz-bucket-region")
+            if not region or self._endpoint:
+                raise classify_client_error("HeadBucket", error.code, error.status, bucket) from None
+        if self._endpoint or not region:
+            region = self.settings.aws_region
+        with self._lock:
+            self._bucket_regions[bucket] = region
+        return region
+
+    def bucket_client(self, bucket: str) -> Any:
+        return self.client(self.bucket_region(bucket))
+
+    # -- operations
+    def list_page(self, bucket: str, prefix: str, start_after: str | None, token: str | None,
+                  restore_status: bool = False, delimiter: str | None = None, max_keys: int = 1000) -> ListPage:
+        """One ListObjectsV2 page. S3 ignores StartAfter once a continuation token is sent, so only one is."""
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        if token:
+            request["ContinuationToken"] = token
+        elif start_after is not None:
+            request["StartAfter"] = start_after
+        if delimiter:
+            request["Delimiter"] = delimiter
+        if restore_status:
+            request["OptionalObjectAttributes"] = ["RestoreStatus"]
+        response = self._call_classified("ListObjectsV2", bucket, self.bucket_client(bucket).list_objects_v2, **request)
+        return ListPage(
+            entries=response.get("Contents", []),
+            common_prefixes=[p["Prefix"] for p in response.get("CommonPrefixes", [])],
+            next_token=response.get("NextContinuationToken") if response.get("IsTruncated") else None,
+            date=response_date(response),
+        )
+
+    def head_object(self, bucket: str, key: str) -> HeadResult | None:
+        """HEAD one object: None when it no longer exists; AwsCallError for a per-object failure."""
+        try:
+            response = self._call("HeadObject", bucket, self.bucket_client(bucket).head_object, Bucket=bucket, Key=key)
+        except AwsCallError as error:
+            if error.code in NOT_FOUND_CODES:
+                return None
+            if error.code in CREDENTIAL_CODES:
+                raise classify_client_error("HeadObject", error.code, error.status, bucket) from None
+            raise
+        return HeadResult(storage_class=response.get("StorageClass") or "STANDARD",
+                          restore=response.get("Restore"), archive_status=response.get("ArchiveStatus"))
+
+    # -- the envelope
+    def _call_classified(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],
+                         **request: Any) -> dict[str, Any]:
+        try:
+            return self._call(operation, bucket, method, **request)
+        except AwsCallError as error:
+            raise classify_client_error(error.operation, error.code, error.status, bucket,
+                                        self.settings.role_arn) from None
+
+    def _call(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],
+              **request: Any) -> dict[str, Any]:
+        """Call with retries; raises SyncError when retries run out, AwsCallError for other error responses."""
+        attempt = 0
+        waited = 0.0
+        while True:
+            attempt += 1
+            with self._lock:
+                self.requests[operation] += 1
+            try:
+                with self._in_flight:
+                    return method(**request)
+            except ClientError as error:
+                code = str(error.response.get("Error", {}).get("Code") or "Unknown")
+                status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                failed_operation = getattr(error, "operation_name", None) or operation
+                if failed_operation == "AssumeRole" and operation != "AssumeRole":
+                    raise classify_client_error("AssumeRole", code, status, bucket, self.settings.role_arn) from None
+                if not is_retryable(code, status):
+                    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                    raise AwsCallError(operation, code, status, headers) from None
+                failure = code
+            except NoCredentialsError:
+                raise no_credentials() from None
+            except _NETWORK_ERRORS as error:
+                failure = type(error).__name__
+            except SyncError:
+                raise
+            except BotoCoreError as error:
+                raise SyncError(f"{operation} could not be sent: {type(error).__name__}") from None
+            delay = self.policy.delay(attempt, self._rng)
+            if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_wait:
+                if failure in {e.__name__ for e in _NETWORK_ERRORS}:
+                    raise endpoint_unreachable(self._endpoint or "AWS S3", failure, attempt)
+                raise retries_exhausted(operation, failure, attempt, waited, bucket)
+            self.retry_stats.record(delay)
+            waited += delay
+            self._sleep(delay)

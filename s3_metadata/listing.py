@@ -1,0 +1,46 @@
+"""Walking one part of a stream's key space, page by page.
+
+A part is listed from `StartAfter=lo` and then by continuation tokens only (S3 ignores StartAfter once a
+token is sent), and stops at the first page that passes its upper bound: the last page of a part is the
+only one that may be partly wasted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator, Protocol
+
+from s3_metadata.rows import ListedObject, listed_object
+
+
+class PageSource(Protocol):
+    def list_page(self, bucket: str, prefix: str, start_after: str | None, token: str | None,
+                  restore_status: bool = False) -> "PageLike": ...
+
+
+class PageLike(Protocol):
+    entries: list[dict]
+    next_token: str | None
+    date: datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    objects: list[ListedObject]
+    date: datetime | None
+
+
+def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: str | None,
+              restore_status: bool) -> Iterator[Page]:
+    """Yield the objects with `lo < key <= hi` (hi None: to the end) under `prefix`, in key order."""
+    token: str | None = None
+    while True:
+        page = source.list_page(bucket, prefix, lo, token, restore_status)
+        objects = [listed_object(entry, restore_status) for entry in page.entries]
+        if hi is not None and objects and objects[-1].key > hi:
+            yield Page([o for o in objects if o.key <= hi], page.date)
+            return
+        yield Page(objects, page.date)
+        if not page.next_token:
+            return
+        token = page.next_token

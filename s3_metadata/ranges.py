@@ -1,0 +1,264 @@
+"""Key ranges: the unit of progress, of parallel listing and of change detection.
+
+Every sync lists every stream in full (S3 cannot filter a listing by date), so it can compare what it sees
+with a compact summary of the previous pass instead of trusting LastModified alone. Each stream's key
+space is cut into contiguous ranges `(lo, hi]` of a few hundred keys; for each range the state keeps the
+number of keys and a 64-bit digest, the sum of one hash per object over every listed column (key, ETag,
+size, storage class, LastModified, checksum, and the restore state when the listing reports it). After a
+range is listed again:
+
+- same count and digest: nothing in it changed; only objects inside the LastModified look-back window and
+  tracked restores are looked at;
+- the difference is exactly the objects newer than the watermark (new keys only): only those are sent;
+- anything else (storage-class transitions, restores reported by the listing, late multipart uploads,
+  overwrites behind the watermark, deletions): the whole range is sent again.
+
+Because a digest is a sum, two neighbouring ranges merge without re-reading them, and because a range is
+only a pair of boundaries, the state stays proportional to the number of ranges, never to the number of
+objects. Boundaries need not be keys: `(lo, hi]` holds every key `k` with `lo < k <= hi`, which is exactly
+what `StartAfter=lo` lists from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from hashlib import blake2b
+from math import ceil
+from typing import Iterable, Sequence
+
+from s3_metadata.rows import ListedObject
+
+MASK = (1 << 64) - 1
+# State stays bounded on very large buckets: past this many ranges a stream's ranges grow instead.
+MAX_RANGES_PER_STREAM = 5_000
+# A range is split once it holds this many times the target size.
+SPLIT_FACTOR = 1.5
+
+
+def fingerprint(obj: ListedObject, include_restore: bool) -> int:
+    """A 64-bit hash of every column the listing gives for `obj`."""
+    fields = [obj.key, obj.e_tag, str(obj.size), obj.storage_class, obj.last_modified.isoformat(),
+              obj.checksum_algorithm or "", obj.checksum_type or ""]
+    if include_restore and obj.restore is not None:
+        fields.append(obj.restore.status or "")
+        fields.append(obj.restore.expiry.isoformat() if obj.restore.expiry else "")
+    data = "\x00".join(fields).encode("utf-8", "surrogatepass")
+    return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True)
+class RangeEntry:
+    """One range `(previous entry's hi, hi]`; `hi` None is the end of the stream.
+
+    `count`/`digest` describe the range as last seen (None: never seen, so everything in it is sent);
+    `done` says the current pass has already listed it.
+    """
+
+    hi: str | None
+    count: int | None = None
+    digest: int | None = None
+    done: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.count is not None and self.digest is not None
+
+
+def effective_range_size(range_size: int, total_objects: int | None) -> int:
+    """The target range size: the configured one, grown on buckets too large for MAX_RANGES_PER_STREAM."""
+    if not total_objects:
+        return range_size
+    return max(range_size, ceil(total_objects / MAX_RANGES_PER_STREAM))
+
+
+def merge_small(entries: Sequence[RangeEntry], target: int) -> list[RangeEntry]:
+    """Merge neighbours while their combined count stays within `target` (all entries must be known)."""
+    merged: list[RangeEntry] = []
+    for entry in entries:
+        previous = merged[-1] if merged else None
+        if (previous is not None and previous.known and entry.known
+                and previous.count + entry.count <= target):  # type: ignore[operator]
+            merged[-1] = RangeEntry(entry.hi, previous.count + entry.count,  # type: ignore[operator]
+                                    (previous.digest + entry.digest) & MASK, entry.done)  # type: ignore[operator]
+        else:
+            merged.append(entry)
+    return merged
+
+
+@dataclass
+class Batch:
+    """Objects of one finished piece of a range, ready to be described and sent.
+
+    Once every row of the batch has been emitted, `replacement` takes the place of the state entry whose
+    `hi` is `entry_hi`; `lo` and `hi` bound the keys the batch covers, so tracked keys in between that were
+    not listed are known to be gone.
+    """
+
+    lo: str | None
+    hi: str | None
+    entry_hi: str | None
+    objects: list[ListedObject]
+    emit: list[bool]
+    replacement: list[RangeEntry]
+
+    @property
+    def emitted(self) -> int:
+        return sum(self.emit)
+
+
+@dataclass
+class RangeScanner:
+    """Consumes one range's objects in key order and decides which must be sent.
+
+    A range with a known count and digest is buffered (it holds at most SPLIT_FACTOR x target objects)
+    until its end, when the digest tells what changed. A range seen for the first time, or one that has
+    already grown past its old count (so it certainly changed), is streamed: everything is sent, in pieces
+    of `target` objects, each of which becomes a finished range of its own, so a long first pass can be
+    resumed piece by piece.
+    """
+
+    lo: str | None
+    entry: RangeEntry
+    target: int
+    since: datetime | None
+    include_restore: bool
+    _objects: list[ListedObject] = field(default_factory=list)
+    _fingerprints: list[int] = field(default_factory=list)
+    _streaming: bool = False
+    _piece_lo: str | None = None
+
+    def __post_init__(self) -> None:
+        self._streaming = not self.entry.known
+        self._piece_lo = self.lo
+
+    def contains(self, key: str) -> bool:
+        return self.entry.hi is None or key <= self.entry.hi
+
+    def add(self, obj: ListedObject) -> Batch | None:
+        """Take the next object of the range; returns a batch when a streamed piece is complete."""
+        self._objects.append(obj)
+        self._fingerprints.append(fingerprint(obj, self.include_restore))
+        if not self._streaming and len(self._objects) > (self.entry.count or 0):
+            self._streaming = True
+        if self._streaming and len(self._objects) >= self.target:
+            return self._cut(final=False)
+        return None
+
+    def finish(self) -> Batch:
+        """The range's last batch; call once after its last object."""
+        if self._streaming:
+            return self._cut(final=True)
+        return self._finish_buffered()
+
+    def _cut(self, final: bool) -> Batch:
+        objects, prints = self._objects, self._fingerprints
+        self._objects, self._fingerprints = [], []
+        hi = self.entry.hi if final else objects[-1].key
+        piece = RangeEntry(hi, len(objects), sum(prints) & MASK, True)
+        replacement = [piece] if final else [piece, RangeEntry(self.entry.hi)]
+        batch = Batch(self._piece_lo, hi, self.entry.hi, objects, [True] * len(objects), replacement)
+        self._piece_lo = hi
+        return batch
+
+    def _finish_buffered(self) -> Batch:
+        objects, prints = self._objects, self._fingerprints
+        count, digest = len(objects), sum(prints) & MASK
+        recent = [self.since is None or o.last_modified >= self.since for o in objects]
+        if count == self.entry.count and digest == self.entry.digest:
+            emit = recent
+        else:
+            recent_count = sum(recent)
+            recent_digest = sum(p for p, r in zip(prints, recent) if r)
+            only_new_keys = (count - recent_count == self.entry.count
+                             and (digest - recent_digest) & MASK == self.entry.digest)
+            emit = recent if only_new_keys else [True] * count
+        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit,
+                     self._pieces(objects, prints))
+
+    def _pieces(self, objects: list[ListedObject], prints: list[int]) -> list[RangeEntry]:
+        if len(objects) <= self.target * SPLIT_FACTOR:
+            return [RangeEntry(self.entry.hi, len(objects), sum(prints) & MASK, True)]
+        pieces = []
+        for start in range(0, len(objects), self.target):
+            end = min(start + self.target, len(objects))
+            hi = self.entry.hi if end == len(objects) else objects[end - 1].key
+            pieces.append(RangeEntry(hi, end - start, sum(prints[start:end]) & MASK, True))
+        return pieces
+
+
+@dataclass(frozen=True)
+class Part:
+    """A run of consecutive ranges one worker lists with a single StartAfter and continuation tokens."""
+
+    lo: str | None
+    entries: tuple[RangeEntry, ...]
+
+    @property
+    def hi(self) -> str | None:
+        return self.entries[-1].hi
+
+
+def plan_parts(entries: Sequence[RangeEntry], max_parts: int, min_objects: int) -> list[Part]:
+    """Group the ranges the pass still has to list into at most about `max_parts` parts.
+
+    Ranges already done split the stream into runs; a run is cut where its known counts reach an equal
+    share of the work, but never into parts smaller than `min_objects`, because every part pays for one
+    extra, partly wasted LIST page at its end.
+    """
+    pending_total = sum(e.count or 0 for e in entries if not e.done)
+    share = max(min_objects, ceil(pending_total / max(1, max_parts)))
+    parts: list[Part] = []
+    lo: str | None = None
+    current: list[RangeEntry] = []
+    current_lo: str | None = None
+    accumulated = 0
+    for entry in entries:
+        if entry.done:
+            if current:
+                parts.append(Part(current_lo, tuple(current)))
+                current, accumulated = [], 0
+        else:
+            if not current:
+                current_lo = lo
+            current.append(entry)
+            accumulated += entry.count if entry.count is not None else share
+            if accumulated >= share and entry.hi is not None:
+                parts.append(Part(current_lo, tuple(current)))
+                current, accumulated = [], 0
+        lo = entry.hi
+    if current:
+        parts.append(Part(current_lo, tuple(current)))
+    return parts
+
+
+def replace_entry(entries: Sequence[RangeEntry], entry_hi: str | None,
+                  replacement: Iterable[RangeEntry]) -> list[RangeEntry]:
+    """The entries with the one whose `hi` is `entry_hi` replaced."""
+    result: list[RangeEntry] = []
+    replaced = False
+    for entry in entries:
+        if not replaced and entry.hi == entry_hi:
+            result.extend(replacement)
+            replaced = True
+        else:
+            result.append(entry)
+    if not replaced:
+        raise KeyError(f"no range ends at {entry_hi!r}")
+    return result
+
+
+def start_pass(entries: Sequence[RangeEntry]) -> list[RangeEntry]:
+    """The entries at the start of a new pass: nothing listed yet; a new stream is one open range."""
+    if not entries:
+        return [RangeEntry(None)]
+    return [replace(e, done=False) for e in entries]
+
+
+def finish_pass(entries: Sequence[RangeEntry], target: int) -> list[RangeEntry]:
+    """The entries once a pass has listed them all: small neighbours merged, ready for the next pass."""
+    return [replace(e, done=False) for e in merge_small(entries, target)]
+
+
+def invalidate_digests(entries: Sequence[RangeEntry]) -> list[RangeEntry]:
+    """Keep the boundaries but forget what was in them (the digest no longer covers the same columns)."""
+    return [RangeEntry(e.hi, None, None, e.done) for e in entries]

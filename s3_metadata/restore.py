@@ -1,0 +1,121 @@
+"""What an object's restore state is, from the answers S3 gives about it.
+
+Only GLACIER and DEEP_ARCHIVE objects, and Intelligent-Tiering objects sitting in an archive access tier,
+have to be restored before they can be read; everything else (GLACIER_IR included) is readable as it is
+and gets no restore status at all, and costs no HEAD request. S3 reports a restore in two places:
+the `x-amz-restore` header of HEAD, and (on AWS, when asked for) the `RestoreStatus` element of a
+listing. Both are turned into the same `RestoreInfo` here, so the rest of the connector never looks at
+either format.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Mapping
+
+from s3_metadata.timestamps import to_utc
+
+ARCHIVED = "archived"
+IN_PROGRESS = "in_progress"
+RESTORED = "restored"
+ERROR_PREFIX = "error:"
+
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+INTELLIGENT_TIERING = "INTELLIGENT_TIERING"
+ARCHIVE_TIERS = frozenset({"ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"})
+# Classes whose restore state a listing without RestoreStatus cannot tell (and, for Intelligent-Tiering,
+# whose archive tier only HEAD tells).
+HEAD_CLASSES = ARCHIVE_CLASSES | {INTELLIGENT_TIERING}
+
+_PAIR = re.compile(r'\s*([A-Za-z][A-Za-z0-9-]*)\s*=\s*"([^"]*)"\s*(?:,|$)')
+
+
+class RestoreHeaderError(ValueError):
+    """An `x-amz-restore` value this connector cannot read."""
+
+
+@dataclass(frozen=True)
+class RestoreInfo:
+    """The restore columns of one row."""
+
+    status: str | None = None
+    expiry: datetime | None = None
+    archive_status: str | None = None
+
+    @property
+    def is_tracked(self) -> bool:
+        """Whether this state can change without LastModified changing, so later syncs must look again."""
+        return self.status in (IN_PROGRESS, RESTORED)
+
+
+NOT_APPLICABLE = RestoreInfo()
+
+
+def error_info(code: str) -> RestoreInfo:
+    """The restore columns of an object HEAD could not describe: the row says why."""
+    return RestoreInfo(status=f"{ERROR_PREFIX}{code}")
+
+
+def needs_head(storage_class: str) -> bool:
+    """Whether a listing entry of this class leaves the restore columns unknown until HEAD answers."""
+    return storage_class in HEAD_CLASSES
+
+
+def parse_restore_header(value: str) -> tuple[bool, datetime | None]:
+    """(restore still running, expiry of the restored copy) from an `x-amz-restore` header value."""
+    pairs: dict[str, str] = {}
+    position = 0
+    text = value.strip()
+    while position < len(text):
+        match = _PAIR.match(text, position)
+        if not match or match.end() == position:
+            raise RestoreHeaderError(f"unreadable x-amz-restore header {value!r}")
+        pairs[match.group(1).lower()] = match.group(2)
+        position = match.end()
+    ongoing = pairs.get("ongoing-request")
+    if ongoing not in ("true", "false"):
+        raise RestoreHeaderError(f"x-amz-restore header {value!r} has no ongoing-request=\"true\"|\"false\"")
+    expiry_text = pairs.get("expiry-date")
+    expiry = None
+    if expiry_text is not None:
+        try:
+            expiry = to_utc(parsedate_to_datetime(expiry_text))
+        except (TypeError, ValueError, IndexError):
+            raise RestoreHeaderError(f"x-amz-restore header {value!r} has an unreadable expiry-date") from None
+    return ongoing == "true", expiry
+
+
+def _from_restore(ongoing: bool | None, expiry: datetime | None, archive_status: str | None) -> RestoreInfo:
+    if ongoing is None:
+        return RestoreInfo(ARCHIVED, None, archive_status)
+    if ongoing:
+        return RestoreInfo(IN_PROGRESS, None, archive_status)
+    return RestoreInfo(RESTORED, expiry, archive_status)
+
+
+def restore_from_head(storage_class: str, restore_header: str | None, archive_status: str | None) -> RestoreInfo:
+    """The restore columns of an object from its HEAD response headers."""
+    if storage_class == INTELLIGENT_TIERING:
+        if archive_status not in ARCHIVE_TIERS:
+            return RestoreInfo(archive_status=archive_status)
+    elif storage_class not in ARCHIVE_CLASSES:
+        return NOT_APPLICABLE
+    if restore_header is None or not restore_header.strip():
+        return _from_restore(None, None, archive_status)
+    try:
+        ongoing, expiry = parse_restore_header(restore_header)
+    except RestoreHeaderError:
+        return RestoreInfo(f"{ERROR_PREFIX}UnreadableRestoreHeader", None, archive_status)
+    return _from_restore(ongoing, expiry, archive_status)
+
+
+def restore_from_listing(storage_class: str, restore_status: Mapping[str, Any] | None) -> RestoreInfo | None:
+    """The restore columns from a listing entry that was asked for RestoreStatus; None when only HEAD can tell."""
+    if storage_class not in ARCHIVE_CLASSES:
+        return None if storage_class == INTELLIGENT_TIERING else NOT_APPLICABLE
+    if not restore_status:
+        return _from_restore(None, None, None)
+    expiry = restore_status.get("RestoreExpiryDate")
+    return _from_restore(bool(restore_status.get("IsRestoreInProgress")), to_utc(expiry) if expiry else None, None)

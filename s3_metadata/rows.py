@@ -1,0 +1,97 @@
+"""The table `s3_objects`: its declared schema, and how one listed object becomes one row.
+
+Fivetran's default naming turns `s3_objects` into `s_3_objects` in the destination; the name here is the
+source name and must stay as it is, or existing destinations would get a second table.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from s3_metadata.restore import RestoreInfo, restore_from_listing
+from s3_metadata.timestamps import to_utc
+
+TABLE = "s3_objects"
+DESTINATION_TABLE = "s_3_objects"
+PRIMARY_KEY = ("bucket", "key")
+COLUMNS: dict[str, str] = {
+    "bucket": "STRING",
+    "key": "STRING",
+    "size": "LONG",
+    "e_tag": "STRING",
+    "storage_class": "STRING",
+    "last_modified": "UTC_DATETIME",
+    "restore_status": "STRING",
+    "restore_expiry": "UTC_DATETIME",
+    "archive_status": "STRING",
+    "is_multipart": "BOOLEAN",
+    "multipart_part_count": "INT",
+    "checksum_algorithm": "STRING",
+    "checksum_type": "STRING",
+}
+
+_MULTIPART_ETAG = re.compile(r"-(\d+)$")
+
+
+def table_schema() -> list[dict[str, Any]]:
+    """What `schema()` declares."""
+    return [{"table": TABLE, "primary_key": list(PRIMARY_KEY), "columns": dict(COLUMNS)}]
+
+
+@dataclass(frozen=True, slots=True)
+class ListedObject:
+    """One `Contents` entry of a listing, as plain values. `restore` is None when the listing did not say."""
+
+    key: str
+    last_modified: datetime
+    e_tag: str
+    size: int
+    storage_class: str
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+    restore: RestoreInfo | None = None
+
+
+def listed_object(entry: Mapping[str, Any], restore_status_requested: bool) -> ListedObject:
+    """Map a listing entry; with `restore_status_requested`, a missing RestoreStatus means "no restore"."""
+    storage_class = entry.get("StorageClass") or "STANDARD"
+    algorithms = entry.get("ChecksumAlgorithm")
+    restore = restore_from_listing(storage_class, entry.get("RestoreStatus")) if restore_status_requested else None
+    return ListedObject(
+        key=entry["Key"],
+        last_modified=to_utc(entry["LastModified"]),
+        e_tag=(entry.get("ETag") or "").strip('"'),
+        size=int(entry.get("Size") or 0),
+        storage_class=storage_class,
+        checksum_algorithm=",".join(algorithms) if algorithms else None,
+        checksum_type=entry.get("ChecksumType"),
+        restore=restore,
+    )
+
+
+def multipart_parts(e_tag: str) -> int | None:
+    """The part count a multipart upload leaves in its ETag (`<md5 of md5s>-<parts>`), or None."""
+    match = _MULTIPART_ETAG.search(e_tag)
+    return int(match.group(1)) if match else None
+
+
+def object_row(bucket: str, obj: ListedObject, restore: RestoreInfo) -> dict[str, Any]:
+    """The full row for `obj`; every column is present so an upsert never leaves a stale value behind."""
+    parts = multipart_parts(obj.e_tag)
+    return {
+        "bucket": bucket,
+        "key": obj.key,
+        "size": obj.size,
+        "e_tag": obj.e_tag,
+        "storage_class": obj.storage_class,
+        "last_modified": obj.last_modified,
+        "restore_status": restore.status,
+        "restore_expiry": restore.expiry,
+        "archive_status": restore.archive_status,
+        "is_multipart": parts is not None,
+        "multipart_part_count": parts,
+        "checksum_algorithm": obj.checksum_algorithm,
+        "checksum_type": obj.checksum_type,
+    }

@@ -1,0 +1,203 @@
+"""The connector's state: versioned, validated on load, small, and free of secrets.
+
+Per stream (bucket x LIST prefix) it keeps the watermark of the last complete pass, the start of the pass
+in progress, the key ranges with their counts and digests (see ranges.py), and the objects whose restore
+is in progress, restored or failed to be read: those change without LastModified changing, so every sync
+looks at them again. Its size follows the number of ranges and of tracked restores, never the number of
+objects. A state this code cannot read fails the sync with a message, rather than silently starting over.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from s3_metadata.ranges import RangeEntry
+from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, RESTORED, RestoreInfo
+from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
+
+STATE_VERSION = 1
+DIGEST_LISTING = "listing"
+DIGEST_LISTING_RESTORE = "listing+restore"
+_DIGEST_MODES = (DIGEST_LISTING, DIGEST_LISTING_RESTORE)
+_HEX64 = re.compile(r"^[0-9a-f]{16}$")
+_TRACKABLE = (IN_PROGRESS, RESTORED, ARCHIVED)
+
+
+class StateError(ValueError):
+    """A saved state that cannot be used; the message says what to do."""
+
+    def __init__(self, problem: str):
+        super().__init__(
+            f"The saved state cannot be read: {problem}. Nothing was synced. If the state was edited by hand, "
+            "restore it; otherwise re-sync the connection from the Fivetran dashboard (or delete files/state.json "
+            "when running `fivetran debug`) to start again with a full sync.")
+
+
+def stream_id(bucket: str, prefix: str) -> str:
+    """The state key of a stream; bucket names never contain '/', so the split is unambiguous."""
+    return f"{bucket}/{prefix}"
+
+
+@dataclass
+class StreamState:
+    """What one stream remembers between syncs."""
+
+    bucket: str
+    prefix: str
+    watermark: datetime | None = None
+    pass_started: datetime | None = None
+    ranges: list[RangeEntry] = field(default_factory=list)
+    digest_mode: str = DIGEST_LISTING
+    restores: dict[str, RestoreInfo] = field(default_factory=dict)
+    passes: int = 0
+
+    @property
+    def in_pass(self) -> bool:
+        return self.pass_started is not None
+
+    @property
+    def known_objects(self) -> int | None:
+        """Objects the last pass saw, when every range is known."""
+        if not self.ranges or any(e.count is None for e in self.ranges):
+            return None
+        return sum(e.count for e in self.ranges)  # type: ignore[misc]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "watermark": isoformat_utc(self.watermark),
+            "pass_started": isoformat_utc(self.pass_started),
+            "digest_mode": self.digest_mode,
+            "passes": self.passes,
+            "ranges": [[e.hi, e.count, None if e.digest is None else f"{e.digest:016x}", int(e.done)]
+                       for e in self.ranges],
+            "restores": {key: [info.status, isoformat_utc(info.expiry), info.archive_status]
+                         for key, info in sorted(self.restores.items())},
+        }
+
+
+@dataclass
+class SyncState:
+    """The whole state: one StreamState per stream id."""
+
+    streams: dict[str, StreamState] = field(default_factory=dict)
+
+    def stream(self, bucket: str, prefix: str) -> StreamState:
+        sid = stream_id(bucket, prefix)
+        if sid not in self.streams:
+            self.streams[sid] = StreamState(bucket, prefix)
+        return self.streams[sid]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "streams": {sid: s.to_json() for sid, s in sorted(self.streams.items())}}
+
+
+def _timestamp(value: Any, where: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise StateError(f"{where} must be an ISO 8601 timestamp")
+    try:
+        return parse_isoformat_utc(value)
+    except ValueError:
+        raise StateError(f"{where} is not an ISO 8601 timestamp with a UTC offset: {value!r}") from None
+
+
+def _count(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise StateError(f"{where} must be a non-negative integer")
+    return value
+
+
+def _ranges(value: Any, where: str) -> list[RangeEntry]:
+    if not isinstance(value, list):
+        raise StateError(f"{where} must be a list")
+    entries: list[RangeEntry] = []
+    for index, item in enumerate(value):
+        at = f"{where}[{index}]"
+        if not isinstance(item, list) or len(item) != 4:
+            raise StateError(f"{at} must be [hi, count, digest, done]")
+        hi, count, digest, done = item
+        if hi is not None and not isinstance(hi, str):
+            raise StateError(f"{at} has a boundary that is not a string")
+        if digest is not None and (not isinstance(digest, str) or not _HEX64.match(digest)):
+            raise StateError(f"{at} has a digest that is not 16 hex digits")
+        if done not in (0, 1):
+            raise StateError(f"{at} has a done flag that is not 0 or 1")
+        entries.append(RangeEntry(hi, _count(count, at), None if digest is None else int(digest, 16), bool(done)))
+    his = [e.hi for e in entries]
+    if entries and (his[-1] is not None or None in his[:-1]):
+        raise StateError(f"{where} must end with the open range (boundary null) and have no other")
+    if any(a >= b for a, b in zip(his[:-2], his[1:-1])):  # type: ignore[operator]
+        raise StateError(f"{where} boundaries are not in increasing key order")
+    return entries
+
+
+def _restores(value: Any, where: str) -> dict[str, RestoreInfo]:
+    if not isinstance(value, dict):
+        raise StateError(f"{where} must be an object")
+    restores = {}
+    for key, item in value.items():
+        if not isinstance(item, list) or len(item) != 3:
+            raise StateError(f"{where}[{key!r}] must be [status, expiry, archive_status]")
+        status, expiry, archive_status = item
+        if not isinstance(status, str) or not (status in _TRACKABLE or status.startswith(ERROR_PREFIX)):
+            raise StateError(f"{where}[{key!r}] has an unknown restore status {status!r}")
+        if archive_status is not None and not isinstance(archive_status, str):
+            raise StateError(f"{where}[{key!r}] has an archive status that is not a string")
+        restores[key] = RestoreInfo(status, _timestamp(expiry, f"{where}[{key!r}] expiry"), archive_status)
+    return restores
+
+
+def _stream(sid: str, value: Any) -> StreamState:
+    where = f"streams[{sid!r}]"
+    if not isinstance(value, dict):
+        raise StateError(f"{where} must be an object")
+    bucket, slash, prefix = sid.partition("/")
+    if not bucket or not slash:
+        raise StateError(f"{where} is not a 'bucket/prefix' stream id")
+    mode = value.get("digest_mode", DIGEST_LISTING)
+    if mode not in _DIGEST_MODES:
+        raise StateError(f"{where}.digest_mode must be one of {_DIGEST_MODES}")
+    return StreamState(
+        bucket=bucket,
+        prefix=prefix,
+        watermark=_timestamp(value.get("watermark"), f"{where}.watermark"),
+        pass_started=_timestamp(value.get("pass_started"), f"{where}.pass_started"),
+        ranges=_ranges(value.get("ranges", []), f"{where}.ranges"),
+        digest_mode=mode,
+        restores=_restores(value.get("restores", {}), f"{where}.restores"),
+        passes=_count(value.get("passes", 0), f"{where}.passes") or 0,
+    )
+
+
+def is_fivetran_example_state(state: Mapping[str, Any]) -> bool:
+    """The state Fivetran's example S3 connector leaves: `{"s3_objects": {"last_modified": ...}}`."""
+    return set(state) == {"s3_objects"} and isinstance(state["s3_objects"], dict)
+
+
+def load_state(state: Mapping[str, Any] | None) -> SyncState:
+    """Validate and load a saved state; {} or None is a first sync."""
+    if not state:
+        return SyncState()
+    if not isinstance(state, Mapping):
+        raise StateError("it is not a JSON object")
+    if is_fivetran_example_state(state):
+        return SyncState()
+    version = state.get("version")
+    if version is None:
+        raise StateError("it has no version number, so it was not written by this connector")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise StateError(f"its version {version!r} is not a whole number")
+    if version > STATE_VERSION:
+        raise StateError(f"it was written by a newer version of this connector (state version {version}, "
+                         f"this code reads up to {STATE_VERSION}); deploy the newer version again")
+    if version < 1:
+        raise StateError(f"state version {version} is unknown")
+    streams = state.get("streams", {})
+    if not isinstance(streams, dict):
+        raise StateError("'streams' must be an object")
+    return SyncState({sid: _stream(sid, value) for sid, value in streams.items()})
