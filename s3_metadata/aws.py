@@ -36,6 +36,8 @@ from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
 _NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
                    ResponseStreamingError, IncompleteReadError)
 ROLE_DURATION_SECONDS = 3600
+LIST_PAGE_SIZE = 1000
+DEFAULT_POLICY = RetryPolicy()
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -84,10 +86,10 @@ def configured_endpoint(settings: Settings) -> str | None:
 class S3Gateway:
     """Every AWS request of a sync goes through one instance of this class."""
 
-    def __init__(self, settings: Settings, policy: RetryPolicy = RetryPolicy(),
+    def __init__(self, settings: Settings, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None):
         self.settings = settings
-        self.policy = policy
+        self.policy = policy or DEFAULT_POLICY
         self.retry_stats = RetryStats()
         self.requests: Counter[str] = Counter()
         self._sleep = sleep
@@ -126,7 +128,7 @@ class S3Gateway:
             request["ExternalId"] = s.external_id
 
         def fetch() -> dict[str, str]:
-            response = self._call("AssumeRole", None, sts.assume_role, **request)
+            response = self._call_classified("AssumeRole", None, sts.assume_role, **request)
             credentials = response["Credentials"]
             return {"access_key": credentials["AccessKeyId"], "secret_key": credentials["SecretAccessKey"],
                     "token": credentials["SessionToken"], "expiry_time": to_utc(credentials["Expiration"]).isoformat()}
@@ -170,9 +172,9 @@ class S3Gateway:
 
     # -- operations
     def list_page(self, bucket: str, prefix: str, start_after: str | None, token: str | None,
-                  restore_status: bool = False, delimiter: str | None = None, max_keys: int = 1000) -> ListPage:
+                  restore_status: bool = False, delimiter: str | None = None, max_keys: int | None = None) -> ListPage:
         """One ListObjectsV2 page. S3 ignores StartAfter once a continuation token is sent, so only one is."""
-        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys or LIST_PAGE_SIZE}
         if token:
             request["ContinuationToken"] = token
         elif start_after is not None:

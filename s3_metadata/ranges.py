@@ -33,6 +33,9 @@ MASK = (1 << 64) - 1
 MAX_RANGES_PER_STREAM = 5_000
 # A range is split once it holds this many times the target size.
 SPLIT_FACTOR = 1.5
+# A known range is buffered until it holds this many times max(old count, target); past that it has
+# certainly changed and is streamed, so memory stays bounded whatever was added to it.
+BUFFER_FACTOR = 2
 
 
 def fingerprint(obj: ListedObject, include_restore: bool) -> int:
@@ -110,11 +113,10 @@ class Batch:
 class RangeScanner:
     """Consumes one range's objects in key order and decides which must be sent.
 
-    A range with a known count and digest is buffered (it holds at most SPLIT_FACTOR x target objects)
-    until its end, when the digest tells what changed. A range seen for the first time, or one that has
-    already grown past its old count (so it certainly changed), is streamed: everything is sent, in pieces
-    of `target` objects, each of which becomes a finished range of its own, so a long first pass can be
-    resumed piece by piece.
+    A range with a known count and digest is buffered until its end, when the digest tells what changed.
+    A range seen for the first time, or one that has grown far past its old size (so it certainly changed
+    and must not be held in memory), is streamed: everything is sent, in pieces of `target` objects, each
+    of which becomes a finished range of its own, so a long first pass can be resumed piece by piece.
     """
 
     lo: str | None
@@ -138,9 +140,10 @@ class RangeScanner:
         """Take the next object of the range; returns a batch when a streamed piece is complete."""
         self._objects.append(obj)
         self._fingerprints.append(fingerprint(obj, self.include_restore))
-        if not self._streaming and len(self._objects) > (self.entry.count or 0):
+        if not self._streaming and len(self._objects) > max(self.entry.count or 0, self.target) * BUFFER_FACTOR:
             self._streaming = True
-        if self._streaming and len(self._objects) >= self.target:
+        # A cut on the range's own upper boundary would leave an empty remainder with the same boundary.
+        if self._streaming and len(self._objects) >= self.target and obj.key != self.entry.hi:
             return self._cut(final=False)
         return None
 

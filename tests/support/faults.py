@@ -1,0 +1,109 @@
+"""Faults injected at botocore's `before-send` event, for what moto cannot produce.
+
+The handler runs before moto's own, in every botocore session created while it is installed; returning
+a response short-circuits the request, so botocore still parses it (status, headers, error XML) as it
+would parse S3's. Raising `SimulatedCrash` stands for the process dying mid-request.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from botocore.awsrequest import AWSResponse
+from botocore.handlers import BUILTIN_HANDLERS
+
+Predicate = Callable[[str, Any, int], bool]
+
+
+class SimulatedCrash(Exception):
+    """Stands for a sync killed in the middle of a request."""
+
+
+class _Body:
+    def __init__(self, body: bytes):
+        self._body = body
+
+    def stream(self, **_: Any):
+        yield self._body
+
+
+def error_xml(code: str, service: str = "s3", message: str = "injected by the test") -> bytes:
+    """An error document as the service writes it: S3's bare <Error>, or the query protocol's <ErrorResponse>."""
+    error = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    if service != "s3":
+        error = f"<ErrorResponse>{error}<RequestId>TEST</RequestId></ErrorResponse>"
+    return f'<?xml version="1.0" encoding="UTF-8"?>{error}'.encode()
+
+
+@dataclass
+class _Rule:
+    operation: str | None
+    predicate: Predicate
+    status: int
+    headers: dict[str, str]
+    body: bytes | None
+    code: str | None = None
+    crash: bool = False
+
+
+class FaultInjector:
+    """Counts every request by operation and answers some of them itself."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.urls: list[tuple[str, str]] = []
+        self._rules: list[_Rule] = []
+        self._lock = threading.Lock()
+        self._entry = ("before-send", self._handle)
+
+    def install(self) -> None:
+        BUILTIN_HANDLERS.insert(0, self._entry)
+
+    def uninstall(self) -> None:
+        if self._entry in BUILTIN_HANDLERS:
+            BUILTIN_HANDLERS.remove(self._entry)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self.requests.clear()
+            self.urls.clear()
+
+    def respond(self, operation: str | None, status: int, *, code: str | None = None, headers: dict | None = None,
+                when: Predicate | None = None, body: bytes | None = None) -> None:
+        """Answer matching requests with `status` (an S3 error document when `code` is given)."""
+        self._rules.append(_Rule(operation, when or (lambda op, req, n: True), status, dict(headers or {}), body, code))
+
+    def throttle(self, rate: float, seed: int = 7, operation: str | None = None) -> None:
+        """Answer a share of requests with 503 SlowDown, as S3 does under load."""
+        rng = random.Random(seed)
+        lock = threading.Lock()
+
+        def roll(op: str, request: Any, n: int) -> bool:
+            with lock:
+                return rng.random() < rate
+        self.respond(operation, 503, code="SlowDown", when=roll)
+
+    def crash_at(self, operation: str, number: int) -> None:
+        """Raise SimulatedCrash on the `number`-th request of `operation`."""
+        self._rules.append(_Rule(operation, lambda op, req, n: n == number, 0, {}, b"", crash=True))
+
+    def _handle(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        service, operation = event_name.split(".")[-2:]
+        with self._lock:
+            self.requests[operation] += 1
+            self.urls.append((operation, request.url))
+            number = self.requests[operation]
+            rules = list(self._rules)
+        for rule in rules:
+            if rule.operation not in (None, operation) or not rule.predicate(operation, request, number):
+                continue
+            if rule.crash:
+                raise SimulatedCrash(f"simulated crash at {operation} #{number}")
+            headers = {"x-amz-request-id": "TEST", **rule.headers}
+            body = rule.body if rule.body is not None else (error_xml(rule.code, service) if rule.code else b"")
+            return AWSResponse(request.url, rule.status, headers, _Body(body))
+        return None

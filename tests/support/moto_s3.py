@@ -1,0 +1,94 @@
+"""A thin handle on moto's in-process S3, including the changes S3 makes behind LastModified.
+
+Storage-class transitions, restores and old LastModified values cannot be made through the S3 API, so
+they are set on moto's backend objects directly, which is what S3's lifecycle engine does to real ones.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import boto3
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_api import state_manager
+from moto.s3.models import s3_backends
+
+RESTORE_MODEL = "s3::keyrestore"
+
+
+class MotoS3:
+    def __init__(self) -> None:
+        self.client = boto3.client("s3", region_name="us-east-1")
+        # Restores stay where a test puts them instead of completing on the next read.
+        state_manager.set_transition(model_name=RESTORE_MODEL, transition={"progression": "manual", "times": 10**9})
+
+    def create_bucket(self, name: str, region: str = "us-east-1") -> None:
+        client = boto3.client("s3", region_name=region)
+        if region == "us-east-1":
+            client.create_bucket(Bucket=name)
+        else:
+            client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+
+    def put(self, bucket: str, key: str, body: bytes = b"", storage_class: str | None = None,
+            last_modified: datetime | None = None) -> None:
+        extra = {"StorageClass": storage_class} if storage_class else {}
+        self.client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+        if last_modified is not None:
+            self.set_last_modified(bucket, key, last_modified)
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.client.delete_object(Bucket=bucket, Key=key)
+
+    def fake_key(self, bucket: str, key: str) -> Any:
+        return s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys[key]
+
+    def set_last_modified(self, bucket: str, key: str, when: datetime) -> None:
+        self.fake_key(bucket, key).last_modified = when.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def age_all(self, bucket: str, age: timedelta) -> None:
+        """Make every object look `age` old, as objects written long before the test."""
+        when = datetime.now(timezone.utc) - age
+        for key in list(s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys.keys()):
+            self.set_last_modified(bucket, key, when)
+
+    def set_storage_class(self, bucket: str, key: str, storage_class: str) -> None:
+        self.fake_key(bucket, key).set_storage_class(storage_class)
+
+    def start_restore(self, bucket: str, key: str) -> None:
+        fake = self.fake_key(bucket, key)
+        fake.set_expiry(datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(days=7))
+        fake.status = "IN_PROGRESS"
+
+    def complete_restore(self, bucket: str, key: str, expiry: datetime) -> None:
+        fake = self.fake_key(bucket, key)
+        fake.status = "RESTORED"
+        fake.set_expiry(expiry.astimezone(timezone.utc).replace(tzinfo=None))
+
+    def expire_restore(self, bucket: str, key: str) -> None:
+        fake = self.fake_key(bucket, key)
+        fake.set_expiry(None)
+        fake.status = None
+
+    def expected_rows(self, bucket: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """What the table must hold for `bucket`, read through the plain S3 API (independently of the connector)."""
+        rows = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for entry in page.get("Contents", []):
+                storage_class = entry.get("StorageClass", "STANDARD")
+                status = expiry = None
+                if storage_class in ("GLACIER", "DEEP_ARCHIVE"):
+                    header = self.client.head_object(Bucket=bucket, Key=entry["Key"]).get("Restore")
+                    status = "archived"
+                    if header and 'ongoing-request="true"' in header:
+                        status = "in_progress"
+                    elif header:
+                        status = "restored"
+                        expiry = parsedate_to_datetime(header.split('expiry-date="')[1].rstrip('"'))
+                etag = entry["ETag"].strip('"')
+                rows[(bucket, entry["Key"])] = {
+                    "bucket": bucket, "key": entry["Key"], "size": entry["Size"], "e_tag": etag,
+                    "storage_class": storage_class, "last_modified": entry["LastModified"].astimezone(timezone.utc),
+                    "restore_status": status, "restore_expiry": expiry, "is_multipart": "-" in etag,
+                }
+        return rows
