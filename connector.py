@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from fivetran_connector_sdk import Connector
+from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_field
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
 from s3_metadata.rows import TABLE, table_schema
+from s3_metadata.setup import CHECKS, DROPDOWN, FIELDS, PASSWORD, FieldSpec
 from s3_metadata.sync import run_sync
 
 
@@ -39,7 +40,34 @@ def update(configuration: dict, state: dict) -> None:
     run_sync(configuration, state, SdkSink())
 
 
-connector = Connector(update=update, schema=schema)
+def _form_field(spec: FieldSpec) -> Any:
+    if spec.kind == DROPDOWN:
+        return form_field.DropdownField(
+            spec.name, spec.label, fields=[form_field.DropdownFieldParam(value=o) for o in spec.options],
+            description=spec.description or None, required=spec.required)
+    kind = form_field.TextField.password if spec.kind == PASSWORD else form_field.TextField.plain_text
+    return form_field.TextField(spec.name, spec.label, kind, description=spec.description or None,
+                                required=spec.required, placeholder=spec.placeholder)
+
+
+def _setup_test(check: Callable[[Mapping[str, str]], str | None]) -> Callable[[dict], Any]:
+    def setup_test(configuration: dict) -> Any:
+        failure = check(configuration)
+        return Test.success() if failure is None else Test.failure(failure)
+    setup_test.__name__ = check.__name__
+    return setup_test
+
+
+def configuration_form() -> ConfigurationForm:
+    form = ConfigurationForm()
+    for spec in FIELDS:
+        form.add_field(_form_field(spec))
+    for label, check in CHECKS:
+        form.add_test(label=label, func=_setup_test(check))
+    return form
+
+
+connector = Connector(update=update, schema=schema, configuration_form=configuration_form)
 
 if __name__ == "__main__":
     with open("configuration.json", encoding="utf-8") as handle:

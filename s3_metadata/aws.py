@@ -144,8 +144,10 @@ class S3Gateway:
                     "s3", region_name=region, endpoint_url=self.settings.endpoint_url, config=self._client_config())
             return self._clients[region]
 
-    def sts_client(self) -> Any:
-        return self._session.create_client("sts", region_name=self.settings.aws_region, config=self._client_config())
+    def caller_identity(self) -> dict[str, Any]:
+        """STS GetCallerIdentity: proves the credentials (or the assumed role) are valid, needs no permission."""
+        sts = self._session.create_client("sts", region_name=self.settings.aws_region, config=self._client_config())
+        return self._call_classified("GetCallerIdentity", None, sts.get_caller_identity)
 
     def bucket_region(self, bucket: str) -> str:
         """Find (once) which region holds `bucket`, checking on the way that it exists and can be listed."""

@@ -1,0 +1,138 @@
+"""The setup form's fields and the checks Fivetran runs before the first sync.
+
+Both are plain data and plain functions, so the package does not depend on the SDK: connector.py turns
+the field specs into `form_field` objects and wraps each check in a setup test. A check returns None
+when it passes and a message saying what is wrong and how to fix it when it does not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from s3_metadata.aws import AwsCallError, S3Gateway
+from s3_metadata.configuration import (
+    DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY, DEFAULT_RANGE_SIZE, ConfigurationError, Settings,
+    parse_configuration,
+)
+from s3_metadata.errors import SyncError, classify_client_error
+
+TEXT, PASSWORD, DROPDOWN = "text", "password", "dropdown"
+
+AWS_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1", "sa-east-1", "mx-central-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
+    "eu-south-2", "il-central-1", "me-south-1", "me-central-1", "af-south-1", "ap-east-1", "ap-south-1",
+    "ap-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "us-gov-west-1", "us-gov-east-1",
+    "cn-north-1", "cn-northwest-1", "auto",
+)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    kind: str = TEXT
+    description: str = ""
+    placeholder: str | None = None
+    required: bool = False
+    options: tuple[str, ...] = ()
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("bucket", "Bucket(s)", required=True, placeholder="my-data-bucket",
+              description="One bucket name, or several separated by commas."),
+    FieldSpec("prefix", "Prefix(es)", placeholder="logs/2024/",
+              description="Only keys under these prefixes (comma separated) are synced. Empty: the whole bucket."),
+    FieldSpec("aws_access_key_id", "AWS access key ID", placeholder="AKIAIOSFODNN7EXAMPLE",
+              description="Leave both key fields empty to use the default AWS credential chain."),
+    FieldSpec("aws_secret_access_key", "AWS secret access key", PASSWORD),
+    FieldSpec("aws_session_token", "AWS session token", PASSWORD,
+              description="Only for temporary credentials; prefer role_arn, which is renewed automatically."),
+    FieldSpec("role_arn", "IAM role ARN to assume", placeholder="arn:aws:iam::123456789012:role/fivetran-s3-metadata",
+              description="Assumed through STS on top of the credentials above, and renewed before it expires."),
+    FieldSpec("external_id", "External ID", PASSWORD, description="The sts:ExternalId the role's trust policy requires."),
+    FieldSpec("role_session_name", "Role session name", placeholder="fivetran-s3-metadata"),
+    FieldSpec("aws_region", "Default AWS region", DROPDOWN, options=AWS_REGIONS,
+              description="Used for STS and as the fallback region; each bucket's own region is discovered."),
+    FieldSpec("endpoint_url", "S3-compatible endpoint URL", placeholder="http://minio.internal:9000",
+              description="Only for MinIO, Ceph, R2 and other S3-compatible services. Empty for AWS."),
+    FieldSpec("include_patterns", "Include patterns", placeholder="**/*.parquet,logs/*/*.gz",
+              description="Comma-separated globs on the whole key: * within a segment, ** across segments, ? one "
+                          "character. Empty: every key."),
+    FieldSpec("exclude_patterns", "Exclude patterns", placeholder="**/_temporary/**",
+              description="Keys matching any of these globs are skipped, even when an include pattern matches."),
+    FieldSpec("max_concurrency", "Maximum concurrent S3 requests", DROPDOWN,
+              options=("4", "8", "16", "32", "64"),
+              description=f"Upper bound on S3 requests in flight (default {DEFAULT_MAX_CONCURRENCY})."),
+    FieldSpec("lookback_minutes", "LastModified look-back (minutes)", placeholder=f"{DEFAULT_LOOKBACK_MINUTES:g}",
+              description="Objects modified this long before the previous sync started are sent again."),
+    FieldSpec("range_size", "Change-detection range size (objects)", placeholder=str(DEFAULT_RANGE_SIZE),
+              description="Smaller ranges re-send fewer unchanged rows when something changes, at the cost of a "
+                          "larger state."),
+)
+
+
+def _settings(configuration: Mapping[str, str]) -> tuple[Settings | None, str | None]:
+    try:
+        return parse_configuration(configuration), None
+    except ConfigurationError as error:
+        return None, str(error)
+
+
+def _with_gateway(configuration: Mapping[str, str], check: Callable[[Settings, S3Gateway], str | None]) -> str | None:
+    settings, problem = _settings(configuration)
+    if settings is None:
+        return problem
+    try:
+        return check(settings, S3Gateway(settings))
+    except SyncError as error:
+        return str(error)
+
+
+def check_configuration(configuration: Mapping[str, str]) -> str | None:
+    """Every value is valid."""
+    return _settings(configuration)[1]
+
+
+def check_credentials(configuration: Mapping[str, str]) -> str | None:
+    """The credentials (and the role, when one is set) are accepted by AWS."""
+    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+        if settings.endpoint_url:
+            return None  # S3-compatible services rarely offer STS; the bucket checks exercise the credentials.
+        gateway.caller_identity()
+        return None
+    return _with_gateway(configuration, check)
+
+
+def check_buckets_listable(configuration: Mapping[str, str]) -> str | None:
+    """Each bucket exists and s3:ListBucket is allowed."""
+    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+        for bucket in settings.buckets:
+            gateway.bucket_region(bucket)
+            gateway.list_page(bucket, settings.prefixes[0], None, None, max_keys=1)
+        return None
+    return _with_gateway(configuration, check)
+
+
+def check_objects_readable(configuration: Mapping[str, str]) -> str | None:
+    """HEAD is allowed (s3:GetObject) on an object of each bucket that has one."""
+    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+        for bucket in settings.buckets:
+            page = gateway.list_page(bucket, settings.prefixes[0], None, None, max_keys=1)
+            if not page.entries:
+                continue
+            try:
+                gateway.head_object(bucket, page.entries[0]["Key"])
+            except AwsCallError as error:
+                return str(classify_client_error("HeadObject", error.code, error.status, bucket))
+        return None
+    return _with_gateway(configuration, check)
+
+
+CHECKS: tuple[tuple[str, Callable[[Mapping[str, str]], str | None]], ...] = (
+    ("Configuration values are valid", check_configuration),
+    ("AWS accepts the credentials (and the role, when set)", check_credentials),
+    ("Each bucket exists and can be listed (s3:ListBucket)", check_buckets_listable),
+    ("Objects can be described (s3:GetObject for HEAD)", check_objects_readable),
+)
