@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 import botocore.session
 from botocore.config import Config
@@ -65,6 +66,38 @@ class HeadResult:
     storage_class: str
     restore: str | None
     archive_status: str | None
+    size: int = 0
+    e_tag: str = ""
+    last_modified: datetime | None = None
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    message_id: str
+    receipt_handle: str
+    body: str
+
+
+_CHECKSUM_FIELDS = (("ChecksumCRC32", "CRC32"), ("ChecksumCRC32C", "CRC32C"), ("ChecksumCRC64NVME", "CRC64NVME"),
+                    ("ChecksumSHA1", "SHA1"), ("ChecksumSHA256", "SHA256"))
+
+
+def head_result(response: dict[str, Any]) -> HeadResult:
+    """The plain values of a HeadObject response (checksums only appear when ChecksumMode was ENABLED)."""
+    algorithms = [name for field, name in _CHECKSUM_FIELDS if response.get(field)]
+    last_modified = response.get("LastModified")
+    return HeadResult(
+        storage_class=response.get("StorageClass") or "STANDARD",
+        restore=response.get("Restore"),
+        archive_status=response.get("ArchiveStatus"),
+        size=int(response.get("ContentLength") or 0),
+        e_tag=(response.get("ETag") or "").strip('"'),
+        last_modified=to_utc(last_modified) if last_modified else None,
+        checksum_algorithm=",".join(algorithms) or None,
+        checksum_type=response.get("ChecksumType"),
+    )
 
 
 def response_date(response: dict[str, Any]) -> datetime | None:
@@ -76,6 +109,18 @@ def response_date(response: dict[str, Any]) -> datetime | None:
         return to_utc(parsedate_to_datetime(text))
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def queue_location(queue_url: str, default_region: str) -> tuple[str, str | None]:
+    """(region, endpoint override) of an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/1234/q."""
+    parsed = urlparse(queue_url)
+    host = parsed.hostname or ""
+    parts = host.split(".")
+    if host.endswith((".amazonaws.com", ".amazonaws.com.cn")) and len(parts) >= 4 and parts[0] == "sqs":
+        return parts[1], None
+    if host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        return default_region, None
+    return default_region, f"{parsed.scheme}://{parsed.netloc}"
 
 
 def configured_endpoint(settings: Settings) -> str | None:
@@ -193,18 +238,61 @@ class S3Gateway:
             date=response_date(response),
         )
 
-    def head_object(self, bucket: str, key: str) -> HeadResult | None:
-        """HEAD one object: None when it no longer exists; AwsCallError for a per-object failure."""
+    def head_object(self, bucket: str, key: str, checksums: bool = False) -> HeadResult | None:
+        """HEAD one object: None when it no longer exists; AwsCallError for a per-object failure.
+
+        `checksums` asks for the checksum headers too, which event mode needs to build a whole row without
+        a listing entry.
+        """
+        request: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if checksums:
+            request["ChecksumMode"] = "ENABLED"
         try:
-            response = self._call("HeadObject", bucket, self.bucket_client(bucket).head_object, Bucket=bucket, Key=key)
+            response = self._call("HeadObject", bucket, self.bucket_client(bucket).head_object, **request)
         except AwsCallError as error:
             if error.code in NOT_FOUND_CODES:
                 return None
             if error.code in CREDENTIAL_CODES:
                 raise classify_client_error("HeadObject", error.code, error.status, bucket) from None
             raise
-        return HeadResult(storage_class=response.get("StorageClass") or "STANDARD",
-                          restore=response.get("Restore"), archive_status=response.get("ArchiveStatus"))
+        return head_result(response)
+
+    # -- SQS, for event mode
+    def _sqs(self, queue_url: str) -> Any:
+        """A client for the queue's own region; a queue URL that is not AWS's (a local emulator) is its endpoint."""
+        region, endpoint = queue_location(queue_url, self.settings.aws_region)
+        name = f"sqs:{region}:{endpoint}"
+        with self._lock:
+            if name not in self._clients:
+                self._clients[name] = self._session.create_client(
+                    "sqs", region_name=region, endpoint_url=endpoint, config=self._client_config())
+            return self._clients[name]
+
+    def receive_messages(self, queue_url: str, wait_seconds: int = 20, max_messages: int = 10,
+                         visibility_timeout: int | None = None) -> list[QueueMessage]:
+        """One long poll of up to 10 messages."""
+        request: dict[str, Any] = {"QueueUrl": queue_url, "MaxNumberOfMessages": max_messages,
+                                   "WaitTimeSeconds": wait_seconds}
+        if visibility_timeout is not None:
+            request["VisibilityTimeout"] = visibility_timeout
+        response = self._call_classified("ReceiveMessage", None, self._sqs(queue_url).receive_message, **request)
+        return [QueueMessage(m["MessageId"], m["ReceiptHandle"], m.get("Body", "")) for m in response.get("Messages", [])]
+
+    def delete_messages(self, queue_url: str, receipt_handles: list[str]) -> list[str]:
+        """Delete in batches of 10; returns the receipt handles SQS did not delete (they come back later)."""
+        failed: list[str] = []
+        for start in range(0, len(receipt_handles), 10):
+            chunk = receipt_handles[start:start + 10]
+            entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(chunk)]
+            response = self._call_classified("DeleteMessageBatch", None, self._sqs(queue_url).delete_message_batch,
+                                             QueueUrl=queue_url, Entries=entries)
+            failed.extend(chunk[int(f["Id"])] for f in response.get("Failed", []))
+        return failed
+
+    def queue_attributes(self, queue_url: str) -> dict[str, str]:
+        response = self._call_classified("GetQueueAttributes", None, self._sqs(queue_url).get_queue_attributes,
+                                         QueueUrl=queue_url, AttributeNames=["All"])
+        return response.get("Attributes", {})
 
     # -- the envelope
     def _call_classified(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],

@@ -28,6 +28,9 @@ DEFAULT_RANGE_SIZE = 250
 MIN_RANGE_SIZE = 10
 MAX_RANGE_SIZE = 100_000
 DEFAULT_ROLE_SESSION_NAME = "fivetran-s3-metadata"
+DEFAULT_EVENT_MAX_MESSAGES = 100_000
+DEFAULT_EVENT_TIME_BUDGET_SECONDS = 900.0
+RESTORE_SOURCES = ("auto", "listing", "head")
 
 KNOWN_KEYS = frozenset({
     "bucket", "prefix",
@@ -36,6 +39,8 @@ KNOWN_KEYS = frozenset({
     "aws_region", "endpoint_url",
     "include_patterns", "exclude_patterns",
     "max_concurrency", "lookback_minutes", "range_size",
+    "restore_status_source", "sync_versions", "reconcile_every_hours",
+    "sqs_queue_url", "event_max_messages", "event_time_budget_seconds",
 })
 
 _BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
@@ -73,6 +78,12 @@ class Settings:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     lookback: timedelta = timedelta(minutes=DEFAULT_LOOKBACK_MINUTES)
     range_size: int = DEFAULT_RANGE_SIZE
+    restore_status_source: str = "auto"
+    sync_versions: bool = False
+    reconcile_every: timedelta | None = None
+    sqs_queue_url: str | None = None
+    event_max_messages: int = DEFAULT_EVENT_MAX_MESSAGES
+    event_time_budget: timedelta = timedelta(seconds=DEFAULT_EVENT_TIME_BUDGET_SECONDS)
     unknown_keys: tuple[str, ...] = ()
 
     def secret_values(self) -> tuple[str, ...]:
@@ -134,6 +145,12 @@ _EXAMPLES = {
     "max_concurrency": '"16"',
     "lookback_minutes": '"60"',
     "range_size": '"250"',
+    "restore_status_source": '"auto", "listing" or "head"',
+    "sync_versions": '"true" or "false"',
+    "reconcile_every_hours": '"24" (or "0.5"; empty turns reconciliation off)',
+    "sqs_queue_url": '"https://sqs.us-east-1.amazonaws.com/123456789012/s3-events"',
+    "event_max_messages": '"100000"',
+    "event_time_budget_seconds": '"900"',
 }
 
 
@@ -204,6 +221,40 @@ def _number(configuration: Mapping[str, Any], key: str, default: float, low: flo
     return value
 
 
+def _choice(configuration: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    text = _text(configuration, key)
+    if text is None:
+        return choices[0]
+    if text.lower() not in choices:
+        raise ConfigurationError(key, f"must be one of {', '.join(choices)}, got {text!r}", _EXAMPLES[key])
+    return text.lower()
+
+
+def _flag(configuration: Mapping[str, Any], key: str) -> bool:
+    value = configuration.get(key)
+    if isinstance(value, bool):
+        return value
+    text = _text(configuration, key)
+    if text is None:
+        return False
+    if text.lower() in ("true", "yes", "1", "on"):
+        return True
+    if text.lower() in ("false", "no", "0", "off"):
+        return False
+    raise ConfigurationError(key, f"must be true or false, got {text!r}", _EXAMPLES[key])
+
+
+def _queue_url(configuration: Mapping[str, Any]) -> str | None:
+    text = _text(configuration, "sqs_queue_url")
+    if text is None:
+        return None
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path.count("/") < 2:
+        raise ConfigurationError("sqs_queue_url", f"{text!r} is not an SQS queue URL (the queue's URL, not its ARN)",
+                                 _EXAMPLES["sqs_queue_url"])
+    return text
+
+
 def _endpoint(configuration: Mapping[str, Any]) -> str | None:
     text = _text(configuration, "endpoint_url")
     if text is None:
@@ -258,6 +309,11 @@ def _region(configuration: Mapping[str, Any]) -> str:
     return region
 
 
+def _reconcile_every(configuration: Mapping[str, Any]) -> timedelta | None:
+    hours = _number(configuration, "reconcile_every_hours", 0.0, 0.0, 24.0 * 366, integer=False)
+    return timedelta(hours=hours) if hours > 0 else None
+
+
 def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
     """Validate `configuration` and return `Settings`; raises ConfigurationError on the first bad value."""
     if configuration is None:
@@ -287,5 +343,13 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
         lookback=timedelta(minutes=lookback_minutes),
         range_size=int(_number(configuration, "range_size", DEFAULT_RANGE_SIZE, MIN_RANGE_SIZE, MAX_RANGE_SIZE,
                                integer=True)),
+        restore_status_source=_choice(configuration, "restore_status_source", RESTORE_SOURCES),
+        sync_versions=_flag(configuration, "sync_versions"),
+        reconcile_every=_reconcile_every(configuration),
+        sqs_queue_url=_queue_url(configuration),
+        event_max_messages=int(_number(configuration, "event_max_messages", DEFAULT_EVENT_MAX_MESSAGES, 1, 10_000_000,
+                                       integer=True)),
+        event_time_budget=timedelta(seconds=_number(configuration, "event_time_budget_seconds",
+                                                    DEFAULT_EVENT_TIME_BUDGET_SECONDS, 10, 86_400, integer=False)),
         unknown_keys=tuple(sorted(k for k in configuration if k not in KNOWN_KEYS)),
     )

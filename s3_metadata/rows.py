@@ -71,6 +71,19 @@ def listed_object(entry: Mapping[str, Any], restore_status_requested: bool) -> L
     )
 
 
+def listed_from_head(key: str, head: Any) -> ListedObject:
+    """The listing-shaped view of a HEAD response (an `aws.HeadResult`), for paths that have no listing entry."""
+    return ListedObject(
+        key=key,
+        last_modified=head.last_modified,
+        e_tag=head.e_tag,
+        size=head.size,
+        storage_class=head.storage_class,
+        checksum_algorithm=head.checksum_algorithm,
+        checksum_type=head.checksum_type,
+    )
+
+
 def multipart_parts(e_tag: str) -> int | None:
     """The part count a multipart upload leaves in its ETag (`<md5 of md5s>-<parts>`), or None."""
     match = _MULTIPART_ETAG.search(e_tag)

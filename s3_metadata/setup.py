@@ -70,6 +70,17 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("range_size", "Change-detection range size (objects)", placeholder=str(DEFAULT_RANGE_SIZE),
               description="Smaller ranges re-send fewer unchanged rows when something changes, at the cost of a "
                           "larger state."),
+    FieldSpec("restore_status_source", "Where restore status comes from", DROPDOWN, options=("auto", "listing", "head"),
+              description="auto: from the listing on AWS (no extra request), from HEAD on S3-compatible endpoints."),
+    FieldSpec("sync_versions", "Sync object versions", DROPDOWN, options=("false", "true"),
+              description="Also fill s3_object_versions with every version and delete marker of versioned buckets."),
+    FieldSpec("reconcile_every_hours", "Reconcile deletes every (hours)", placeholder="24",
+              description="Unversioned buckets: a full re-send that marks deleted objects as deleted. Empty: never."),
+    FieldSpec("sqs_queue_url", "SQS queue URL for S3 events",
+              placeholder="https://sqs.us-east-1.amazonaws.com/123456789012/s3-events",
+              description="Event mode: after the first full sync, sync from S3 event notifications instead of listing."),
+    FieldSpec("event_max_messages", "Maximum messages per sync", placeholder="100000"),
+    FieldSpec("event_time_budget_seconds", "Event mode time budget per sync (seconds)", placeholder="900"),
 )
 
 
