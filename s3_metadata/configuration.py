@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
-from s3_metadata.patterns import PatternError, compile_glob, list_prefixes
+from s3_metadata.patterns import PatternError, can_match_under, compile_glob, list_prefixes
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_CONCURRENCY = 16
@@ -114,7 +114,8 @@ def split_list(text: str) -> list[str]:
 
 
 def _text(configuration: Mapping[str, Any], key: str) -> str | None:
-    """The value of `key` as a string, None when absent or empty; rejects non-strings and placeholders."""
+    """The value of `key` as text, None when absent or empty. Numbers are accepted as written (a hand-made
+    configuration.json often has them); other types and unfilled placeholders are rejected."""
     value = configuration.get(key)
     if value is None:
         return None
@@ -182,6 +183,9 @@ def _prefixes(configuration: Mapping[str, Any]) -> tuple[str, ...]:
     _text(configuration, "prefix")
     prefixes: list[str] = []
     for prefix in split_list(str(text)):
+        if not prefix:
+            raise ConfigurationError("prefix", f"has an empty entry in {text!r} (an empty entry would mean the whole "
+                                     "bucket; leave the whole value empty for that)", _EXAMPLES["prefix"])
         if prefix.startswith("s3://"):
             raise ConfigurationError("prefix", f"{prefix!r} is a URL; give the key prefix inside the bucket",
                                      _EXAMPLES["prefix"])
@@ -217,7 +221,7 @@ def _number(configuration: Mapping[str, Any], key: str, default: float, low: flo
         kind = "a whole number" if integer else "a number"
         raise ConfigurationError(key, f"must be {kind}, got {text!r}", _EXAMPLES[key]) from None
     if not (low <= value <= high) or value != value:
-        raise ConfigurationError(key, f"must be between {low:g} and {high:g}, got {text!r}", _EXAMPLES[key])
+        raise ConfigurationError(key, f"must be between {low:.10g} and {high:.10g}, got {text!r}", _EXAMPLES[key])
     return value
 
 
@@ -249,7 +253,8 @@ def _queue_url(configuration: Mapping[str, Any]) -> str | None:
     if text is None:
         return None
     parsed = urlparse(text)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path.count("/") < 2:
+    segments = [segment for segment in parsed.path.split("/") if segment]
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(segments) < 2:
         raise ConfigurationError("sqs_queue_url", f"{text!r} is not an SQS queue URL (the queue's URL, not its ARN)",
                                  _EXAMPLES["sqs_queue_url"])
     return text
@@ -328,6 +333,12 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
         raise ConfigurationError(
             "include_patterns", f"no pattern in {','.join(include_patterns)!r} can match a key under the prefixes "
                                 f"{','.join(prefixes)!r}; a pattern is matched against the whole key, prefix included",
+            '"logs/**/*.gz" together with prefix "logs/"')
+    unreachable = [p for p in include_patterns if not any(can_match_under(p, prefix) for prefix in prefixes)]
+    if unreachable:
+        raise ConfigurationError(
+            "include_patterns", f"{', '.join(unreachable)!r} cannot match any key under the prefixes "
+                                f"{','.join(prefixes)!r}; patterns are matched against the whole key, prefix included",
             '"logs/**/*.gz" together with prefix "logs/"')
     return Settings(
         buckets=_buckets(configuration),

@@ -28,27 +28,64 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
     """The compiled regular expression for one glob pattern (matched against the whole key)."""
     if not pattern:
         raise PatternError("a pattern may not be empty")
-    parts: list[str] = []
+    translated = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(translated.get(t, re.escape(t)) for t in _tokens(pattern)), re.DOTALL)
+
+
+def _tokens(pattern: str) -> list[str]:
+    """The pattern as tokens: '**/', '**', '*', '?' or a single literal character."""
+    tokens: list[str] = []
     i = 0
     while i < len(pattern):
-        char = pattern[i]
         if pattern.startswith("**", i):
             while i < len(pattern) and pattern[i] == "*":
                 i += 1
             if i < len(pattern) and pattern[i] == "/":
-                parts.append("(?:.*/)?")
+                tokens.append("**/")
                 i += 1
             else:
-                parts.append(".*")
+                tokens.append("**")
             continue
-        if char == "*":
-            parts.append("[^/]*")
-        elif char == "?":
-            parts.append("[^/]")
-        else:
-            parts.append(re.escape(char))
+        tokens.append(pattern[i])
         i += 1
-    return re.compile("".join(parts), re.DOTALL)
+    return tokens
+
+
+def can_match_under(pattern: str, prefix: str) -> bool:
+    """Whether some key starting with `prefix` can match `pattern`: a pattern written relative to the prefix
+    (`*.gz` with prefix `logs/`) never can, since `*` does not cross `/`."""
+    tokens = _tokens(pattern)
+
+    def closure(states: set[int]) -> set[int]:
+        result, todo = set(states), list(states)
+        while todo:
+            at = todo.pop()
+            if at < len(tokens) and tokens[at] in ("*", "**", "**/") and at + 1 not in result:
+                result.add(at + 1)  # every wildcard may match nothing
+                todo.append(at + 1)
+        return result
+
+    states = closure({0})
+    for char in prefix:
+        following: set[int] = set()
+        for at in states:
+            if at >= len(tokens):
+                continue
+            token = tokens[at]
+            if token in ("**", "**/"):
+                following.add(at)
+                if token == "**/" and char == "/":
+                    following.add(at + 1)
+            elif token == "*" and char != "/":
+                following.add(at)
+            elif token == "?" and char != "/":
+                following.add(at + 1)
+            elif token == char:
+                following.add(at + 1)
+        states = closure(following)
+        if not states:
+            return False
+    return True
 
 
 def literal_prefix(pattern: str) -> str:
@@ -76,7 +113,7 @@ def list_prefixes(prefixes: Sequence[str], include_patterns: Sequence[str]) -> l
             literal = literal_prefix(pattern)
             if literal.startswith(prefix):
                 candidates.append(literal)
-            elif prefix.startswith(literal):
+            elif prefix.startswith(literal) and can_match_under(pattern, prefix):
                 candidates.append(prefix)
     return minimal_prefixes(candidates)
 

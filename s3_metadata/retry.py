@@ -36,7 +36,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** attempt))
+        ceiling = min(self.max_delay, self.base_delay * (2 ** min(attempt, 62)))
         return rng.uniform(0.0, ceiling)
 
 

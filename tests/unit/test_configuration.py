@@ -1,0 +1,604 @@
+"""Unit tests for s3_metadata.configuration: every key, every error path, and secrets kept out of repr."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from s3_metadata.configuration import (
+    DEFAULT_EVENT_MAX_MESSAGES, DEFAULT_EVENT_TIME_BUDGET_SECONDS, DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY, DEFAULT_RANGE_SIZE, DEFAULT_REGION, DEFAULT_ROLE_SESSION_NAME,
+    KNOWN_KEYS, ConfigurationError, Settings, parse_configuration, split_list,
+)
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETzz"
+TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-session-TOKEN-zz"
+EXTERNAL_ID = "ext-id-VERY-private-4711"
+ROLE_ARN = "arn:aws:iam::123456789012:role/fivetran-s3-metadata"
+
+# One valid value for every key, chosen so that none equals a default: a parsed value that is still the
+# default shows the key was not read.
+FULL_CONFIGURATION = {
+    "bucket": "data-bucket, archive-bucket",
+    "prefix": "logs/, raw/",
+    "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+    "aws_secret_access_key": SECRET,
+    "aws_session_token": TOKEN,
+    "role_arn": ROLE_ARN,
+    "external_id": EXTERNAL_ID,
+    "role_session_name": "my-session",
+    "aws_region": "eu-west-1",
+    "endpoint_url": "http://localhost:9000/",
+    "include_patterns": "logs/**/*.gz, raw/*.parquet",
+    "exclude_patterns": "**/_temporary/**,**/*.tmp",
+    "max_concurrency": "32",
+    "lookback_minutes": "90.5",
+    "range_size": "500",
+    "restore_status_source": "HEAD",
+    "sync_versions": "yes",
+    "reconcile_every_hours": "12",
+    "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events",
+    "event_max_messages": "5000",
+    "event_time_budget_seconds": "120.5",
+}
+
+EXPECTED_FROM_FULL = {
+    "buckets": ("data-bucket", "archive-bucket"),
+    "prefixes": ("logs/", "raw/"),
+    "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+    "aws_secret_access_key": SECRET,
+    "aws_session_token": TOKEN,
+    "role_arn": ROLE_ARN,
+    "external_id": EXTERNAL_ID,
+    "role_session_name": "my-session",
+    "aws_region": "eu-west-1",
+    "endpoint_url": "http://localhost:9000",
+    "include_patterns": ("logs/**/*.gz", "raw/*.parquet"),
+    "exclude_patterns": ("**/_temporary/**", "**/*.tmp"),
+    "max_concurrency": 32,
+    "lookback": timedelta(minutes=90.5),
+    "range_size": 500,
+    "restore_status_source": "head",
+    "sync_versions": True,
+    "reconcile_every": timedelta(hours=12),
+    "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events",
+    "event_max_messages": 5000,
+    "event_time_budget": timedelta(seconds=120.5),
+    "unknown_keys": (),
+}
+
+# Keys whose value is on/off: a JSON true/false is accepted there as well as the strings.
+FLAG_KEYS = frozenset({"sync_versions"})
+
+PLACEHOLDERS = {key: f"<YOUR_{key.upper()}>" for key in sorted(KNOWN_KEYS)}
+
+
+def expect_error(configuration, key: str, problem: str) -> ConfigurationError:
+    """Parse, and check that the error names `key`, says `problem` and shows a good value."""
+    with pytest.raises(ConfigurationError) as caught:
+        parse_configuration(configuration)
+    error = caught.value
+    message = str(error)
+    assert error.key == key
+    assert f"'{key}'" in message
+    assert problem in message
+    assert "Example of a good value" in message
+    # The example must be an actual value, not an empty tail.
+    assert message.split("Example of a good value:", 1)[1].strip()
+    return error
+
+
+# ---------------------------------------------------------------------------------------------------- valid input
+
+def test_full_configuration_reads_every_known_key():
+    settings = parse_configuration(FULL_CONFIGURATION)
+    assert {name: getattr(settings, name) for name in EXPECTED_FROM_FULL} == EXPECTED_FROM_FULL
+
+
+def test_full_configuration_covers_every_known_key():
+    """If a key is added to KNOWN_KEYS, the full configuration above must learn it too."""
+    assert set(FULL_CONFIGURATION) == set(KNOWN_KEYS)
+
+
+def test_fivetran_example_keys_work_unchanged():
+    """The five keys of Fivetran's own S3 example connector, so its configuration can be reused as it is."""
+    settings = parse_configuration({
+        "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+        "aws_secret_access_key": SECRET,
+        "aws_region": "us-west-2",
+        "bucket": "example-bucket",
+        "prefix": "folder/",
+    })
+    assert settings.buckets == ("example-bucket",)
+    assert settings.prefixes == ("folder/",)
+    assert settings.aws_access_key_id == "AKIAIOSFODNN7EXAMPLE"
+    assert settings.aws_secret_access_key == SECRET
+    assert settings.aws_region == "us-west-2"
+    assert settings.unknown_keys == ()
+
+
+def test_minimal_configuration_gets_defaults():
+    settings = parse_configuration({"bucket": "my-bucket"})
+    assert settings == Settings(buckets=("my-bucket",))
+    assert settings.prefixes == ("",)
+    assert settings.aws_access_key_id is None
+    assert settings.aws_secret_access_key is None
+    assert settings.aws_session_token is None
+    assert settings.role_arn is None
+    assert settings.external_id is None
+    assert settings.role_session_name == DEFAULT_ROLE_SESSION_NAME
+    assert settings.aws_region == DEFAULT_REGION
+    assert settings.endpoint_url is None
+    assert settings.include_patterns == ()
+    assert settings.exclude_patterns == ()
+    assert settings.max_concurrency == DEFAULT_MAX_CONCURRENCY
+    assert settings.lookback == timedelta(minutes=DEFAULT_LOOKBACK_MINUTES)
+    assert settings.range_size == DEFAULT_RANGE_SIZE
+    assert settings.restore_status_source == "auto"
+    assert settings.sync_versions is False
+    assert settings.reconcile_every is None
+    assert settings.sqs_queue_url is None
+    assert settings.event_max_messages == DEFAULT_EVENT_MAX_MESSAGES
+    assert settings.event_time_budget == timedelta(seconds=DEFAULT_EVENT_TIME_BUDGET_SECONDS)
+
+
+@pytest.mark.parametrize("blank", [
+    pytest.param("", id="empty-string"),
+    pytest.param("   ", id="only-spaces"),
+    pytest.param(None, id="json-null"),
+])
+def test_empty_value_means_unset_for_every_optional_key(blank):
+    """Fivetran sends a form field left empty as "", so "" must behave exactly like an absent key."""
+    configuration = {key: blank for key in KNOWN_KEYS}
+    configuration["bucket"] = "my-bucket"
+    assert parse_configuration(configuration) == parse_configuration({"bucket": "my-bucket"})
+
+
+def test_configuration_json_example_with_placeholders_replaced_parses():
+    """The shipped configuration.json.example: all optional keys "", placeholders filled in."""
+    settings = parse_configuration({
+        "bucket": "my-bucket", "prefix": "", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+        "aws_secret_access_key": SECRET, "aws_session_token": "", "role_arn": "", "external_id": "",
+        "role_session_name": "", "aws_region": "us-east-1", "endpoint_url": "", "include_patterns": "",
+        "exclude_patterns": "", "max_concurrency": "16", "lookback_minutes": "60", "range_size": "250",
+    })
+    assert settings == Settings(buckets=("my-bucket",), aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                                aws_secret_access_key=SECRET)
+
+
+@pytest.mark.parametrize("configuration", [
+    pytest.param(None, id="none"),
+    pytest.param({}, id="empty-dict"),
+])
+def test_missing_configuration_asks_for_bucket(configuration):
+    expect_error(configuration, "bucket", "is required")
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("a", ["a"], id="single"),
+    pytest.param("a,b", ["a", "b"], id="two"),
+    pytest.param(" a , b ,c ", ["a", "b", "c"], id="spaces-around-items-dropped"),
+    pytest.param("a b, c", ["a b", "c"], id="inner-space-kept"),
+    pytest.param(r"a\,b,c", ["a,b", "c"], id="escaped-comma-is-literal"),
+    pytest.param(r"a\\,b", ["a\\", "b"], id="escaped-backslash-then-separator"),
+    pytest.param(r"a\b", [r"a\b"], id="backslash-before-other-char-kept"),
+    pytest.param("a\\", ["a\\"], id="trailing-backslash-kept"),
+    pytest.param("a,,b", ["a", "", "b"], id="empty-middle-item"),
+    pytest.param("a,", ["a", ""], id="trailing-comma"),
+    pytest.param("", [""], id="empty-text"),
+])
+def test_split_list(text, expected):
+    assert split_list(text) == expected
+
+
+@pytest.mark.parametrize("key, text, field, expected", [
+    pytest.param("bucket", " one-bucket ,two-bucket ", "buckets", ("one-bucket", "two-bucket"),
+                 id="buckets-with-spaces"),
+    pytest.param("bucket", "one-bucket,two-bucket,one-bucket", "buckets", ("one-bucket", "two-bucket"),
+                 id="duplicate-bucket-listed-once"),
+    pytest.param("bucket", "Legacy.Bucket_1", "buckets", ("Legacy.Bucket_1",),
+                 id="legacy-bucket-name-with-capitals-and-underscore"),
+    pytest.param("prefix", "logs/ , raw/", "prefixes", ("logs/", "raw/"), id="prefixes-with-spaces"),
+    pytest.param("prefix", "logs/,logs/", "prefixes", ("logs/",), id="duplicate-prefix-listed-once"),
+    pytest.param("prefix", r"odd\,name/", "prefixes", ("odd,name/",), id="prefix-with-escaped-comma"),
+    pytest.param("include_patterns", r"**/a\,b.csv, **/*.gz", "include_patterns", ("**/a,b.csv", "**/*.gz"),
+                 id="include-with-escaped-comma"),
+    pytest.param("exclude_patterns", r"**/x\,y/**,**/*.tmp", "exclude_patterns", ("**/x,y/**", "**/*.tmp"),
+                 id="exclude-with-escaped-comma"),
+    pytest.param("exclude_patterns", r"**/back\\slash", "exclude_patterns", ("**/back\\slash",),
+                 id="exclude-with-escaped-backslash"),
+])
+def test_comma_lists(key, text, field, expected):
+    configuration = {"bucket": "my-bucket", key: text}
+    assert getattr(parse_configuration(configuration), field) == expected
+
+
+@pytest.mark.parametrize("key, value, field, expected", [
+    pytest.param("aws_region", "  eu-central-1  ", "aws_region", "eu-central-1", id="region-stripped"),
+    pytest.param("aws_region", "us-gov-west-1", "aws_region", "us-gov-west-1", id="gov-region"),
+    pytest.param("endpoint_url", "https://abc.r2.cloudflarestorage.com", "endpoint_url",
+                 "https://abc.r2.cloudflarestorage.com", id="https-endpoint"),
+    pytest.param("endpoint_url", "http://127.0.0.1:9000///", "endpoint_url", "http://127.0.0.1:9000",
+                 id="endpoint-trailing-slashes-dropped"),
+    pytest.param("max_concurrency", "1", "max_concurrency", 1, id="concurrency-min"),
+    pytest.param("max_concurrency", "128", "max_concurrency", 128, id="concurrency-max"),
+    pytest.param("max_concurrency", " 8 ", "max_concurrency", 8, id="concurrency-spaces"),
+    pytest.param("range_size", "10", "range_size", 10, id="range-size-min"),
+    pytest.param("range_size", "100000", "range_size", 100000, id="range-size-max"),
+    pytest.param("lookback_minutes", "0", "lookback", timedelta(0), id="lookback-zero"),
+    pytest.param("lookback_minutes", "0.5", "lookback", timedelta(seconds=30), id="lookback-fraction"),
+    pytest.param("lookback_minutes", "1e2", "lookback", timedelta(minutes=100), id="lookback-exponent"),
+    pytest.param("lookback_minutes", "527040", "lookback", timedelta(minutes=527040), id="lookback-max"),
+    pytest.param("restore_status_source", "listing", "restore_status_source", "listing", id="restore-source-listing"),
+    pytest.param("restore_status_source", " Auto ", "restore_status_source", "auto",
+                 id="restore-source-case-and-spaces"),
+    pytest.param("sync_versions", "true", "sync_versions", True, id="versions-true"),
+    pytest.param("sync_versions", "ON", "sync_versions", True, id="versions-on"),
+    pytest.param("sync_versions", "1", "sync_versions", True, id="versions-one"),
+    pytest.param("sync_versions", "false", "sync_versions", False, id="versions-false"),
+    pytest.param("sync_versions", "No", "sync_versions", False, id="versions-no"),
+    pytest.param("sync_versions", "0", "sync_versions", False, id="versions-zero"),
+    pytest.param("sync_versions", "off", "sync_versions", False, id="versions-off"),
+    pytest.param("sync_versions", True, "sync_versions", True, id="versions-json-true"),
+    pytest.param("sync_versions", False, "sync_versions", False, id="versions-json-false"),
+    pytest.param("reconcile_every_hours", "0", "reconcile_every", None, id="reconcile-zero-is-off"),
+    pytest.param("reconcile_every_hours", "0.5", "reconcile_every", timedelta(minutes=30), id="reconcile-half-hour"),
+    pytest.param("reconcile_every_hours", "8784", "reconcile_every", timedelta(hours=8784), id="reconcile-max"),
+    pytest.param("sqs_queue_url", "http://localhost:9324/000000000000/q", "sqs_queue_url",
+                 "http://localhost:9324/000000000000/q", id="queue-url-local"),
+    pytest.param("event_max_messages", "1", "event_max_messages", 1, id="event-messages-min"),
+    pytest.param("event_max_messages", "10000000", "event_max_messages", 10_000_000, id="event-messages-max"),
+    pytest.param("event_time_budget_seconds", "10", "event_time_budget", timedelta(seconds=10), id="budget-min"),
+    pytest.param("event_time_budget_seconds", "86400", "event_time_budget", timedelta(days=1), id="budget-max"),
+    # Fivetran always sends strings, but a hand-written configuration.json for `fivetran debug` often holds
+    # JSON numbers; those are read as their text.
+    pytest.param("max_concurrency", 8, "max_concurrency", 8, id="concurrency-json-number"),
+    pytest.param("lookback_minutes", 1.5, "lookback", timedelta(seconds=90), id="lookback-json-number"),
+])
+def test_single_values(key, value, field, expected):
+    assert getattr(parse_configuration({"bucket": "my-bucket", key: value}), field) == expected
+
+
+@pytest.mark.parametrize("configuration, expected", [
+    pytest.param({"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": SECRET},
+                 {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": SECRET,
+                  "aws_session_token": None}, id="static-keys"),
+    pytest.param({"aws_access_key_id": "ASIAIOSFODNN7EXAMPLE", "aws_secret_access_key": SECRET,
+                  "aws_session_token": TOKEN},
+                 {"aws_access_key_id": "ASIAIOSFODNN7EXAMPLE", "aws_secret_access_key": SECRET,
+                  "aws_session_token": TOKEN}, id="temporary-keys-with-token"),
+    pytest.param({}, {"aws_access_key_id": None, "aws_secret_access_key": None, "aws_session_token": None},
+                 id="neither-uses-default-chain"),
+    pytest.param({"role_arn": ROLE_ARN}, {"role_arn": ROLE_ARN, "external_id": None,
+                                          "role_session_name": DEFAULT_ROLE_SESSION_NAME},
+                 id="role-alone-gets-default-session-name"),
+    pytest.param({"role_arn": "arn:aws-cn:iam::123456789012:role/path/to/role+x=y,z.w@v-1"},
+                 {"role_arn": "arn:aws-cn:iam::123456789012:role/path/to/role+x=y,z.w@v-1"},
+                 id="china-partition-role-with-path"),
+    pytest.param({"role_arn": "arn:aws-us-gov:iam::123456789012:role/r"},
+                 {"role_arn": "arn:aws-us-gov:iam::123456789012:role/r"}, id="govcloud-role"),
+    pytest.param({"role_arn": ROLE_ARN, "external_id": "ab", "role_session_name": "s_1+=,.@-"},
+                 {"external_id": "ab", "role_session_name": "s_1+=,.@-"}, id="role-with-shortest-external-id"),
+    pytest.param({"role_arn": ROLE_ARN, "external_id": "x" * 1224, "role_session_name": "s" * 64},
+                 {"external_id": "x" * 1224, "role_session_name": "s" * 64}, id="role-fields-at-max-length"),
+    pytest.param({"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": SECRET,
+                  "role_arn": ROLE_ARN},
+                 {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "role_arn": ROLE_ARN},
+                 id="keys-as-base-credentials-for-role"),
+])
+def test_credential_and_role_combinations(configuration, expected):
+    settings = parse_configuration({"bucket": "my-bucket", **configuration})
+    assert {name: getattr(settings, name) for name in expected} == expected
+
+
+def test_unknown_keys_are_collected_sorted_and_ignored():
+    settings = parse_configuration({"bucket": "my-bucket", "zeta": "1", "Bucket": "x", "alpha": ["not", "checked"]})
+    assert settings.unknown_keys == ("Bucket", "alpha", "zeta")
+    assert settings.buckets == ("my-bucket",)
+
+
+@pytest.mark.parametrize("prefix, patterns, expected_prefixes", [
+    pytest.param("logs/", "logs/2024/**/*.gz", ("logs/",), id="pattern-inside-prefix"),
+    pytest.param("logs/2024/", "logs/**", ("logs/2024/",), id="pattern-wider-than-prefix"),
+    pytest.param("", "**/*.gz", ("",), id="no-prefix-wildcard-pattern"),
+    pytest.param("logs/,raw/", "raw/*.csv", ("logs/", "raw/"), id="one-prefix-matched-is-enough"),
+    # A pattern starting with a wildcard has an empty literal part, which never conflicts with a prefix.
+    pytest.param("logs/", "**/*.gz", ("logs/",), id="pattern-starting-with-wildcard"),
+])
+def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_prefixes):
+    settings = parse_configuration({"bucket": "my-bucket", "prefix": prefix, "include_patterns": patterns})
+    assert settings.prefixes == expected_prefixes
+
+
+# ---------------------------------------------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("configuration, key, problem", [
+    # bucket
+    pytest.param({"bucket": ""}, "bucket", "is required and was empty", id="bucket-empty"),
+    pytest.param({"prefix": "logs/"}, "bucket", "is required and was empty", id="bucket-missing"),
+    pytest.param({"bucket": "a-bucket,,b-bucket"}, "bucket", "has an empty entry", id="bucket-empty-entry"),
+    pytest.param({"bucket": "a-bucket,"}, "bucket", "has an empty entry", id="bucket-trailing-comma"),
+    pytest.param({"bucket": "s3://my-bucket"}, "bucket", "is not a bare bucket name", id="bucket-s3-url"),
+    pytest.param({"bucket": "S3://my-bucket"}, "bucket", "is not a bare bucket name", id="bucket-s3-url-upper"),
+    pytest.param({"bucket": "arn:aws:s3:::my-bucket"}, "bucket", "is not a bare bucket name", id="bucket-arn"),
+    pytest.param({"bucket": "https://my-bucket.s3.amazonaws.com"}, "bucket", "is not a bare bucket name",
+                 id="bucket-https-url"),
+    pytest.param({"bucket": "http://localhost:9000/b"}, "bucket", "is not a bare bucket name",
+                 id="bucket-http-url"),
+    pytest.param({"bucket": "my-bucket/logs"}, "bucket", "put any folder in 'prefix'", id="bucket-with-folder"),
+    pytest.param({"bucket": "ab"}, "bucket", "is not a valid S3 bucket name", id="bucket-too-short"),
+    pytest.param({"bucket": "a" * 256}, "bucket", "is not a valid S3 bucket name", id="bucket-too-long"),
+    pytest.param({"bucket": "-bucket"}, "bucket", "is not a valid S3 bucket name", id="bucket-leading-dash"),
+    pytest.param({"bucket": "bucket."}, "bucket", "is not a valid S3 bucket name", id="bucket-trailing-dot"),
+    pytest.param({"bucket": "my..bucket"}, "bucket", "is not a valid S3 bucket name", id="bucket-double-dot"),
+    pytest.param({"bucket": "my bucket"}, "bucket", "is not a valid S3 bucket name", id="bucket-inner-space"),
+    pytest.param({"bucket": "good-bucket,b@d"}, "bucket", "is not a valid S3 bucket name",
+                 id="bucket-second-entry-bad"),
+    # prefix
+    pytest.param({"bucket": "my-bucket", "prefix": "s3://my-bucket/logs/"}, "prefix", "is a URL",
+                 id="prefix-s3-url"),
+    pytest.param({"bucket": "my-bucket", "prefix": "logs/,s3://my-bucket/raw/"}, "prefix", "is a URL",
+                 id="prefix-second-entry-url"),
+    # patterns
+    pytest.param({"bucket": "my-bucket", "include_patterns": "**/*.gz,,*.csv"}, "include_patterns",
+                 "has an empty pattern", id="include-empty-entry"),
+    pytest.param({"bucket": "my-bucket", "exclude_patterns": "**/*.tmp,"}, "exclude_patterns",
+                 "has an empty pattern", id="exclude-trailing-comma"),
+    pytest.param({"bucket": "my-bucket", "prefix": "logs/", "include_patterns": "raw/**"}, "include_patterns",
+                 "can match a key under the prefixes", id="include-disjoint-from-prefix"),
+    pytest.param({"bucket": "my-bucket", "prefix": "logs/,raw/", "include_patterns": "curated/*.parquet,tmp/**"},
+                 "include_patterns", "can match a key under the prefixes", id="include-disjoint-from-all-prefixes"),
+    pytest.param({"bucket": "my-bucket", "prefix": "logs/2024/", "include_patterns": "logs/2023/**"},
+                 "include_patterns", "prefix included", id="include-sibling-of-prefix"),
+    # numbers
+    pytest.param({"bucket": "my-bucket", "max_concurrency": "0"}, "max_concurrency", "must be between 1 and 128",
+                 id="concurrency-zero"),
+    pytest.param({"bucket": "my-bucket", "max_concurrency": "129"}, "max_concurrency",
+                 "must be between 1 and 128", id="concurrency-too-high"),
+    pytest.param({"bucket": "my-bucket", "max_concurrency": "-3"}, "max_concurrency",
+                 "must be between 1 and 128", id="concurrency-negative"),
+    pytest.param({"bucket": "my-bucket", "max_concurrency": "8.5"}, "max_concurrency", "must be a whole number",
+                 id="concurrency-fraction"),
+    pytest.param({"bucket": "my-bucket", "max_concurrency": "sixteen"}, "max_concurrency",
+                 "must be a whole number", id="concurrency-word"),
+    pytest.param({"bucket": "my-bucket", "max_concurrency": "nan"}, "max_concurrency", "must be a whole number",
+                 id="concurrency-nan"),
+    pytest.param({"bucket": "my-bucket", "range_size": "9"}, "range_size", "must be between 10 and 100000",
+                 id="range-size-too-small"),
+    pytest.param({"bucket": "my-bucket", "range_size": "100001"}, "range_size", "must be between 10 and 100000",
+                 id="range-size-too-large"),
+    pytest.param({"bucket": "my-bucket", "range_size": "1e3"}, "range_size", "must be a whole number",
+                 id="range-size-exponent"),
+    pytest.param({"bucket": "my-bucket", "lookback_minutes": "-1"}, "lookback_minutes",
+                 "must be between 0 and 527040", id="lookback-negative"),
+    pytest.param({"bucket": "my-bucket", "lookback_minutes": "527040.5"}, "lookback_minutes",
+                 "must be between 0 and 527040", id="lookback-too-large"),
+    # NaN compares false with everything, so a plain range check would let it through.
+    pytest.param({"bucket": "my-bucket", "lookback_minutes": "nan"}, "lookback_minutes", "must be between",
+                 id="lookback-nan"),
+    pytest.param({"bucket": "my-bucket", "lookback_minutes": "NaN"}, "lookback_minutes", "must be between",
+                 id="lookback-nan-capitalised"),
+    pytest.param({"bucket": "my-bucket", "lookback_minutes": "inf"}, "lookback_minutes", "must be between",
+                 id="lookback-infinity"),
+    pytest.param({"bucket": "my-bucket", "lookback_minutes": "an hour"}, "lookback_minutes", "must be a number",
+                 id="lookback-words"),
+    pytest.param({"bucket": "my-bucket", "lookback_minutes": "60m"}, "lookback_minutes", "must be a number",
+                 id="lookback-with-unit"),
+    # endpoint
+    pytest.param({"bucket": "my-bucket", "endpoint_url": "localhost:9000"}, "endpoint_url",
+                 "is not an http(s) URL", id="endpoint-no-scheme"),
+    pytest.param({"bucket": "my-bucket", "endpoint_url": "ftp://example.com"}, "endpoint_url",
+                 "is not an http(s) URL", id="endpoint-ftp"),
+    pytest.param({"bucket": "my-bucket", "endpoint_url": "http://"}, "endpoint_url", "is not an http(s) URL",
+                 id="endpoint-no-host"),
+    # region
+    pytest.param({"bucket": "my-bucket", "aws_region": "US-EAST-1"}, "aws_region", "is not a region name",
+                 id="region-uppercase"),
+    pytest.param({"bucket": "my-bucket", "aws_region": "us east 1"}, "aws_region", "is not a region name",
+                 id="region-spaces"),
+    pytest.param({"bucket": "my-bucket", "aws_region": "us_east_1"}, "aws_region", "is not a region name",
+                 id="region-underscores"),
+    pytest.param({"bucket": "my-bucket", "aws_region": "s3.us-east-1.amazonaws.com"}, "aws_region",
+                 "is not a region name", id="region-is-a-hostname"),
+    pytest.param({"bucket": "my-bucket", "aws_region": "us-east-1-"}, "aws_region", "is not a region name",
+                 id="region-trailing-dash"),
+    # restore source, versions, reconciliation, events
+    pytest.param({"bucket": "my-bucket", "restore_status_source": "both"}, "restore_status_source",
+                 "must be one of auto, listing, head", id="restore-source-unknown"),
+    pytest.param({"bucket": "my-bucket", "sync_versions": "maybe"}, "sync_versions", "must be true or false",
+                 id="versions-maybe"),
+    pytest.param({"bucket": "my-bucket", "sync_versions": "2"}, "sync_versions", "must be true or false",
+                 id="versions-two"),
+    pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "-1"}, "reconcile_every_hours",
+                 "must be between 0 and 8784", id="reconcile-negative"),
+    pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "8785"}, "reconcile_every_hours",
+                 "must be between 0 and 8784", id="reconcile-too-large"),
+    pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "nan"}, "reconcile_every_hours",
+                 "must be between", id="reconcile-nan"),
+    pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "daily"}, "reconcile_every_hours",
+                 "must be a number", id="reconcile-words"),
+    pytest.param({"bucket": "my-bucket", "sqs_queue_url": "arn:aws:sqs:us-east-1:123456789012:s3-events"},
+                 "sqs_queue_url", "is not an SQS queue URL (the queue's URL, not its ARN)", id="queue-arn"),
+    pytest.param({"bucket": "my-bucket", "sqs_queue_url": "https://sqs.us-east-1.amazonaws.com/s3-events"},
+                 "sqs_queue_url", "is not an SQS queue URL", id="queue-url-without-account"),
+    pytest.param({"bucket": "my-bucket", "sqs_queue_url": "s3-events"}, "sqs_queue_url", "is not an SQS queue URL",
+                 id="queue-name-only"),
+    pytest.param({"bucket": "my-bucket", "event_max_messages": "0"}, "event_max_messages",
+                 "must be between 1 and", id="event-messages-zero"),
+    pytest.param({"bucket": "my-bucket", "event_max_messages": "10000001"}, "event_max_messages",
+                 "must be between", id="event-messages-too-many"),
+    pytest.param({"bucket": "my-bucket", "event_max_messages": "1e5"}, "event_max_messages",
+                 "must be a whole number", id="event-messages-exponent"),
+    pytest.param({"bucket": "my-bucket", "event_time_budget_seconds": "9.9"}, "event_time_budget_seconds",
+                 "must be between 10 and 86400", id="budget-too-short"),
+    pytest.param({"bucket": "my-bucket", "event_time_budget_seconds": "86401"}, "event_time_budget_seconds",
+                 "must be between 10 and 86400", id="budget-too-long"),
+    pytest.param({"bucket": "my-bucket", "event_time_budget_seconds": "NaN"}, "event_time_budget_seconds",
+                 "must be between", id="budget-nan"),
+    # credentials
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE"}, "aws_secret_access_key",
+                 "is empty but aws_access_key_id is set", id="key-id-without-secret"),
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                  "aws_secret_access_key": ""}, "aws_secret_access_key", "give both or neither",
+                 id="key-id-with-empty-secret"),
+    pytest.param({"bucket": "my-bucket", "aws_secret_access_key": SECRET}, "aws_access_key_id",
+                 "is empty but aws_secret_access_key is set", id="secret-without-key-id"),
+    pytest.param({"bucket": "my-bucket", "aws_session_token": TOKEN}, "aws_session_token",
+                 "is only used with aws_access_key_id and aws_secret_access_key", id="token-without-keys"),
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIA IOSFODNN7EXAMPLE",
+                  "aws_secret_access_key": SECRET}, "aws_access_key_id", "letters and digits only",
+                 id="key-id-inner-space"),
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": '"AKIAIOSFODNN7EXAMPLE"',
+                  "aws_secret_access_key": SECRET}, "aws_access_key_id", "check for stray spaces or quotes",
+                 id="key-id-quoted"),
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIA123", "aws_secret_access_key": SECRET},
+                 "aws_access_key_id", "letters and digits only", id="key-id-too-short"),
+    # role
+    pytest.param({"bucket": "my-bucket", "role_arn": "my-role"}, "role_arn", "is not an IAM role ARN",
+                 id="role-name-not-arn"),
+    pytest.param({"bucket": "my-bucket", "role_arn": "arn:aws:iam::12345:role/r"}, "role_arn",
+                 "is not an IAM role ARN", id="role-short-account"),
+    pytest.param({"bucket": "my-bucket", "role_arn": "arn:aws:iam::123456789012:user/alice"}, "role_arn",
+                 "is not an IAM role ARN", id="user-arn-not-role"),
+    pytest.param({"bucket": "my-bucket", "role_arn": "arn:aws:s3:::my-bucket"}, "role_arn",
+                 "is not an IAM role ARN", id="bucket-arn-as-role"),
+    pytest.param({"bucket": "my-bucket", "external_id": EXTERNAL_ID}, "external_id",
+                 "is only used together with role_arn", id="external-id-without-role"),
+    pytest.param({"bucket": "my-bucket", "role_session_name": "session"}, "role_session_name",
+                 "is only used together with role_arn", id="session-name-without-role"),
+    pytest.param({"bucket": "my-bucket", "role_arn": ROLE_ARN, "external_id": "x"}, "external_id",
+                 "must be 2 to 1224 characters long", id="external-id-too-short"),
+    pytest.param({"bucket": "my-bucket", "role_arn": ROLE_ARN, "external_id": "x" * 1225}, "external_id",
+                 "must be 2 to 1224 characters long", id="external-id-too-long"),
+    pytest.param({"bucket": "my-bucket", "role_arn": ROLE_ARN, "role_session_name": "s"}, "role_session_name",
+                 "must be 2 to 64 letters", id="session-name-too-short"),
+    pytest.param({"bucket": "my-bucket", "role_arn": ROLE_ARN, "role_session_name": "s" * 65},
+                 "role_session_name", "must be 2 to 64 letters", id="session-name-too-long"),
+    pytest.param({"bucket": "my-bucket", "role_arn": ROLE_ARN, "role_session_name": "my session"},
+                 "role_session_name", "must be 2 to 64 letters", id="session-name-with-space"),
+])
+def test_errors(configuration, key, problem):
+    expect_error(configuration, key, problem)
+
+
+NON_STRING_VALUES = [(["my-bucket"], "list"), ({"name": "my-bucket"}, "dict"), (True, "bool"), (b"my-bucket", "bytes")]
+
+
+@pytest.mark.parametrize("key, value", [
+    pytest.param(key, value, id=f"{key}-{name}")
+    for key in sorted(KNOWN_KEYS) for value, name in NON_STRING_VALUES
+    # a JSON true/false is a valid value for an on/off key (tested in test_single_values)
+    if not (key in FLAG_KEYS and isinstance(value, bool))
+])
+def test_non_string_value_is_rejected_for_every_key(key, value):
+    configuration = {"bucket": "my-bucket", key: value}
+    expect_error(configuration, key, f"must be a string, got {type(value).__name__}")
+
+
+@pytest.mark.parametrize("key", sorted(KNOWN_KEYS))
+def test_unfilled_placeholder_is_rejected_for_every_key(key):
+    """Copying configuration.json.example without filling in `<YOUR_...>` must fail naming that key."""
+    configuration = {"bucket": "my-bucket", key: PLACEHOLDERS[key]}
+    error = expect_error(configuration, key, "still holds the placeholder")
+    assert PLACEHOLDERS[key] in str(error)
+
+
+@pytest.mark.parametrize("key, value", [
+    pytest.param("aws_region", "<YOUR_AWS_REGION>", id="region"),
+    pytest.param("bucket", " <YOUR_S3_BUCKET_NAME> ", id="bucket-with-spaces"),
+    pytest.param("aws_access_key_id", "<YOUR_AWS_ACCESS_KEY_ID>", id="key-id"),
+    pytest.param("aws_secret_access_key", "<YOUR_AWS_SECRET_ACCESS_KEY>", id="secret"),
+])
+def test_fivetran_style_placeholders(key, value):
+    configuration = {"bucket": "my-bucket", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                     "aws_secret_access_key": SECRET, key: value}
+    expect_error(configuration, key, "still holds the placeholder")
+
+
+@pytest.mark.parametrize("value", [
+    pytest.param("<a><b>", id="two-angle-groups"),
+    pytest.param("x<y>", id="angle-group-inside"),
+])
+def test_angle_brackets_that_are_not_a_placeholder_are_values(value):
+    """Only a whole value of the form <...> is a placeholder; a secret may contain angle brackets."""
+    settings = parse_configuration({"bucket": "my-bucket", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                                    "aws_secret_access_key": value})
+    assert settings.aws_secret_access_key == value
+
+
+@pytest.mark.parametrize("configuration", [
+    pytest.param(["bucket", "my-bucket"], id="list"),
+    pytest.param("bucket=my-bucket", id="string"),
+    pytest.param(42, id="number"),
+])
+def test_configuration_that_is_not_an_object(configuration):
+    expect_error(configuration, "configuration", "must be a JSON object")
+
+
+@pytest.mark.parametrize("configuration", [
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                  "aws_secret_access_key": SECRET, "aws_region": "Not A Region"}, id="bad-region"),
+    pytest.param({"bucket": "my-bucket", "aws_secret_access_key": SECRET, "aws_session_token": TOKEN},
+                 id="secret-without-key-id"),
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                  "aws_secret_access_key": SECRET, "aws_session_token": TOKEN, "role_arn": ROLE_ARN,
+                  "external_id": EXTERNAL_ID, "role_session_name": "x"}, id="bad-session-name"),
+    pytest.param({"bucket": "my-bucket", "role_arn": "arn:aws:iam::1:role/r", "external_id": EXTERNAL_ID},
+                 id="bad-role-arn"),
+])
+def test_error_messages_never_contain_secret_values(configuration):
+    with pytest.raises(ConfigurationError) as caught:
+        parse_configuration(configuration)
+    message = str(caught.value)
+    for secret in (SECRET, TOKEN, EXTERNAL_ID):
+        assert secret not in message
+
+
+# ---------------------------------------------------------------------------------------------------- secrets
+
+def test_settings_repr_and_str_never_show_secrets():
+    settings = parse_configuration(FULL_CONFIGURATION)
+    for text in (repr(settings), str(settings), f"{settings}", f"{settings!r}"):
+        assert SECRET not in text
+        assert TOKEN not in text
+        assert EXTERNAL_ID not in text
+        # The non-secret values stay visible, so the repr is still useful in a traceback.
+        assert "AKIAIOSFODNN7EXAMPLE" in text
+        assert ROLE_ARN in text
+        assert "data-bucket" in text
+
+
+def test_settings_inside_a_container_repr_never_shows_secrets():
+    """A Settings logged as part of a tuple or dict goes through the same repr."""
+    settings = parse_configuration(FULL_CONFIGURATION)
+    text = repr({"settings": [settings]})
+    assert SECRET not in text and TOKEN not in text and EXTERNAL_ID not in text
+
+
+@pytest.mark.parametrize("configuration, expected", [
+    pytest.param(FULL_CONFIGURATION, (SECRET, TOKEN, EXTERNAL_ID), id="all-secrets"),
+    pytest.param({"bucket": "my-bucket"}, (), id="no-secrets"),
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                  "aws_secret_access_key": SECRET}, (SECRET,), id="secret-only"),
+])
+def test_secret_values(configuration, expected):
+    assert parse_configuration(configuration).secret_values() == expected
+
+
+# ------------------------------------------------------------------------------------- once-found bugs
+
+@pytest.mark.parametrize("prefix", [
+    pytest.param("logs/,", id="trailing-comma"),
+    pytest.param("logs/,,raw/", id="empty-middle-entry"),
+])
+def test_empty_prefix_entry_does_not_widen_to_whole_bucket(prefix):
+    try:
+        settings = parse_configuration({"bucket": "my-bucket", "prefix": prefix})
+    except ConfigurationError as error:
+        assert error.key == "prefix"
+        return
+    assert "" not in settings.prefixes
+
+
+def test_include_pattern_written_relative_to_prefix_is_rejected():
+    expect_error({"bucket": "my-bucket", "prefix": "logs/", "include_patterns": "*.gz"}, "include_patterns",
+                 "can match a key under the prefixes")

@@ -1,0 +1,303 @@
+"""Unit tests for s3_metadata.state: the saved format, loading with validation, and no secrets in it."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from s3_metadata.configuration import parse_configuration
+from s3_metadata.ranges import MASK, RangeEntry
+from s3_metadata.restore import ARCHIVED, IN_PROGRESS, RESTORED, RestoreInfo
+from s3_metadata.state import (
+    DIGEST_LISTING, DIGEST_LISTING_RESTORE, STATE_VERSION, StateError, StreamState, SyncState,
+    is_fivetran_example_state, load_state, stream_id,
+)
+
+UTC = timezone.utc
+WATERMARK = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
+LONG_KEY = "logs/" + "\U0001f600" * 200 + "k" * 219  # 1024 UTF-8 bytes, S3's maximum key length
+
+
+def rich_state() -> SyncState:
+    state = SyncState()
+    logs = state.stream("data-bucket", "logs/")
+    logs.watermark = WATERMARK
+    logs.pass_started = datetime(2024, 5, 2, 14, 0, tzinfo=timezone(timedelta(hours=2)))  # stored as UTC
+    logs.digest_mode = DIGEST_LISTING_RESTORE
+    logs.passes = 7
+    logs.ranges = [
+        RangeEntry("logs/a", 10, 0, True),
+        RangeEntry("logs/d\u00e9j\u00e0/\u65e5\u672c", 5, MASK, False),
+        RangeEntry("logs/z\n\t", 0, 0, False),
+        RangeEntry(LONG_KEY, None, None, True),  # U+1F600 sorts after every ASCII character
+        RangeEntry(None, 3, 0x0123456789ABCDEF, False),
+    ]
+    logs.restores = {
+        "logs/glacier/in-progress": RestoreInfo(IN_PROGRESS),
+        "logs/glacier/restored": RestoreInfo(RESTORED, datetime(2024, 6, 1, tzinfo=UTC), None),
+        "logs/it/restored": RestoreInfo(RESTORED, datetime(2024, 6, 2, 3, 4, 5, tzinfo=UTC), "ARCHIVE_ACCESS"),
+        "logs/\u00e9t\u00e9/\U0001f600": RestoreInfo("error:AccessDenied"),
+        "logs/it/deep": RestoreInfo(ARCHIVED, None, "DEEP_ARCHIVE_ACCESS"),
+        LONG_KEY: RestoreInfo("error:UnreadableRestoreHeader"),
+    }
+    archive = state.stream("archive-bucket", "")
+    archive.ranges = [RangeEntry(None)]
+    raw = state.stream("data-bucket", "raw/")
+    raw.watermark = WATERMARK
+    return state
+
+
+def test_round_trip_of_rich_state_through_json():
+    state = rich_state()
+    text = json.dumps(state.to_json())
+    loaded = load_state(json.loads(text))
+    assert loaded == state
+    assert loaded.to_json() == state.to_json()
+    assert loaded.streams["data-bucket/logs/"].pass_started == datetime(2024, 5, 2, 12, 0, tzinfo=UTC)
+    assert loaded.streams["data-bucket/logs/"].pass_started.tzinfo == UTC
+
+
+def test_saved_format_is_stable():
+    """The state is stored by Fivetran between syncs and read by later versions: its layout is a contract."""
+    state = SyncState()
+    stream = state.stream("b", "p/")
+    stream.watermark = datetime(2024, 1, 1, tzinfo=UTC)
+    stream.passes = 1
+    stream.ranges = [RangeEntry("p/k", 2, 255, True), RangeEntry(None)]
+    stream.restores = {"p/k": RestoreInfo(RESTORED, datetime(2024, 2, 1, tzinfo=UTC))}
+    assert state.to_json() == {"version": 1, "streams": {"b/p/": {
+        "watermark": "2024-01-01T00:00:00+00:00",
+        "pass_started": None,
+        "digest_mode": "listing",
+        "passes": 1,
+        "ranges": [["p/k", 2, "00000000000000ff", 1], [None, None, None, 0]],
+        "restores": {"p/k": ["restored", "2024-02-01T00:00:00+00:00", None]},
+    }}, "restore_sources": {}, "last_reconcile": None, "reconcile_started": None}
+
+
+def test_streams_and_restores_are_written_sorted():
+    """Sorted output keeps checkpoints byte-identical when nothing changed."""
+    state = SyncState()
+    state.stream("zeta", "")
+    state.stream("alpha", "")
+    state.stream("alpha", "").restores = {"b": RestoreInfo(IN_PROGRESS), "a": RestoreInfo(IN_PROGRESS)}
+    saved = state.to_json()
+    assert list(saved["streams"]) == ["alpha/", "zeta/"]
+    assert list(saved["streams"]["alpha/"]["restores"]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("saved", [
+    pytest.param(None, id="none"),
+    pytest.param({}, id="empty-object"),
+    pytest.param({"s3_objects": {"last_modified": "2024-01-01T00:00:00Z"}}, id="fivetran-example-state"),
+    pytest.param({"s3_objects": {}}, id="fivetran-example-state-empty"),
+    pytest.param({"version": 1}, id="version-only"),
+    pytest.param({"version": 1, "streams": {}}, id="no-streams"),
+])
+def test_load_empty_states(saved):
+    assert load_state(saved) == SyncState()
+
+
+@pytest.mark.parametrize("saved, expected", [
+    pytest.param({"s3_objects": {"last_modified": "x"}}, True, id="example"),
+    pytest.param({"s3_objects": {}}, True, id="example-empty"),
+    pytest.param({"s3_objects": "x"}, False, id="not-an-object"),
+    pytest.param({"s3_objects": {}, "version": 1}, False, id="extra-key"),
+    pytest.param({"version": 1, "streams": {}}, False, id="ours"),
+])
+def test_is_fivetran_example_state(saved, expected):
+    assert is_fivetran_example_state(saved) is expected
+
+
+def test_load_stream_with_defaults():
+    loaded = load_state({"version": 1, "streams": {"my-bucket/": {}}})
+    assert loaded.streams == {"my-bucket/": StreamState("my-bucket", "")}
+
+
+def test_stream_id_splits_on_first_slash_only():
+    """Bucket names never contain '/', so a prefix with slashes round-trips."""
+    loaded = load_state({"version": 1, "streams": {stream_id("b", "a/b/c/"): {}}})
+    stream = loaded.streams["b/a/b/c/"]
+    assert (stream.bucket, stream.prefix) == ("b", "a/b/c/")
+
+
+def good_stream(**overrides):
+    value = {"watermark": "2024-01-01T00:00:00+00:00", "pass_started": None, "digest_mode": "listing",
+             "passes": 1, "ranges": [["k", 1, "0000000000000001", 0], [None, 2, "0000000000000002", 1]],
+             "restores": {"k": ["restored", "2024-02-01T00:00:00+00:00", None]}}
+    value.update(overrides)
+    return {"version": 1, "streams": {"b/p": value}}
+
+
+def test_good_stream_helper_is_valid():
+    """The error cases below each break one thing in this state; on its own it must load."""
+    loaded = load_state(good_stream())
+    assert loaded.streams["b/p"].ranges == [RangeEntry("k", 1, 1, False), RangeEntry(None, 2, 2, True)]
+
+
+@pytest.mark.parametrize("saved, problem", [
+    pytest.param(["version", 1], "it is not a JSON object", id="list"),
+    pytest.param("state", "it is not a JSON object", id="string"),
+    pytest.param({"streams": {}}, "it has no version number", id="missing-version"),
+    pytest.param({"version": None, "streams": {}}, "it has no version number", id="null-version"),
+    pytest.param({"version": "1"}, "its version '1' is not a whole number", id="version-string"),
+    pytest.param({"version": 1.0}, "is not a whole number", id="version-float"),
+    pytest.param({"version": True}, "is not a whole number", id="version-bool"),
+    pytest.param({"version": STATE_VERSION + 1}, "written by a newer version of this connector", id="newer-version"),
+    pytest.param({"version": 0}, "state version 0 is unknown", id="version-zero"),
+    pytest.param({"version": -1}, "state version -1 is unknown", id="version-negative"),
+    pytest.param({"version": 1, "streams": []}, "'streams' must be an object", id="streams-list"),
+    pytest.param({"version": 1, "streams": {"b/p": []}}, "streams['b/p'] must be an object", id="stream-list"),
+    pytest.param({"version": 1, "streams": {"bucket": {}}}, "is not a 'bucket/prefix' stream id", id="sid-no-slash"),
+    pytest.param({"version": 1, "streams": {"/prefix": {}}}, "is not a 'bucket/prefix' stream id",
+                 id="sid-empty-bucket"),
+    pytest.param(good_stream(digest_mode="sha1"), "digest_mode must be one of", id="digest-mode"),
+    pytest.param(good_stream(watermark=1714560000), "watermark must be an ISO 8601 timestamp",
+                 id="watermark-number"),
+    pytest.param(good_stream(watermark="2024-01-01T00:00:00"), "watermark is not an ISO 8601 timestamp with a UTC",
+                 id="watermark-naive"),
+    pytest.param(good_stream(watermark="yesterday"), "watermark is not an ISO 8601 timestamp", id="watermark-text"),
+    pytest.param(good_stream(pass_started="2024-13-01T00:00:00+00:00"), "pass_started is not an ISO 8601",
+                 id="pass-started-bad-month"),
+    pytest.param(good_stream(passes=-1), "passes must be a non-negative integer", id="passes-negative"),
+    pytest.param(good_stream(passes="3"), "passes must be a non-negative integer", id="passes-string"),
+    pytest.param(good_stream(ranges={}), "ranges must be a list", id="ranges-object"),
+    pytest.param(good_stream(ranges=[["k", 1, "0000000000000001"], [None, 0, None, 0]]),
+                 "ranges[0] must be [hi, count, digest, done]", id="range-three-items"),
+    pytest.param(good_stream(ranges=["k", [None, 0, None, 0]]), "ranges[0] must be [hi, count, digest, done]",
+                 id="range-not-a-list"),
+    pytest.param(good_stream(ranges=[[5, 1, None, 0], [None, 0, None, 0]]), "ranges[0] has a boundary that is not",
+                 id="boundary-number"),
+    pytest.param(good_stream(ranges=[[None, 1, "000000000000000G", 0]]), "digest that is not 16 hex digits",
+                 id="digest-not-hex"),
+    pytest.param(good_stream(ranges=[[None, 1, "00000000000000FF", 0]]), "digest that is not 16 hex digits",
+                 id="digest-uppercase"),
+    pytest.param(good_stream(ranges=[[None, 1, "ff", 0]]), "digest that is not 16 hex digits", id="digest-short"),
+    pytest.param(good_stream(ranges=[[None, 1, "00000000000000001", 0]]), "digest that is not 16 hex digits",
+                 id="digest-long"),
+    pytest.param(good_stream(ranges=[[None, 1, 255, 0]]), "digest that is not 16 hex digits", id="digest-number"),
+    pytest.param(good_stream(ranges=[[None, 1, None, 2]]), "done flag that is not 0 or 1", id="done-two"),
+    pytest.param(good_stream(ranges=[[None, 1, None, "1"]]), "done flag that is not 0 or 1", id="done-string"),
+    pytest.param(good_stream(ranges=[[None, -1, None, 0]]), "ranges[0] must be a non-negative integer",
+                 id="count-negative"),
+    pytest.param(good_stream(ranges=[[None, "3", None, 0]]), "must be a non-negative integer", id="count-string"),
+    pytest.param(good_stream(ranges=[[None, True, None, 0]]), "must be a non-negative integer", id="count-bool"),
+    pytest.param(good_stream(ranges=[[None, 1.5, None, 0]]), "must be a non-negative integer", id="count-float"),
+    pytest.param(good_stream(ranges=[["a", 1, None, 0], ["b", 1, None, 0]]), "must end with the open range",
+                 id="no-open-range"),
+    pytest.param(good_stream(ranges=[["a", 1, None, 0], [None, 1, None, 0], ["b", 1, None, 0]]),
+                 "must end with the open range", id="open-range-not-last"),
+    pytest.param(good_stream(ranges=[[None, 1, None, 0], [None, 1, None, 0]]), "and have no other",
+                 id="two-open-ranges"),
+    pytest.param(good_stream(ranges=[["b", 1, None, 0], ["a", 1, None, 0], [None, 1, None, 0]]),
+                 "boundaries are not in increasing key order", id="unsorted-boundaries"),
+    pytest.param(good_stream(ranges=[["a", 1, None, 0], ["a", 1, None, 0], [None, 1, None, 0]]),
+                 "boundaries are not in increasing key order", id="duplicate-boundaries"),
+    pytest.param(good_stream(ranges=[["a", 1, None, 0], ["c", 1, None, 0], ["b", 1, None, 0], [None, 1, None, 0]]),
+                 "boundaries are not in increasing key order", id="unsorted-late"),
+    pytest.param(good_stream(restores=[]), "restores must be an object", id="restores-list"),
+    pytest.param(good_stream(restores={"k": ["restored", None]}), "must be [status, expiry, archive_status]",
+                 id="restore-two-items"),
+    pytest.param(good_stream(restores={"k": "restored"}), "must be [status, expiry, archive_status]",
+                 id="restore-not-a-list"),
+    pytest.param(good_stream(restores={"k": ["thawed", None, None]}), "has an unknown restore status 'thawed'",
+                 id="restore-unknown-status"),
+    pytest.param(good_stream(restores={"k": [None, None, None]}), "has an unknown restore status None",
+                 id="restore-null-status"),
+    pytest.param(good_stream(restores={"k": ["error", None, None]}), "has an unknown restore status 'error'",
+                 id="restore-error-without-code"),
+    pytest.param(good_stream(restores={"k": ["restored", "2024-02-01", None]}), "expiry is not an ISO 8601",
+                 id="restore-expiry-naive"),
+    pytest.param(good_stream(restores={"k": ["restored", 1, None]}), "expiry must be an ISO 8601",
+                 id="restore-expiry-number"),
+    pytest.param(good_stream(restores={"k": ["restored", None, 1]}), "archive status that is not a string",
+                 id="restore-archive-status-number"),
+])
+def test_load_state_errors(saved, problem):
+    with pytest.raises(StateError) as caught:
+        load_state(saved)
+    message = str(caught.value)
+    assert problem in message
+    assert message.startswith("The saved state cannot be read: ")
+    assert "Nothing was synced" in message
+    # How to recover: restore a hand-edited state, or re-sync / delete the local state file.
+    assert "re-sync the connection from the Fivetran dashboard" in message
+    assert "files/state.json" in message
+
+
+def test_newer_version_error_says_to_deploy_again():
+    with pytest.raises(StateError, match="deploy the newer version again"):
+        load_state({"version": STATE_VERSION + 1, "streams": {"b/": {"something": "new"}}})
+
+
+@pytest.mark.parametrize("saved, where", [
+    pytest.param(good_stream(ranges=[["k", 1, None, 0], [None, 1, None, 7]]), "streams['b/p'].ranges[1]",
+                 id="range-index"),
+    pytest.param(good_stream(restores={"some/key": ["x", None, None]}), "streams['b/p'].restores['some/key']",
+                 id="restore-key"),
+    pytest.param(good_stream(watermark="x"), "streams['b/p'].watermark", id="watermark"),
+])
+def test_load_state_error_says_where(saved, where):
+    with pytest.raises(StateError) as caught:
+        load_state(saved)
+    assert where in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [
+    pytest.param(IN_PROGRESS, id="in-progress"),
+    pytest.param(RESTORED, id="restored"),
+    pytest.param(ARCHIVED, id="archived"),
+    pytest.param("error:AccessDenied", id="error"),
+    pytest.param("error:", id="error-empty-code"),
+])
+def test_load_state_accepts_every_trackable_status(status):
+    loaded = load_state(good_stream(restores={"k": [status, None, None]}))
+    assert loaded.streams["b/p"].restores == {"k": RestoreInfo(status)}
+
+
+@pytest.mark.parametrize("ranges, expected", [
+    pytest.param([], None, id="no-ranges"),
+    pytest.param([RangeEntry("a", 2, 0), RangeEntry(None, 3, 0)], 5, id="all-known"),
+    pytest.param([RangeEntry("a", 2, 0), RangeEntry(None)], None, id="one-unknown"),
+    pytest.param([RangeEntry(None, 0, 0)], 0, id="empty-bucket"),
+])
+def test_known_objects(ranges, expected):
+    assert StreamState("b", "", ranges=ranges).known_objects == expected
+
+
+@pytest.mark.parametrize("pass_started, in_pass", [
+    pytest.param(None, False, id="between-passes"),
+    pytest.param(WATERMARK, True, id="pass-running"),
+])
+def test_in_pass(pass_started, in_pass):
+    assert StreamState("b", "", pass_started=pass_started).in_pass is in_pass
+
+
+def test_sync_state_stream_creates_once():
+    state = SyncState()
+    first = state.stream("b", "p/")
+    first.passes = 3
+    assert state.stream("b", "p/") is first
+    assert list(state.streams) == ["b/p/"]
+
+
+def test_state_json_never_contains_secrets():
+    """The state holds no settings at all; this guards against a future field copying one in."""
+    settings = parse_configuration({
+        "bucket": "data-bucket,other-bucket", "prefix": "logs/,raw/",
+        "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "sEcReT/value+that-must-not-leak",
+        "aws_session_token": "SeSsIoN-ToKeN-that-must-not-leak", "role_arn": "arn:aws:iam::123456789012:role/r",
+        "external_id": "ExTeRnAl-Id-that-must-not-leak",
+    })
+    assert len(settings.secret_values()) == 3
+    state = rich_state()
+    for bucket in settings.buckets:
+        for prefix in settings.prefixes:
+            stream = state.stream(bucket, prefix)
+            stream.watermark = WATERMARK
+            stream.ranges = [RangeEntry(prefix + "k", 1, 1, True), RangeEntry(None, 1, 2, False)]
+    text = json.dumps(state.to_json())
+    for secret in settings.secret_values() + (settings.aws_access_key_id,):
+        assert secret not in text
+    assert "data-bucket/logs/" in text  # the test does look at a state built from these settings
