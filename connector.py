@@ -8,7 +8,8 @@ from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_fiel
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
-from s3_metadata.rows import TABLE, table_schema
+from s3_metadata.configuration import ConfigurationError, parse_configuration
+from s3_metadata.rows import table_schema
 from s3_metadata.setup import CHECKS, DROPDOWN, FIELDS, PASSWORD, FieldSpec
 from s3_metadata.sync import run_sync
 
@@ -16,11 +17,14 @@ from s3_metadata.sync import run_sync
 class SdkSink:
     """The sync's output, sent through the SDK's operations and logger."""
 
-    def upsert(self, row: dict[str, Any]) -> None:
-        op.upsert(TABLE, row)
+    def upsert(self, table: str, row: dict[str, Any]) -> None:
+        op.upsert(table, row)
 
-    def delete(self, keys: dict[str, Any]) -> None:
-        op.delete(TABLE, keys)
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        op.delete(table, keys)
+
+    def truncate(self, table: str) -> None:
+        op.truncate(table)
 
     def checkpoint(self, state: dict[str, Any]) -> None:
         op.checkpoint(state)
@@ -33,7 +37,11 @@ class SdkSink:
 
 
 def schema(configuration: dict) -> list[dict[str, Any]]:
-    return table_schema()
+    try:
+        with_versions = parse_configuration(configuration).sync_versions
+    except ConfigurationError:
+        with_versions = False  # update() reports the error; the schema still declares the main table
+    return table_schema(with_versions)
 
 
 def update(configuration: dict, state: dict) -> None:

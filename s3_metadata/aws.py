@@ -74,19 +74,24 @@ class HeadResult:
 
 
 @dataclass(frozen=True)
+class VersionsPage:
+    versions: list[dict[str, Any]]
+    delete_markers: list[dict[str, Any]]
+    next_key_marker: str | None
+    next_version_marker: str | None
+
+
+@dataclass(frozen=True)
 class QueueMessage:
     message_id: str
     receipt_handle: str
     body: str
 
 
-_CHECKSUM_FIELDS = (("ChecksumCRC32", "CRC32"), ("ChecksumCRC32C", "CRC32C"), ("ChecksumCRC64NVME", "CRC64NVME"),
-                    ("ChecksumSHA1", "SHA1"), ("ChecksumSHA256", "SHA256"))
-
-
 def head_result(response: dict[str, Any]) -> HeadResult:
     """The plain values of a HeadObject response (checksums only appear when ChecksumMode was ENABLED)."""
-    algorithms = [name for field, name in _CHECKSUM_FIELDS if response.get(field)]
+    algorithms = sorted(field[len("Checksum"):].upper() for field, value in response.items()
+                        if field.startswith("Checksum") and field != "ChecksumType" and value)
     last_modified = response.get("LastModified")
     return HeadResult(
         storage_class=response.get("StorageClass") or "STANDARD",
@@ -147,6 +152,11 @@ class S3Gateway:
         self._clients: dict[str, Any] = {}
         self._bucket_regions: dict[str, str] = {}
         self._setup_credentials()
+
+    @property
+    def endpoint_is_custom(self) -> bool:
+        """Whether requests go to an S3-compatible service rather than AWS."""
+        return self._endpoint is not None
 
     # -- credentials and clients
     def _setup_credentials(self) -> None:
@@ -256,6 +266,46 @@ class S3Gateway:
                 raise classify_client_error("HeadObject", error.code, error.status, bucket) from None
             raise
         return head_result(response)
+
+    def bucket_versioning(self, bucket: str) -> str | None:
+        """'Enabled', 'Suspended' or None (never versioned): whether delete markers can exist."""
+        response = self._call_classified("GetBucketVersioning", bucket, self.bucket_client(bucket).get_bucket_versioning,
+                                         Bucket=bucket)
+        return response.get("Status")
+
+    def intelligent_tiering_configurations(self, bucket: str) -> list[dict[str, Any]]:
+        """The bucket's Intelligent-Tiering configurations (archive tiers are opt-in per configuration)."""
+        client = self.bucket_client(bucket)
+        configurations: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            request: dict[str, Any] = {"Bucket": bucket}
+            if token:
+                request["ContinuationToken"] = token
+            response = self._call("ListBucketIntelligentTieringConfigurations", bucket,
+                                  client.list_bucket_intelligent_tiering_configurations, **request)
+            configurations.extend(response.get("IntelligentTieringConfigurationList", []))
+            token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+            if not token:
+                return configurations
+
+    def list_versions_page(self, bucket: str, prefix: str, key_marker: str | None,
+                           version_marker: str | None) -> VersionsPage:
+        """One ListObjectVersions page, starting after `key_marker` (and `version_marker` within that key)."""
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": LIST_PAGE_SIZE}
+        if key_marker is not None:
+            request["KeyMarker"] = key_marker
+            if version_marker is not None:
+                request["VersionIdMarker"] = version_marker
+        response = self._call_classified("ListObjectVersions", bucket, self.bucket_client(bucket).list_object_versions,
+                                         **request)
+        truncated = bool(response.get("IsTruncated"))
+        return VersionsPage(
+            versions=response.get("Versions", []),
+            delete_markers=response.get("DeleteMarkers", []),
+            next_key_marker=response.get("NextKeyMarker") if truncated else None,
+            next_version_marker=response.get("NextVersionIdMarker") if truncated else None,
+        )
 
     # -- SQS, for event mode
     def _sqs(self, queue_url: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator, Protocol
+from typing import Any, Iterator, Protocol
 
 from s3_metadata.rows import ListedObject, listed_object
 
@@ -44,3 +44,21 @@ def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: 
         if not page.next_token:
             return
         token = page.next_token
+
+
+def walk_versions(source: Any, bucket: str, prefix: str, lo: str | None, hi: str | None) -> Iterator[tuple[dict, bool]]:
+    """Every version and delete marker with `lo < key <= hi`, as (entry, is_delete_marker), in key order."""
+    key_marker, version_marker = lo, None
+    while True:
+        page = source.list_versions_page(bucket, prefix, key_marker, version_marker)
+        entries = [(e, False) for e in page.versions] + [(e, True) for e in page.delete_markers]
+        entries.sort(key=lambda item: item[0]["Key"])
+        for entry, marker in entries:
+            if lo is not None and entry["Key"] <= lo:
+                continue
+            if hi is not None and entry["Key"] > hi:
+                return
+            yield entry, marker
+        if page.next_key_marker is None:
+            return
+        key_marker, version_marker = page.next_key_marker, page.next_version_marker

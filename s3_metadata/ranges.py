@@ -94,7 +94,8 @@ class Batch:
 
     Once every row of the batch has been emitted, `replacement` takes the place of the state entry whose
     `hi` is `entry_hi`; `lo` and `hi` bound the keys the batch covers, so tracked keys in between that were
-    not listed are known to be gone.
+    not listed are known to be gone. `resent` marks a range seen before that changed in a way new keys alone
+    do not explain: the only kind of batch that can hide a deletion.
     """
 
     lo: str | None
@@ -103,6 +104,7 @@ class Batch:
     objects: list[ListedObject]
     emit: list[bool]
     replacement: list[RangeEntry]
+    resent: bool = False
 
     @property
     def emitted(self) -> int:
@@ -159,7 +161,8 @@ class RangeScanner:
         hi = self.entry.hi if final else objects[-1].key
         piece = RangeEntry(hi, len(objects), sum(prints) & MASK, True)
         replacement = [piece] if final else [piece, RangeEntry(self.entry.hi)]
-        batch = Batch(self._piece_lo, hi, self.entry.hi, objects, [True] * len(objects), replacement)
+        batch = Batch(self._piece_lo, hi, self.entry.hi, objects, [True] * len(objects), replacement,
+                      resent=self.entry.known)
         self._piece_lo = hi
         return batch
 
@@ -167,16 +170,15 @@ class RangeScanner:
         objects, prints = self._objects, self._fingerprints
         count, digest = len(objects), sum(prints) & MASK
         recent = [self.since is None or o.last_modified >= self.since for o in objects]
-        if count == self.entry.count and digest == self.entry.digest:
-            emit = recent
-        else:
+        emit, resent = recent, False
+        if count != self.entry.count or digest != self.entry.digest:
             recent_count = sum(recent)
             recent_digest = sum(p for p, r in zip(prints, recent) if r)
             only_new_keys = (count - recent_count == self.entry.count
                              and (digest - recent_digest) & MASK == self.entry.digest)
-            emit = recent if only_new_keys else [True] * count
-        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit,
-                     self._pieces(objects, prints))
+            if not only_new_keys:
+                emit, resent = [True] * count, True
+        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit, self._pieces(objects, prints), resent)
 
     def _pieces(self, objects: list[ListedObject], prints: list[int]) -> list[RangeEntry]:
         if len(objects) <= self.target * SPLIT_FACTOR:
@@ -232,6 +234,19 @@ def plan_parts(entries: Sequence[RangeEntry], max_parts: int, min_objects: int) 
     if current:
         parts.append(Part(current_lo, tuple(current)))
     return parts
+
+
+def split_points(prefixes: Sequence[str], parts: int) -> list[str]:
+    """Up to `parts - 1` boundaries spread evenly over sorted common prefixes, for a stream never listed before.
+
+    A boundary may be any string: `(lo, hi]` with hi = "b/" puts every key below "b/" (and a folder marker
+    named exactly "b/") in one range and the keys inside "b/" in the next.
+    """
+    ordered = sorted(set(prefixes))
+    if parts <= 1 or len(ordered) < 2:
+        return []
+    step = len(ordered) / min(parts, len(ordered))
+    return sorted({ordered[int(i * step)] for i in range(1, min(parts, len(ordered)))})
 
 
 def replace_entry(entries: Sequence[RangeEntry], entry_hi: str | None,

@@ -32,12 +32,37 @@ COLUMNS: dict[str, str] = {
     "checksum_type": "STRING",
 }
 
+VERSIONS_TABLE = "s3_object_versions"
+VERSIONS_DESTINATION_TABLE = "s_3_object_versions"
+VERSIONS_PRIMARY_KEY = ("bucket", "key", "version_id")
+VERSIONS_COLUMNS: dict[str, str] = {
+    "bucket": "STRING",
+    "key": "STRING",
+    "version_id": "STRING",
+    "is_latest": "BOOLEAN",
+    "is_delete_marker": "BOOLEAN",
+    "size": "LONG",
+    "e_tag": "STRING",
+    "storage_class": "STRING",
+    "last_modified": "UTC_DATETIME",
+    "restore_status": "STRING",
+    "restore_expiry": "UTC_DATETIME",
+    "is_multipart": "BOOLEAN",
+    "multipart_part_count": "INT",
+    "checksum_algorithm": "STRING",
+    "checksum_type": "STRING",
+}
+
 _MULTIPART_ETAG = re.compile(r"-(\d+)$")
 
 
-def table_schema() -> list[dict[str, Any]]:
-    """What `schema()` declares."""
-    return [{"table": TABLE, "primary_key": list(PRIMARY_KEY), "columns": dict(COLUMNS)}]
+def table_schema(with_versions: bool = False) -> list[dict[str, Any]]:
+    """What `schema()` declares; the versions table only when versions are synced, so it never sits empty."""
+    tables = [{"table": TABLE, "primary_key": list(PRIMARY_KEY), "columns": dict(COLUMNS)}]
+    if with_versions:
+        tables.append({"table": VERSIONS_TABLE, "primary_key": list(VERSIONS_PRIMARY_KEY),
+                       "columns": dict(VERSIONS_COLUMNS)})
+    return tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +107,21 @@ def listed_from_head(key: str, head: Any) -> ListedObject:
         checksum_algorithm=head.checksum_algorithm,
         checksum_type=head.checksum_type,
     )
+
+
+def version_row(bucket: str, entry: Mapping[str, Any], is_delete_marker: bool,
+                restore_status_requested: bool) -> dict[str, Any]:
+    """A row of s3_object_versions from a ListObjectVersions `Versions` or `DeleteMarkers` entry."""
+    base = {"bucket": bucket, "key": entry["Key"], "version_id": entry.get("VersionId") or "null",
+            "is_latest": bool(entry.get("IsLatest")), "is_delete_marker": is_delete_marker}
+    if is_delete_marker:
+        return {**base, "size": None, "e_tag": None, "storage_class": None,
+                "last_modified": to_utc(entry["LastModified"]), "restore_status": None, "restore_expiry": None,
+                "is_multipart": None, "multipart_part_count": None, "checksum_algorithm": None, "checksum_type": None}
+    obj = listed_object(entry, restore_status_requested)
+    row = object_row(bucket, obj, obj.restore or RestoreInfo())
+    del row["archive_status"]
+    return {**row, **base}
 
 
 def multipart_parts(e_tag: str) -> int | None:

@@ -79,9 +79,12 @@ class StreamState:
 
 @dataclass
 class SyncState:
-    """The whole state: one StreamState per stream id."""
+    """The whole state: one StreamState per stream id, and what is known per bucket and per reconciliation."""
 
     streams: dict[str, StreamState] = field(default_factory=dict)
+    restore_sources: dict[str, str] = field(default_factory=dict)
+    last_reconcile: datetime | None = None
+    reconcile_started: datetime | None = None
 
     def stream(self, bucket: str, prefix: str) -> StreamState:
         sid = stream_id(bucket, prefix)
@@ -90,7 +93,11 @@ class SyncState:
         return self.streams[sid]
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": STATE_VERSION, "streams": {sid: s.to_json() for sid, s in sorted(self.streams.items())}}
+        return {"version": STATE_VERSION,
+                "streams": {sid: s.to_json() for sid, s in sorted(self.streams.items())},
+                "restore_sources": dict(sorted(self.restore_sources.items())),
+                "last_reconcile": isoformat_utc(self.last_reconcile),
+                "reconcile_started": isoformat_utc(self.reconcile_started)}
 
 
 def _timestamp(value: Any, where: str) -> datetime | None:
@@ -200,4 +207,9 @@ def load_state(state: Mapping[str, Any] | None) -> SyncState:
     streams = state.get("streams", {})
     if not isinstance(streams, dict):
         raise StateError("'streams' must be an object")
-    return SyncState({sid: _stream(sid, value) for sid, value in streams.items()})
+    sources = state.get("restore_sources", {})
+    if not isinstance(sources, dict) or not all(v in ("listing", "head") for v in sources.values()):
+        raise StateError("'restore_sources' must map bucket names to \"listing\" or \"head\"")
+    return SyncState({sid: _stream(sid, value) for sid, value in streams.items()}, dict(sources),
+                     _timestamp(state.get("last_reconcile"), "last_reconcile"),
+                     _timestamp(state.get("reconcile_started"), "reconcile_started"))

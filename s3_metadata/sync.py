@@ -1,12 +1,14 @@
-"""One sync: every stream listed in parts, changed objects described and sent, progress checkpointed.
+"""One listing sync: every stream listed in parts, changed objects described and sent, progress checkpointed.
 
 The shape of a sync:
-1. Configuration and state are validated before any request, and every bucket is checked (HeadBucket)
-   and routed to its region before any row is written, so most mistakes fail fast and explained.
+1. Configuration and state are validated before any request, and every bucket is checked (HeadBucket),
+   routed to its region and inspected (versioning, restore-status source, Intelligent-Tiering archive
+   tiers) before any row is written, so most mistakes fail fast and explained.
 2. Each stream's pending ranges are grouped into parts, and the parts of all streams are listed by a
    pool of workers. A worker feeds its objects through a `RangeScanner`, which decides which must be sent.
-3. Objects to send that need a restore check, and tracked restores, are HEADed on a second pool; a
-   batch's rows are upserted once its HEADs are back, and only then does its range count as done.
+3. Objects that need a HEAD (restore state not in the listing, tracked restores, Intelligent-Tiering
+   objects old enough to be archived) and version listings of changed ranges of versioned buckets run on
+   a second pool; a batch's rows are sent once those are back, and only then does its range count as done.
 4. The state is checkpointed every CHECKPOINT_EVERY objects at a range boundary and at every stream's
    end, so a killed sync resumes at the last finished range and re-sends at most one interval.
 """
@@ -22,17 +24,21 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Protocol
 
 from s3_metadata.aws import AwsCallError, S3Gateway
+from s3_metadata.buckets import LISTING, BucketInspector, BucketPlan
 from s3_metadata.configuration import Settings, parse_configuration
-from s3_metadata.listing import walk_part
+from s3_metadata.listing import walk_part, walk_versions
 from s3_metadata.patterns import KeyFilter, list_prefixes
 from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
-    replace_entry, start_pass,
+    replace_entry, split_points, start_pass,
 )
-from s3_metadata.restore import NOT_APPLICABLE, RestoreInfo, error_info, needs_head, restore_from_head
-from s3_metadata.rows import PRIMARY_KEY, ListedObject, object_row
+from s3_metadata.restore import (
+    ARCHIVE_TIERS, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo, error_info, needs_head,
+    restore_from_head,
+)
+from s3_metadata.rows import PRIMARY_KEY, TABLE, VERSIONS_TABLE, ListedObject, object_row, version_row
 from s3_metadata.state import (
-    DIGEST_LISTING, StreamState, SyncState, is_fivetran_example_state, load_state, stream_id,
+    DIGEST_LISTING, DIGEST_LISTING_RESTORE, StreamState, SyncState, is_fivetran_example_state, load_state, stream_id,
 )
 
 CHECKPOINT_EVERY = 10_000
@@ -46,8 +52,9 @@ CLOCK_SAFETY = timedelta(minutes=5)
 class Sink(Protocol):
     """Where a sync's output goes: the SDK's operations and logger in production."""
 
-    def upsert(self, row: dict[str, Any]) -> None: ...
-    def delete(self, keys: dict[str, Any]) -> None: ...
+    def upsert(self, table: str, row: dict[str, Any]) -> None: ...
+    def delete(self, table: str, keys: dict[str, Any]) -> None: ...
+    def truncate(self, table: str) -> None: ...
     def checkpoint(self, state: dict[str, Any]) -> None: ...
     def info(self, message: str) -> None: ...
     def warning(self, message: str) -> None: ...
@@ -65,10 +72,12 @@ class Summary:
     filtered_out: int = 0
     upserted: int = 0
     deleted: int = 0
+    versions_upserted: int = 0
     head_errors: Counter[str] = field(default_factory=Counter)
     untracked_restores: int = 0
     streams_completed: int = 0
     checkpoints: int = 0
+    reconciled: bool = False
 
 
 @dataclass
@@ -76,6 +85,7 @@ class StreamRun:
     """A stream during one sync."""
 
     state: StreamState
+    plan: BucketPlan
     since: datetime | None
     target: int
     tracked: list[str]
@@ -86,6 +96,7 @@ class StreamRun:
 class PendingBatch:
     batch: Batch
     heads: dict[int, Future]
+    versions: Future | None
     gone: list[str]
 
 
@@ -93,6 +104,45 @@ def plan_streams(settings: Settings) -> list[tuple[str, str]]:
     """(bucket, LIST prefix) pairs, in configuration order."""
     prefixes = list_prefixes(settings.prefixes, settings.include_patterns)
     return [(bucket, prefix) for bucket in settings.buckets for prefix in prefixes]
+
+
+def snapshot_complete(settings: Settings, state: SyncState) -> bool:
+    """Whether every configured stream has finished a full listing and none is in the middle of one."""
+    return all((s := state.streams.get(stream_id(b, p))) is not None and s.watermark is not None and not s.in_pass
+               for b, p in plan_streams(settings))
+
+
+def reconcile_due(settings: Settings, state: SyncState, now: datetime) -> bool:
+    """Whether this sync must (re)start or continue a reconciliation pass."""
+    if settings.reconcile_every is None:
+        return False
+    if state.reconcile_started is not None:
+        return True
+    if not snapshot_complete(settings, state):
+        return False
+    return state.last_reconcile is None or now - state.last_reconcile >= settings.reconcile_every
+
+
+def trusted_restore(plan: BucketPlan, obj: ListedObject) -> RestoreInfo | None:
+    """The listing's restore view of `obj` when this bucket's listing is trusted for it, else None."""
+    return obj.restore if plan.restore_source == LISTING else None
+
+
+def wants_head(plan: BucketPlan, obj: ListedObject, send: bool, tracked: bool, now: datetime) -> bool:
+    """Whether `obj` needs a HEAD this sync: its restore state is unknown and it is sent, tracked, or an
+    Intelligent-Tiering object old enough to have moved to an archive tier without LastModified changing."""
+    if trusted_restore(plan, obj) is not None or not needs_head(obj.storage_class):
+        return False
+    if obj.storage_class == INTELLIGENT_TIERING and plan.tiering.known:
+        if plan.tiering.archive_after is None:
+            return False
+        return send or tracked or obj.last_modified <= now - plan.tiering.archive_after
+    return send or tracked
+
+
+def keeps_tracking(info: RestoreInfo) -> bool:
+    """Whether a HEAD-derived restore state can change behind LastModified, so it is looked at every sync."""
+    return info.is_tracked or (info.status or "").startswith(ERROR_PREFIX) or info.archive_status in ARCHIVE_TIERS
 
 
 class Sync:
@@ -105,6 +155,8 @@ class Sync:
         self.clock = clock
         self.filter = KeyFilter(settings.include_patterns, settings.exclude_patterns)
         self.summary = Summary()
+        self.now = datetime.now(timezone.utc)
+        self.plans: dict[str, BucketPlan] = {}
         self._lock = threading.Lock()
         self._checkpoint_lock = threading.Lock()
         self._since_checkpoint = 0
@@ -120,6 +172,8 @@ class Sync:
         for bucket in self.settings.buckets:
             self.gateway.bucket_region(bucket)
         self._forget_removed_streams(streams)
+        self._inspect_buckets(streams)
+        self._begin_reconcile_if_due(streams)
         runs = [self._prepare(bucket, prefix) for bucket, prefix in streams]
         try:
             work: list[Future] = []
@@ -133,6 +187,7 @@ class Sync:
         finally:
             self._list_pool.shutdown(wait=True, cancel_futures=True)
             self._head_pool.shutdown(wait=True, cancel_futures=True)
+        self._end_reconcile_if_done()
         self._checkpoint(force=True)
         self._report(self.clock() - started)
         return self.summary
@@ -153,14 +208,65 @@ class Sync:
             self.sink.info(f"stream s3://{sid} is no longer configured; its state is dropped (its rows stay)")
             del self.state.streams[sid]
 
+    def _inspect_buckets(self, streams: list[tuple[str, str]]) -> None:
+        inspector = BucketInspector(self.settings, self.gateway, self.sink.warning)
+        for bucket in self.settings.buckets:
+            prefixes = [p for b, p in streams if b == bucket]
+            tracked = sorted(k for p in prefixes for k in self.state.stream(bucket, p).restores)
+            plan = inspector.plan(bucket, prefixes[0], tracked, self.state.restore_sources.get(bucket))
+            if plan.decided:
+                self.state.restore_sources[bucket] = plan.restore_source
+            self.plans[bucket] = plan
+            self.sink.info(f"bucket {bucket}: {'versioned' if plan.versioned else 'unversioned'}, restore status from "
+                           f"{plan.restore_source}, Intelligent-Tiering archive tiers "
+                           + ("unknown" if not plan.tiering.known else
+                              f"after {plan.tiering.archive_after.days} days" if plan.tiering.archive_after else "off"))
+
+    def _begin_reconcile_if_due(self, streams: list[tuple[str, str]]) -> None:
+        if self.settings.reconcile_every is None:
+            self.state.reconcile_started = None
+            return
+        if not reconcile_due(self.settings, self.state, self.now) or self.state.reconcile_started is not None:
+            if self.state.reconcile_started is not None:
+                self.sink.info("resuming the reconciliation pass started "
+                               f"{self.state.reconcile_started.isoformat()}")
+            return
+        # Rows synced before the truncate are marked deleted; every object still in S3 is sent again below.
+        self.sink.truncate(TABLE)
+        if self.settings.sync_versions:
+            self.sink.truncate(VERSIONS_TABLE)
+        self.state.reconcile_started = self.now
+        for bucket, prefix in streams:
+            stream = self.state.stream(bucket, prefix)
+            stream.ranges = invalidate_digests(start_pass(stream.ranges))
+            stream.pass_started = None
+        self.summary.reconciled = True
+        self.sink.info("reconciliation: every row is marked deleted and every object still in S3 is sent again")
+
+    def _end_reconcile_if_done(self) -> None:
+        if not snapshot_complete(self.settings, self.state):
+            return
+        if self.state.reconcile_started is not None:
+            self.state.last_reconcile = self.state.reconcile_started
+            self.state.reconcile_started = None
+            self.sink.info("reconciliation complete")
+        elif self.settings.reconcile_every is not None and self.state.last_reconcile is None:
+            self.state.last_reconcile = self.now
+
     def _prepare(self, bucket: str, prefix: str) -> StreamRun:
         stream = self.state.stream(bucket, prefix)
-        if stream.digest_mode != DIGEST_LISTING:
+        plan = self.plans[bucket]
+        mode = DIGEST_LISTING_RESTORE if plan.request_restore_status else DIGEST_LISTING
+        if stream.digest_mode != mode:
             stream.ranges = invalidate_digests(stream.ranges)
-            stream.digest_mode = DIGEST_LISTING
+            stream.digest_mode = mode
+        if stream.restores and plan.restore_source == LISTING:
+            stream.restores = {k: v for k, v in stream.restores.items() if v.archive_status in ARCHIVE_TIERS}
         resumed = stream.in_pass
         if not resumed:
             stream.ranges = start_pass(stream.ranges)
+            if stream.ranges == [RangeEntry(None)]:
+                stream.ranges = self._first_pass_split(bucket, prefix)
         since = stream.watermark - self.settings.lookback if stream.watermark else None
         target = effective_range_size(self.settings.range_size, stream.known_objects)
         done = sum(1 for e in stream.ranges if e.done)
@@ -170,7 +276,20 @@ class Sync:
             + (f"resuming a pass started {stream.pass_started.isoformat()} with {done} of {len(stream.ranges)} ranges "
                "already done" if resumed else f"new pass over {len(stream.ranges)} key ranges")
             + f", {len(stream.restores)} tracked restores")
-        return StreamRun(stream, since, target, sorted(stream.restores))
+        return StreamRun(stream, plan, since, target, sorted(stream.restores))
+
+    def _first_pass_split(self, bucket: str, prefix: str) -> list[RangeEntry]:
+        """Boundaries for a stream never listed before, from its common prefixes, so its parts list at once.
+
+        Costs one or two LIST requests, once in a stream's life, and only for streams of more than one page.
+        """
+        if not self.gateway.list_page(bucket, prefix, None, None).next_token:
+            return [RangeEntry(None)]
+        page = self.gateway.list_page(bucket, prefix, None, None, delimiter="/")
+        prefixes = page.common_prefixes
+        if len(prefixes) == 1 and not page.entries:
+            prefixes = self.gateway.list_page(bucket, prefixes[0], None, None, delimiter="/").common_prefixes
+        return [RangeEntry(hi) for hi in split_points(prefixes, self._list_workers)] + [RangeEntry(None)]
 
     # -- listing
     def _list_part(self, run: StreamRun, part: Part) -> None:
@@ -180,13 +299,13 @@ class Sync:
         scanner = self._scanner(run, part.lo, entries[0])
         pending: deque[PendingBatch] = deque()
         pages = 0
-        for page in walk_part(self.gateway, stream.bucket, stream.prefix, part.lo, part.hi, False):
+        restore_status = run.plan.request_restore_status
+        for page in walk_part(self.gateway, stream.bucket, stream.prefix, part.lo, part.hi, restore_status):
             if self._stop.is_set():
                 raise SyncStopped()
             pages += 1
             if pages == 1:
                 self._note_pass_start(stream, page.date)
-            listed = len(page.objects)
             kept = 0
             for obj in page.objects:
                 if not self.filter.matches(obj.key):
@@ -200,8 +319,8 @@ class Sync:
                 if batch is not None:
                     pending.append(self._dispatch(run, batch))
             with self._lock:
-                self.summary.listed += listed
-                self.summary.filtered_out += listed - kept
+                self.summary.listed += len(page.objects)
+                self.summary.filtered_out += len(page.objects) - kept
             self._drain(run, pending, block=False)
             if pages % PROGRESS_EVERY_PAGES == 0 and page.objects:
                 self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: {pages} pages listed in this part, "
@@ -219,7 +338,7 @@ class Sync:
             self._complete_stream(run)
 
     def _scanner(self, run: StreamRun, lo: str | None, entry: RangeEntry) -> RangeScanner:
-        return RangeScanner(lo, entry, run.target, run.since, include_restore=False)
+        return RangeScanner(lo, entry, run.target, run.since, include_restore=run.plan.request_restore_status)
 
     def _note_pass_start(self, stream: StreamState, date: datetime | None) -> None:
         if date is None:
@@ -232,7 +351,7 @@ class Sync:
 
     # -- describing and sending
     def _dispatch(self, run: StreamRun, batch: Batch) -> PendingBatch:
-        """Start the HEADs a batch needs; the rows are sent when they are back."""
+        """Start the requests a batch needs; its rows are sent when they are back."""
         stream = run.state
         heads: dict[int, Future] = {}
         seen: set[str] = set()
@@ -240,10 +359,13 @@ class Sync:
             tracked = obj.key in stream.restores
             if tracked:
                 seen.add(obj.key)
-            if (batch.emit[index] or tracked) and obj.restore is None and needs_head(obj.storage_class):
+            if wants_head(run.plan, obj, batch.emit[index], tracked, self.now):
                 heads[index] = self._head_pool.submit(self._describe, stream.bucket, obj)
+        versions = None
+        if run.plan.versioned and (batch.resent or (self.settings.sync_versions and batch.emitted)):
+            versions = self._head_pool.submit(self._versions, run, batch.lo, batch.hi)
         gone = [key for key in self._tracked_between(run, batch.lo, batch.hi) if key not in seen]
-        return PendingBatch(batch, heads, gone)
+        return PendingBatch(batch, heads, versions, gone)
 
     def _describe(self, bucket: str, obj: ListedObject) -> RestoreInfo | None:
         if self._stop.is_set():
@@ -256,6 +378,11 @@ class Sync:
             return None
         return restore_from_head(obj.storage_class, head.restore, head.archive_status)
 
+    def _versions(self, run: StreamRun, lo: str | None, hi: str | None) -> list[tuple[dict[str, Any], bool]]:
+        if self._stop.is_set():
+            raise SyncStopped()
+        return list(walk_versions(self.gateway, run.state.bucket, run.state.prefix, lo, hi))
+
     def _tracked_between(self, run: StreamRun, lo: str | None, hi: str | None) -> list[str]:
         keys = run.tracked
         start = 0 if lo is None else bisect.bisect_right(keys, lo)
@@ -263,49 +390,75 @@ class Sync:
         return keys[start:end]
 
     def _drain(self, run: StreamRun, pending: deque[PendingBatch], block: bool) -> None:
-        while pending and (block or all(f.done() for f in pending[0].heads.values())):
+        while pending and (block or self._ready(pending[0])):
             self._complete(run, pending.popleft())
+
+    @staticmethod
+    def _ready(pending: PendingBatch) -> bool:
+        return all(f.done() for f in pending.heads.values()) and (pending.versions is None or pending.versions.done())
 
     def _complete(self, run: StreamRun, pending: PendingBatch) -> None:
         stream = run.state
         batch = pending.batch
         upserted = 0
         errors: Counter[str] = Counter()
-        tracked_changes: dict[str, RestoreInfo | None] = {}
+        tracking: dict[str, RestoreInfo | None] = {}
+        listed_keys = set()
         for index, obj in enumerate(batch.objects):
+            listed_keys.add(obj.key)
             previous = stream.restores.get(obj.key)
+            restore = trusted_restore(run.plan, obj) or NOT_APPLICABLE
             if index in pending.heads:
-                restore = pending.heads[index].result()
-                if restore is None:
-                    tracked_changes[obj.key] = None
+                described = pending.heads[index].result()
+                if described is None:  # deleted between LIST and HEAD: nothing to write
+                    tracking[obj.key] = None
                     continue
-            else:
-                restore = obj.restore or NOT_APPLICABLE
-            if restore.status and restore.status.startswith("error:"):
-                errors[restore.status[len("error:"):]] += 1
-            if batch.emit[index] or (previous is not None and previous != restore):
-                self.sink.upsert(object_row(stream.bucket, obj, restore))
+                restore = described
+                tracking[obj.key] = restore if keeps_tracking(restore) else None
+            if restore.status and restore.status.startswith(ERROR_PREFIX):
+                errors[restore.status[len(ERROR_PREFIX):]] += 1
+            if batch.emit[index] or (index in pending.heads and restore != (previous or NOT_APPLICABLE)):
+                self.sink.upsert(TABLE, object_row(stream.bucket, obj, restore))
                 upserted += 1
-            if restore.is_tracked or (restore.status or "").startswith("error:"):
-                tracked_changes[obj.key] = restore
-            elif previous is not None:
-                tracked_changes[obj.key] = None
-        deleted = 0
-        for key in pending.gone:
-            if self.filter.matches(key):
-                self.sink.delete({PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
-                deleted += 1
-            tracked_changes[key] = None
+        deleted = self._send_deletes(stream, pending, listed_keys, tracking)
+        versions = self._send_versions(run, pending)
         with self._lock:
-            self._apply_tracking(stream, tracked_changes)
+            self._apply_tracking(stream, tracking)
             stream.ranges = replace_entry(stream.ranges, batch.entry_hi, batch.replacement)
             self.summary.upserted += upserted
             self.summary.deleted += deleted
+            self.summary.versions_upserted += versions
             self.summary.head_errors.update(errors)
             self._since_checkpoint += len(batch.objects)
             due = self._since_checkpoint >= CHECKPOINT_EVERY
         if due:
             self._checkpoint()
+
+    def _send_deletes(self, stream: StreamState, pending: PendingBatch, listed: set[str],
+                      tracking: dict[str, RestoreInfo | None]) -> int:
+        """Delete the rows of objects known to be gone: tracked keys no longer listed, and keys whose latest
+        version is a delete marker in a changed range of a versioned bucket."""
+        gone = set(pending.gone)
+        if pending.versions is not None and pending.batch.resent:
+            gone.update(entry["Key"] for entry, marker in pending.versions.result()
+                        if marker and entry.get("IsLatest") and entry["Key"] not in listed)
+        deleted = 0
+        for key in sorted(gone):
+            tracking[key] = None
+            if self.filter.matches(key):
+                self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
+                deleted += 1
+        return deleted
+
+    def _send_versions(self, run: StreamRun, pending: PendingBatch) -> int:
+        if pending.versions is None or not self.settings.sync_versions:
+            return 0
+        sent = 0
+        for entry, marker in pending.versions.result():
+            if self.filter.matches(entry["Key"]):
+                self.sink.upsert(VERSIONS_TABLE, version_row(run.state.bucket, entry, marker, False))
+                sent += 1
+        return sent
 
     def _apply_tracking(self, stream: StreamState, changes: Mapping[str, RestoreInfo | None]) -> None:
         """Update the tracked restores (caller holds the lock), within MAX_TRACKED_RESTORES over all streams."""
@@ -332,8 +485,9 @@ class Sync:
             stream.pass_started = None
             stream.passes += 1
             self.summary.streams_completed += 1
+        watermark = stream.watermark.isoformat() if stream.watermark else "none"
         self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: pass complete, {total} objects in "
-                       f"{len(stream.ranges)} key ranges; next watermark {stream.watermark.isoformat() if stream.watermark else 'none'}")
+                       f"{len(stream.ranges)} key ranges; next watermark {watermark}")
         self._checkpoint(force=True)
 
     def _checkpoint(self, force: bool = False) -> None:
@@ -351,8 +505,9 @@ class Sync:
         requests = self.gateway.requests
         self.sink.info(
             f"sync summary: {s.listed} objects listed ({s.filtered_out} excluded by patterns), {s.upserted} rows "
-            f"upserted, {s.deleted} rows deleted, {requests['ListObjectsV2']} LIST and {requests['HeadObject']} HEAD "
-            f"requests, {sum(s.head_errors.values())} restore errors, {self.gateway.retry_stats.retries} retries "
+            f"upserted, {s.deleted} rows deleted, {s.versions_upserted} version rows, {requests['ListObjectsV2']} LIST, "
+            f"{requests['HeadObject']} HEAD and {requests['ListObjectVersions']} version-listing requests, "
+            f"{sum(s.head_errors.values())} restore errors, {self.gateway.retry_stats.retries} retries "
             f"({self.gateway.retry_stats.waited:.1f}s of backoff), {s.checkpoints} checkpoints, {elapsed:.1f}s")
         if s.head_errors:
             by_code = ", ".join(f"{code}: {count}" for code, count in sorted(s.head_errors.items()))
@@ -367,12 +522,18 @@ class Sync:
 
 
 def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] | None, sink: Sink,
-             gateway_factory: Callable[[Settings], S3Gateway] = S3Gateway) -> Summary:
-    """Validate everything, then sync; the entry point `update()` calls."""
+             gateway_factory: Callable[[Settings], S3Gateway] = S3Gateway) -> Any:
+    """Validate everything, then run a listing sync, or drain the event queue once the snapshot is complete."""
     settings = parse_configuration(configuration)
     if settings.unknown_keys:
         sink.warning(f"unknown configuration keys are ignored: {', '.join(settings.unknown_keys)}")
     if state and is_fivetran_example_state(state):
         sink.info("found the state of Fivetran's example S3 connector; this connector starts with a full sync")
     sync_state = load_state(state)
-    return Sync(settings, sync_state, sink, gateway_factory(settings)).run()
+    gateway = gateway_factory(settings)
+    now = datetime.now(timezone.utc)
+    if settings.sqs_queue_url and snapshot_complete(settings, sync_state) \
+            and not reconcile_due(settings, sync_state, now):
+        from s3_metadata.event_mode import drain_queue
+        return drain_queue(settings, sync_state, sink, gateway, lambda: sink.checkpoint(sync_state.to_json()))
+    return Sync(settings, sync_state, sink, gateway).run()

@@ -6,11 +6,14 @@ would parse S3's. Raising `SimulatedCrash` stands for the process dying mid-requ
 """
 from __future__ import annotations
 
+import html
 import random
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import unquote, urlsplit
 
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
@@ -58,6 +61,7 @@ class FaultInjector:
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
         self._entry = ("before-send", self._handle)
+        self._listing_restore: Callable[[str, str], tuple[bool, str | None] | None] | None = None
 
     def install(self) -> None:
         BUILTIN_HANDLERS.insert(0, self._entry)
@@ -87,6 +91,14 @@ class FaultInjector:
                 return rng.random() < rate
         self.respond(operation, 503, code="SlowDown", when=roll)
 
+    def emulate_listing_restore_status(self, restore_of: Callable[[str, str], tuple[bool, str | None] | None]) -> None:
+        """Make moto's ListObjectsV2 answer `OptionalObjectAttributes=RestoreStatus` as AWS does.
+
+        moto ignores the attribute; AWS adds <RestoreStatus> to each entry that is restored or being
+        restored. `restore_of(bucket, key)` returns (in progress, expiry text) or None for such an entry.
+        """
+        self._listing_restore = restore_of
+
     def crash_at(self, operation: str, number: int) -> None:
         """Raise SimulatedCrash on the `number`-th request of `operation`."""
         self._rules.append(_Rule(operation, lambda op, req, n: n == number, 0, {}, b"", crash=True))
@@ -106,4 +118,32 @@ class FaultInjector:
             headers = {"x-amz-request-id": "TEST", **rule.headers}
             body = rule.body if rule.body is not None else (error_xml(rule.code, service) if rule.code else b"")
             return AWSResponse(request.url, rule.status, headers, _Body(body))
+        if (operation == "ListObjectsV2" and self._listing_restore is not None
+                and request.headers.get("x-amz-optional-object-attributes")):
+            return self._with_restore_status(request, event_name)
         return None
+
+    def _with_restore_status(self, request: Any, event_name: str) -> AWSResponse:
+        """moto's own answer, with <RestoreStatus> added where AWS would add it."""
+        from moto.core.models import botocore_stubber
+        response = botocore_stubber(event_name=event_name, request=request)
+        body = response.content.decode()
+        url = urlsplit(request.url)
+        host_labels = (url.hostname or "").split(".")
+        virtual_host = len(host_labels) > 3 and host_labels[1].startswith("s3")
+        bucket = host_labels[0] if virtual_host else unquote(url.path.strip("/").split("/")[0])
+
+        def add(match: re.Match[str]) -> str:
+            entry = match.group(0)
+            key = unquote(html.unescape(re.search(r"<Key>(.*?)</Key>", entry, re.S).group(1)))
+            restore = self._listing_restore(bucket, key)  # type: ignore[misc]
+            if restore is None:
+                return entry
+            in_progress, expiry = restore
+            status = f"<IsRestoreInProgress>{'true' if in_progress else 'false'}</IsRestoreInProgress>"
+            if expiry:
+                status += f"<RestoreExpiryDate>{expiry}</RestoreExpiryDate>"
+            return entry.replace("</Contents>", f"<RestoreStatus>{status}</RestoreStatus></Contents>")
+
+        body = re.sub(r"<Contents>.*?</Contents>", add, body, flags=re.S)
+        return AWSResponse(request.url, response.status_code, dict(response.headers), _Body(body.encode()))

@@ -14,6 +14,7 @@ from tests.support.moto_s3 import MotoS3
 
 SCHEMA = "tester"
 TABLE = "s_3_objects"
+VERSIONS_TABLE = "s_3_object_versions"
 SAVED = object()
 
 
@@ -64,14 +65,14 @@ class Harness:
             return RunResult(False, None, error.__cause__ or error)
         return RunResult(True, counts, None)
 
-    def _fetch(self, sql: str) -> tuple[list[str], list[tuple]]:
+    def _fetch(self, sql: str, table: str = TABLE) -> tuple[list[str], list[tuple]]:
         """Column names and rows of a query; nothing when the table does not exist yet."""
         path = self.project / "files" / "warehouse.db"
         if not path.exists():
             return [], []
         with duckdb.connect(str(path), read_only=True) as con:
             exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
-                                 "table_name = ?", [SCHEMA, TABLE]).fetchone()[0]
+                                 "table_name = ?", [SCHEMA, table]).fetchone()[0]
             if not exists:
                 return [], []
             cursor = con.execute(sql)
@@ -83,6 +84,12 @@ class Harness:
         names, values = self._fetch(f"SELECT * FROM {SCHEMA}.{TABLE} {where}")
         rows = ({name: _utc(value) for name, value in zip(names, row)} for row in values)
         return {(row["bucket"], row["key"]): row for row in rows}
+
+    def versions(self) -> list[dict[str, Any]]:
+        """The live rows of s_3_object_versions."""
+        names, values = self._fetch(f"SELECT * FROM {SCHEMA}.{VERSIONS_TABLE} WHERE NOT coalesce(_fivetran_deleted, "
+                                    "false)", VERSIONS_TABLE)
+        return [{name: _utc(value) for name, value in zip(names, row)} for row in values]
 
     def column_types(self) -> dict[str, str]:
         _, values = self._fetch(f"SELECT column_name, data_type FROM information_schema.columns "
