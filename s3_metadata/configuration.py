@@ -171,6 +171,11 @@ def _buckets(configuration: Mapping[str, Any]) -> tuple[str, ...]:
             raise ConfigurationError(
                 "bucket", f"{name!r} is not a valid S3 bucket name (3 to 255 letters, digits, '.', '-' or '_', "
                           "starting and ending with a letter or digit)", _EXAMPLES["bucket"])
+        if name.endswith("--x-s3"):
+            raise ConfigurationError(
+                "bucket", f"{name!r} is an S3 Express directory bucket, whose listings are not in key order; the "
+                          "resumable key ranges this connector relies on need key order, so directory buckets are not "
+                          "supported", _EXAMPLES["bucket"])
         if name not in buckets:
             buckets.append(name)
     return tuple(buckets)
