@@ -35,22 +35,10 @@ COLUMNS: dict[str, str] = {
 VERSIONS_TABLE = "s3_object_versions"
 VERSIONS_DESTINATION_TABLE = "s_3_object_versions"
 VERSIONS_PRIMARY_KEY = ("bucket", "key", "version_id")
+# The object columns again, minus the Intelligent-Tiering tier (a property of the current object, from HEAD).
 VERSIONS_COLUMNS: dict[str, str] = {
-    "bucket": "STRING",
-    "key": "STRING",
-    "version_id": "STRING",
-    "is_latest": "BOOLEAN",
-    "is_delete_marker": "BOOLEAN",
-    "size": "LONG",
-    "e_tag": "STRING",
-    "storage_class": "STRING",
-    "last_modified": "UTC_DATETIME",
-    "restore_status": "STRING",
-    "restore_expiry": "UTC_DATETIME",
-    "is_multipart": "BOOLEAN",
-    "multipart_part_count": "INT",
-    "checksum_algorithm": "STRING",
-    "checksum_type": "STRING",
+    "bucket": "STRING", "key": "STRING", "version_id": "STRING", "is_latest": "BOOLEAN", "is_delete_marker": "BOOLEAN",
+    **{name: kind for name, kind in COLUMNS.items() if name not in ("bucket", "key", "archive_status")},
 }
 
 _MULTIPART_ETAG = re.compile(r"-(\d+)$")
