@@ -32,6 +32,7 @@ CREDENTIAL_CODES = frozenset({
 })
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "AllAccessDisabled", "403", "Forbidden"})
 NO_BUCKET_CODES = frozenset({"NoSuchBucket"})
+NO_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"})
 WRONG_REGION_CODES = frozenset({
     "PermanentRedirect", "301", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException",
     "IncorrectEndpoint", "TemporaryRedirect", "307",
@@ -110,6 +111,9 @@ def classify_client_error(operation: str, code: str, status: int | None, bucket:
             f"Access denied on {operation}{where} ({code}): the credentials need {permission} on "
             f"{resource_arn(operation, bucket)}. Add it to the IAM policy (see 'IAM policy' in the README), and check "
             "that no bucket policy, SCP or VPC endpoint policy denies it.")
+    if code in NO_QUEUE_CODES:
+        return AwsError(f"The SQS queue in sqs_queue_url does not exist ({code}): use the queue's URL as the SQS console "
+                        "shows it, in the queue's own region.")
     if code in NO_BUCKET_CODES or (status == 404 and operation in ("HeadBucket", "ListObjectsV2", "GetBucketLocation",
                                                                    "ListObjectVersions", "GetBucketVersioning")):
         return BucketNotFoundError(

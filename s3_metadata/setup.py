@@ -141,9 +141,26 @@ def check_objects_readable(configuration: Mapping[str, str]) -> str | None:
     return _with_gateway(configuration, check)
 
 
+def check_event_queue(configuration: Mapping[str, str]) -> str | None:
+    """With sqs_queue_url: the queue exists and sqs:GetQueueAttributes, ReceiveMessage and DeleteMessage are allowed.
+
+    Nothing is consumed: the receive makes any message visible again at once, and the delete uses a receipt
+    handle that cannot exist, which SQS rejects only after checking the permission.
+    """
+    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+        if not settings.sqs_queue_url:
+            return None
+        gateway.queue_attributes(settings.sqs_queue_url)
+        gateway.receive_messages(settings.sqs_queue_url, wait_seconds=0, max_messages=1, visibility_timeout=0)
+        gateway.delete_messages(settings.sqs_queue_url, ["setup-test-receipt-handle-that-does-not-exist"])
+        return None
+    return _with_gateway(configuration, check)
+
+
 CHECKS: tuple[tuple[str, Callable[[Mapping[str, str]], str | None]], ...] = (
     ("Configuration values are valid", check_configuration),
     ("AWS accepts the credentials (and the role, when set)", check_credentials),
     ("Each bucket exists and can be listed (s3:ListBucket)", check_buckets_listable),
     ("Objects can be described (s3:GetObject for HEAD)", check_objects_readable),
+    ("Event queue can be read and emptied (sqs:GetQueueAttributes, ReceiveMessage, DeleteMessage)", check_event_queue),
 )

@@ -7,7 +7,8 @@ import connector
 from s3_metadata.configuration import KNOWN_KEYS
 from s3_metadata.setup import FIELDS, PASSWORD
 
-TEST_NAMES = ["check_configuration", "check_credentials", "check_buckets_listable", "check_objects_readable"]
+TEST_NAMES = ["check_configuration", "check_credentials", "check_buckets_listable", "check_objects_readable",
+              "check_event_queue"]
 
 
 def run_tests(configuration: dict) -> dict[str, str | None]:
@@ -61,3 +62,17 @@ def test_missing_bucket_and_bad_values(bucket, base_config):
     assert "absent-bucket" in results["check_buckets_listable"] and "does not exist" in results["check_buckets_listable"]
     results = run_tests(base_config(max_concurrency="0"))
     assert "max_concurrency" in results["check_configuration"]
+
+
+@pytest.mark.parametrize("operation,permission", [
+    pytest.param("GetQueueAttributes", "sqs:GetQueueAttributes", id="attributes"),
+    pytest.param("ReceiveMessage", "sqs:ReceiveMessage", id="receive"),
+    pytest.param("DeleteMessageBatch", "sqs:DeleteMessage", id="delete"),
+])
+def test_event_queue_permissions_are_named(bucket, base_config, operation, permission):
+    import boto3
+    queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="events")["QueueUrl"]
+    config = base_config(sqs_queue_url=queue_url)
+    assert run_tests(config)["check_event_queue"] is None
+    bucket.faults.respond(operation, 403, code="AccessDenied")
+    assert permission in (run_tests(config)["check_event_queue"] or "")
