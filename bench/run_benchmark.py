@@ -1,0 +1,163 @@
+"""One command that measures each connector's full and incremental sync against the stand-in S3, and prints one table.
+
+    python bench/run_benchmark.py --objects 100000 --latency-ms 20
+
+Each connector gets a fresh stand-in (the same seeded bucket), a throwaway project directory and two `fivetran debug`
+runs; `bare_list`, a plain listing loop, is measured first as the CPU floor. See bench/README.md for the columns.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Optional
+
+from debug_runs import OURS, REPO, DebugRun, ProjectMissing, prepare_project, run_debug
+from measured_process import run_measured
+from report import Row, format_table, write_json
+from standin_process import StandInProcess
+
+BARE_LIST = Path(__file__).with_name("bare_list.py")
+RESULTS = Path(__file__).with_name("results")
+DEFAULT_CONNECTORS = f"{OURS},list_only,fivetran_example"
+
+
+def parse_arguments(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--connectors", default=DEFAULT_CONNECTORS,
+                        help=f"comma-separated: {OURS} and/or directory names under bench/baselines")
+    parser.add_argument("--max-concurrency", type=int, help=f"passed to {OURS} as max_concurrency")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="share of S3 requests answered 503 SlowDown")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-restore-status", action="store_true",
+                        help="the stand-in ignores x-amz-optional-object-attributes (like S3-compatible stores)")
+    parser.add_argument("--mutate", type=json.loads, metavar="JSON",
+                        help='a /__mutate body applied between the full and the incremental run, e.g. \'{"add": 100}\'')
+    parser.add_argument("--access-key-id", default="bench",
+                        help="the dummy aws_access_key_id (and secret) written to each configuration.json")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed for each run")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary projects, logs and warehouse files")
+    return parser.parse_args(argv)
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def standin_for(args: argparse.Namespace) -> StandInProcess:
+    return StandInProcess(args.objects, args.latency_ms, args.error_rate, args.seed, not args.no_restore_status)
+
+
+def configuration(connector: str, standin: StandInProcess, args: argparse.Namespace) -> dict[str, str]:
+    """What the connector is configured with; the SDK wants every value to be a string."""
+    values = {"bucket": standin.bucket, "endpoint_url": standin.url, "aws_access_key_id": args.access_key_id,
+              "aws_secret_access_key": args.access_key_id, "aws_region": "us-east-1"}
+    if connector == OURS and args.max_concurrency:
+        values["max_concurrency"] = str(args.max_concurrency)
+    return values
+
+
+def measure_bare_list(args: argparse.Namespace, workdir: Path) -> Row:
+    """The listing loop's own wall and CPU time (imports and client creation excluded), from the JSON it prints."""
+    progress("bare_list: listing the bucket")
+    with standin_for(args) as standin:
+        objects = standin.reset()["objects"]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        command = [sys.executable, str(BARE_LIST), "--endpoint-url", standin.url, "--bucket", standin.bucket]
+        measured = run_measured(command, REPO, env, workdir / "bare_list.log", args.timeout)
+        row = Row("bare_list", "full", measured.returncode == 0, objects, requests=_requests(standin.stats()),
+                  peak_rss_mb=measured.peak_rss_mb)
+    if not row.ok:
+        _show_failure("bare_list", measured.output)
+        return row
+    loop = json.loads(measured.output.strip().splitlines()[-1])
+    row.wall_s, row.cpu_s = loop["loop_wall_s"], loop["loop_cpu_s"]
+    row.note = (f"listing loop only; the whole process took {measured.wall_s:.1f} s wall, "
+                f"{measured.cpu_s:.2f} s CPU")
+    return row
+
+
+def measure_connector(connector: str, args: argparse.Namespace, workdir: Path) -> list[Row]:
+    with standin_for(args) as standin:
+        objects = standin.stats()["objects"]
+        try:
+            project = prepare_project(connector, workdir / connector, configuration(connector, standin, args))
+        except ProjectMissing as missing:
+            progress(f"{connector}: {missing}")
+            return [Row(connector, "full", False, objects, note=str(missing))]
+        rows = []
+        for run in ("full", "incremental"):
+            note = ""
+            if run == "incremental" and args.mutate:
+                changed = standin.mutate(args.mutate)
+                note = "after mutation " + ", ".join(f"{name}: {len(keys)}" for name, keys in changed.items())
+            progress(f"{connector}: {run} sync")
+            objects = standin.reset()["objects"]
+            server_cpu = standin.cpu_seconds()
+            result = run_debug(project, workdir / f"{connector}-{run}.log", args.timeout)
+            rows.append(_connector_row(connector, run, objects, result, standin, standin.cpu_seconds() - server_cpu, note))
+            if not result.ok:
+                _show_failure(f"{connector} {run}", result.log_tail())
+                break
+        return rows
+
+
+def _connector_row(connector: str, run: str, objects: int, result: DebugRun, standin: StandInProcess,
+                   server_cpu_s: float, note: str) -> Row:
+    stats = standin.stats()
+    measured = result.measurement
+    if measured.timed_out:
+        note = f"timed out; {note}".rstrip("; ")
+    return Row(connector, run, result.ok, objects, requests=_requests(stats), wall_s=measured.wall_s,
+               sync_s=result.sync_s, rows_upserted=result.rows_upserted, peak_rss_mb=measured.peak_rss_mb,
+               cpu_s=measured.cpu_s, server_cpu_s=server_cpu_s, errors_injected=stats["errors_injected"], note=note)
+
+
+def _requests(stats: dict) -> dict[str, int]:
+    return {name: count for name, count in stats.items() if name not in ("errors_injected", "objects")}
+
+
+def _show_failure(what: str, tail: str) -> None:
+    progress(f"---- {what} FAILED; last lines of its output ----\n{tail}\n---- end of {what} output ----")
+
+
+def settings(args: argparse.Namespace) -> dict:
+    versions = {name: _version(name) for name in ("botocore", "boto3", "fivetran-connector-sdk", "duckdb")}
+    return {**vars(args), "python": platform.python_version(), "cpus": os.cpu_count(), "versions": versions}
+
+
+def _version(distribution: str) -> Optional[str]:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_arguments(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="s3-bench-"))
+    try:
+        rows = [measure_bare_list(args, workdir)]
+        for connector in filter(None, (c.strip() for c in args.connectors.split(","))):
+            rows += measure_connector(connector, args, workdir)
+    finally:
+        if args.keep:
+            progress(f"projects and logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\n{args.objects:,} objects, {args.latency_ms:g} ms latency, error rate {args.error_rate:g}\n")
+    print(format_table(rows))
+    progress(f"\nJSON written to {write_json(rows, settings(args), RESULTS)}")
+    return 0 if all(row.ok for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
