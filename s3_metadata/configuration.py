@@ -47,7 +47,8 @@ _BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-_ACCESS_KEY_ID = re.compile(r"^[A-Za-z0-9]{8,128}$")
+# AWS key IDs are 16-128 letters and digits; S3-compatible stores use shorter ones ("minioadmin", "test").
+_ACCESS_KEY_ID = re.compile(r"^[A-Za-z0-9_.+=@-]{1,128}$")
 _PLACEHOLDER = re.compile(r"^<[^<>]*>$")
 
 
@@ -85,6 +86,11 @@ class Settings:
     event_max_messages: int = DEFAULT_EVENT_MAX_MESSAGES
     event_time_budget: timedelta = timedelta(seconds=DEFAULT_EVENT_TIME_BUDGET_SECONDS)
     unknown_keys: tuple[str, ...] = ()
+
+    def streams(self) -> list[tuple[str, str]]:
+        """(bucket, LIST prefix) pairs, in configuration order: the units of listing, state and progress."""
+        prefixes = list_prefixes(self.prefixes, self.include_patterns)
+        return [(bucket, prefix) for bucket in self.buckets for prefix in prefixes]
 
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret, so logging can be checked (and scrubbed) against them."""
@@ -289,8 +295,9 @@ def _credentials(configuration: Mapping[str, Any]) -> dict[str, str | None]:
         raise ConfigurationError("aws_session_token", "is only used with aws_access_key_id and aws_secret_access_key",
                                  _EXAMPLES["aws_session_token"])
     if key_id and not _ACCESS_KEY_ID.match(key_id):
-        raise ConfigurationError("aws_access_key_id", "must be letters and digits only (an access key ID looks like "
-                                 "AKIA... or ASIA...); check for stray spaces or quotes", _EXAMPLES["aws_access_key_id"])
+        raise ConfigurationError("aws_access_key_id", "has characters an access key ID never has (an AWS key ID looks like "
+                                 "AKIA... or ASIA...); check for stray spaces, quotes or a pasted secret",
+                                 _EXAMPLES["aws_access_key_id"])
     return {"aws_access_key_id": key_id, "aws_secret_access_key": secret, "aws_session_token": token}
 
 

@@ -53,6 +53,12 @@ class RestoreInfo:
 NOT_APPLICABLE = RestoreInfo()
 
 
+def keeps_tracking(info: RestoreInfo) -> bool:
+    """Whether a HEAD-derived restore state can change behind LastModified, so it is looked at every sync:
+    a restore in progress or restored, an Intelligent-Tiering archive tier, or a HEAD that failed."""
+    return info.is_tracked or (info.status or "").startswith(ERROR_PREFIX) or info.archive_status in ARCHIVE_TIERS
+
+
 def error_info(code: str) -> RestoreInfo:
     """The restore columns of an object HEAD could not describe: the row says why."""
     return RestoreInfo(status=f"{ERROR_PREFIX}{code}")

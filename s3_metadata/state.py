@@ -18,6 +18,8 @@ from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, RESTORED, R
 from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 
 STATE_VERSION = 1
+# Objects whose restore state is re-checked every sync, over all streams: keeps the state small.
+MAX_TRACKED_RESTORES = 10_000
 DIGEST_LISTING = "listing"
 DIGEST_LISTING_RESTORE = "listing+restore"
 _DIGEST_MODES = (DIGEST_LISTING, DIGEST_LISTING_RESTORE)
@@ -91,6 +93,16 @@ class SyncState:
         if sid not in self.streams:
             self.streams[sid] = StreamState(bucket, prefix)
         return self.streams[sid]
+
+    def track(self, stream: StreamState, key: str, info: RestoreInfo | None) -> bool:
+        """Track `key` with `info` (None: stop tracking); False when MAX_TRACKED_RESTORES leaves no room."""
+        if info is None:
+            stream.restores.pop(key, None)
+            return True
+        if key not in stream.restores and sum(len(s.restores) for s in self.streams.values()) >= MAX_TRACKED_RESTORES:
+            return False
+        stream.restores[key] = info
+        return True
 
     def to_json(self) -> dict[str, Any]:
         return {"version": STATE_VERSION,

@@ -21,43 +21,34 @@ from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
 from s3_metadata.aws import AwsCallError, S3Gateway
 from s3_metadata.buckets import LISTING, BucketInspector, BucketPlan
 from s3_metadata.configuration import Settings, parse_configuration
 from s3_metadata.listing import walk_part, walk_versions
-from s3_metadata.patterns import KeyFilter, list_prefixes
+from s3_metadata.patterns import KeyFilter
 from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
     replace_entry, split_points, start_pass,
 )
+from s3_metadata.event_mode import drain_queue
 from s3_metadata.restore import (
-    ARCHIVE_TIERS, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo, error_info, needs_head,
-    restore_from_head,
+    ARCHIVE_TIERS, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo, error_info, keeps_tracking,
+    needs_head, restore_from_head,
 )
+from s3_metadata.sink import Sink
 from s3_metadata.rows import PRIMARY_KEY, TABLE, VERSIONS_TABLE, ListedObject, object_row, version_row
 from s3_metadata.state import (
-    DIGEST_LISTING, DIGEST_LISTING_RESTORE, StreamState, SyncState, is_fivetran_example_state, load_state, stream_id,
+    DIGEST_LISTING, DIGEST_LISTING_RESTORE, MAX_TRACKED_RESTORES, StreamState, SyncState, is_fivetran_example_state,
+    load_state, stream_id,
 )
 
 CHECKPOINT_EVERY = 10_000
-MAX_TRACKED_RESTORES = 10_000
 MIN_PART_OBJECTS = 20_000
 PROGRESS_EVERY_PAGES = 50
 # When S3 sends no Date header, the pass is taken to start this long before the client's clock.
 CLOCK_SAFETY = timedelta(minutes=5)
-
-
-class Sink(Protocol):
-    """Where a sync's output goes: the SDK's operations and logger in production."""
-
-    def upsert(self, table: str, row: dict[str, Any]) -> None: ...
-    def delete(self, table: str, keys: dict[str, Any]) -> None: ...
-    def truncate(self, table: str) -> None: ...
-    def checkpoint(self, state: dict[str, Any]) -> None: ...
-    def info(self, message: str) -> None: ...
-    def warning(self, message: str) -> None: ...
 
 
 class SyncStopped(Exception):
@@ -100,16 +91,10 @@ class PendingBatch:
     gone: list[str]
 
 
-def plan_streams(settings: Settings) -> list[tuple[str, str]]:
-    """(bucket, LIST prefix) pairs, in configuration order."""
-    prefixes = list_prefixes(settings.prefixes, settings.include_patterns)
-    return [(bucket, prefix) for bucket in settings.buckets for prefix in prefixes]
-
-
 def snapshot_complete(settings: Settings, state: SyncState) -> bool:
     """Whether every configured stream has finished a full listing and none is in the middle of one."""
     return all((s := state.streams.get(stream_id(b, p))) is not None and s.watermark is not None and not s.in_pass
-               for b, p in plan_streams(settings))
+               for b, p in settings.streams())
 
 
 def reconcile_due(settings: Settings, state: SyncState, now: datetime) -> bool:
@@ -140,11 +125,6 @@ def wants_head(plan: BucketPlan, obj: ListedObject, send: bool, tracked: bool, n
     return send or tracked
 
 
-def keeps_tracking(info: RestoreInfo) -> bool:
-    """Whether a HEAD-derived restore state can change behind LastModified, so it is looked at every sync."""
-    return info.is_tracked or (info.status or "").startswith(ERROR_PREFIX) or info.archive_status in ARCHIVE_TIERS
-
-
 class Sync:
     def __init__(self, settings: Settings, state: SyncState, sink: Sink, gateway: S3Gateway,
                  clock: Callable[[], float] = time.monotonic):
@@ -160,6 +140,7 @@ class Sync:
         self._lock = threading.Lock()
         self._checkpoint_lock = threading.Lock()
         self._since_checkpoint = 0
+        self._last_checkpoint: dict[str, Any] | None = None
         self._stop = threading.Event()
         self._head_pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="s3-head")
         self._list_workers = max(1, min(8, settings.max_concurrency // 2))
@@ -168,7 +149,7 @@ class Sync:
     # -- the whole sync
     def run(self) -> Summary:
         started = self.clock()
-        streams = plan_streams(self.settings)
+        streams = self.settings.streams()
         for bucket in self.settings.buckets:
             self.gateway.bucket_region(bucket)
         self._forget_removed_streams(streams)
@@ -461,18 +442,9 @@ class Sync:
         return sent
 
     def _apply_tracking(self, stream: StreamState, changes: Mapping[str, RestoreInfo | None]) -> None:
-        """Update the tracked restores (caller holds the lock), within MAX_TRACKED_RESTORES over all streams."""
-        total = sum(len(s.restores) for s in self.state.streams.values())
+        """Update the tracked restores (caller holds the lock)."""
         for key, info in changes.items():
-            if info is None:
-                if stream.restores.pop(key, None) is not None:
-                    total -= 1
-            elif key in stream.restores:
-                stream.restores[key] = info
-            elif total < MAX_TRACKED_RESTORES:
-                stream.restores[key] = info
-                total += 1
-            else:
+            if not self.state.track(stream, key, info):
                 self.summary.untracked_restores += 1
 
     # -- progress
@@ -491,12 +463,16 @@ class Sync:
         self._checkpoint(force=True)
 
     def _checkpoint(self, force: bool = False) -> None:
+        """Commit the state (and every row sent before it); a state equal to the last one committed is skipped."""
         with self._checkpoint_lock:
             with self._lock:
                 if not force and self._since_checkpoint < CHECKPOINT_EVERY:
                     return
                 snapshot = self.state.to_json()
                 self._since_checkpoint = 0
+                if snapshot == self._last_checkpoint:
+                    return
+                self._last_checkpoint = snapshot
                 self.summary.checkpoints += 1
             self.sink.checkpoint(snapshot)
 
@@ -534,6 +510,5 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     now = datetime.now(timezone.utc)
     if settings.sqs_queue_url and snapshot_complete(settings, sync_state) \
             and not reconcile_due(settings, sync_state, now):
-        from s3_metadata.event_mode import drain_queue
         return drain_queue(settings, sync_state, sink, gateway, lambda: sink.checkpoint(sync_state.to_json()))
     return Sync(settings, sync_state, sink, gateway).run()

@@ -178,9 +178,9 @@ def test_reconciliation_removes_deleted_objects_of_unversioned_buckets(harness, 
     live = set(harness.rows())
     assert live == {("test-bucket", k) for k in names} - {("test-bucket", "a/000005"), ("test-bucket", "b/000099")}
     assert harness.saved_state()["reconcile_started"] is None
-    # Without reconciliation the deletes stay invisible: the next sync (not due) changes nothing.
-    result = harness.sync(config)
-    assert result.upserts == 0
+    # A sync before the next reconciliation is due sends nothing.
+    result = harness.sync(base_config(reconcile_every_hours="24"))
+    assert result.ok and result.upserts == 0
 
 
 def test_killed_reconciliation_resumes_without_truncating_again(harness, base_config, small_pages):
