@@ -20,6 +20,10 @@ test: venv
 unit: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not e2e"
 
+# The connector end to end on a local S3 (moto_server): see scripts/demo.py. Writes only to .demo/.
+demo: venv
+	$(BIN)/python -m scripts.demo
+
 bench: venv
 	$(BIN)/python bench/run_benchmark.py --objects 100000 --latency-ms 20
 

@@ -196,7 +196,7 @@ class S3Gateway:
         with self._lock:
             if region not in self._clients:
                 self._clients[region] = self._session.create_client(
-                    "s3", region_name=region, endpoint_url=self.settings.endpoint_url, config=self._client_config())
+                    "s3", region_name=region, endpoint_url=self._endpoint, config=self._client_config())
             return self._clients[region]
 
     def caller_identity(self) -> dict[str, Any]:

@@ -445,13 +445,13 @@ def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_pr
     pytest.param({"bucket": "my-bucket", "aws_session_token": TOKEN}, "aws_session_token",
                  "is only used with aws_access_key_id and aws_secret_access_key", id="token-without-keys"),
     pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIA IOSFODNN7EXAMPLE",
-                  "aws_secret_access_key": SECRET}, "aws_access_key_id", "letters and digits only",
+                  "aws_secret_access_key": SECRET}, "aws_access_key_id", "check for stray spaces",
                  id="key-id-inner-space"),
     pytest.param({"bucket": "my-bucket", "aws_access_key_id": '"AKIAIOSFODNN7EXAMPLE"',
-                  "aws_secret_access_key": SECRET}, "aws_access_key_id", "check for stray spaces or quotes",
+                  "aws_secret_access_key": SECRET}, "aws_access_key_id", "check for stray spaces, quotes",
                  id="key-id-quoted"),
-    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "AKIA123", "aws_secret_access_key": SECRET},
-                 "aws_access_key_id", "letters and digits only", id="key-id-too-short"),
+    pytest.param({"bucket": "my-bucket", "aws_access_key_id": "wJalrXUtnFEMI/K7MDENG", "aws_secret_access_key": SECRET},
+                 "aws_access_key_id", "a pasted secret", id="key-id-looks-like-a-secret"),
     # role
     pytest.param({"bucket": "my-bucket", "role_arn": "my-role"}, "role_arn", "is not an IAM role ARN",
                  id="role-name-not-arn"),
@@ -602,3 +602,15 @@ def test_empty_prefix_entry_does_not_widen_to_whole_bucket(prefix):
 def test_include_pattern_written_relative_to_prefix_is_rejected():
     expect_error({"bucket": "my-bucket", "prefix": "logs/", "include_patterns": "*.gz"}, "include_patterns",
                  "can match a key under the prefixes")
+
+
+@pytest.mark.parametrize("key_id", [
+    pytest.param("testing", id="moto"),
+    pytest.param("test", id="localstack"),
+    pytest.param("minioadmin", id="minio"),
+    pytest.param("AKIAIOSFODNN7EXAMPLE", id="aws"),
+])
+def test_short_key_ids_of_s3_compatible_stores_are_accepted(key_id):
+    """S3-compatible stores (endpoint_url) use key IDs far shorter than AWS's 16 characters."""
+    settings = parse_configuration({"bucket": "my-bucket", "aws_access_key_id": key_id, "aws_secret_access_key": "s"})
+    assert settings.aws_access_key_id == key_id
