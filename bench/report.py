@@ -10,7 +10,7 @@ from typing import Callable, Optional
 LIST_OPERATIONS = ("ListObjectsV2",)
 HEAD_OPERATIONS = ("HeadObject",)
 REQUEST_OPERATIONS = ("ListObjectsV2", "HeadObject", "HeadBucket", "ListObjectVersions", "GetBucketVersioning",
-                      "GetBucketLocation", "other")
+                      "GetBucketLocation", "ListBucketIntelligentTieringConfigurations", "other")
 
 
 @dataclass

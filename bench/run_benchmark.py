@@ -39,6 +39,8 @@ def parse_arguments(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-restore-status", action="store_true",
                         help="the stand-in ignores x-amz-optional-object-attributes (like S3-compatible stores)")
+    parser.add_argument("--it-archive-days", type=int, default=0,
+                        help="the bucket has an Intelligent-Tiering archive configuration (tiers after N days)")
     parser.add_argument("--mutate", type=json.loads, metavar="JSON",
                         help='a /__mutate body applied between the full and the incremental run, e.g. \'{"add": 100}\'')
     parser.add_argument("--access-key-id", default="bench",
@@ -53,7 +55,8 @@ def progress(message: str) -> None:
 
 
 def standin_for(args: argparse.Namespace) -> StandInProcess:
-    return StandInProcess(args.objects, args.latency_ms, args.error_rate, args.seed, not args.no_restore_status)
+    return StandInProcess(args.objects, args.latency_ms, args.error_rate, args.seed, not args.no_restore_status,
+                          it_archive_days=args.it_archive_days)
 
 
 def configuration(connector: str, standin: StandInProcess, args: argparse.Namespace) -> dict[str, str]:

@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_KEYS = 1000
 OPERATIONS = ("ListObjectsV2", "HeadObject", "HeadBucket", "ListObjectVersions", "GetBucketVersioning",
-              "GetBucketLocation", "other")
+              "GetBucketLocation", "ListBucketIntelligentTieringConfigurations", "other")
 
 # Shares of the bucket by storage class; STANDARD takes whatever rounding leaves.
 STORAGE_CLASS_SHARES = {
@@ -436,6 +436,9 @@ class Options:
     latency_s: float = 0.0
     error_rate: float = 0.0
     restore_status: bool = True
+    # Intelligent-Tiering archive tiers are opt-in per bucket configuration; 0 means the bucket has none, so
+    # no object is ever in an archive tier (the usual case).
+    it_archive_days: int = 0
 
 
 class StandInServer(ThreadingHTTPServer):
@@ -484,10 +487,25 @@ def operation_name(method: str, key: str, params: dict[str, str]) -> str:
     if method != "GET" or key:
         return "other"
     for parameter, operation in (("list-type", "ListObjectsV2"), ("versions", "ListObjectVersions"),
-                                 ("versioning", "GetBucketVersioning"), ("location", "GetBucketLocation")):
+                                 ("versioning", "GetBucketVersioning"), ("location", "GetBucketLocation"),
+                                 ("intelligent-tiering", "ListBucketIntelligentTieringConfigurations")):
         if parameter in params:
             return operation
     return "other"
+
+
+def tiering_configurations(archive_days: int) -> bytes:
+    """ListBucketIntelligentTieringConfigurations: one configuration with archive tiers, or none."""
+    configuration = ""
+    if archive_days:
+        tiers = ((archive_days, "ARCHIVE_ACCESS"), (max(archive_days, 180), "DEEP_ARCHIVE_ACCESS"))
+        configuration = (f"<IntelligentTieringConfiguration><Id>archive</Id><Status>Enabled</Status>"
+                         + "".join(f"<Tiering><Days>{days}</Days><AccessTier>{tier}</AccessTier></Tiering>"
+                                   for days, tier in tiers)
+                         + "</IntelligentTieringConfiguration>")
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketIntelligentTieringConfigurationsOutput '
+            f'xmlns="{S3_NAMESPACE}"><IsTruncated>false</IsTruncated>{configuration}'
+            "</ListBucketIntelligentTieringConfigurationsOutput>").encode()
 
 
 def element(name: str, value: object) -> str:
@@ -572,6 +590,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._respond(200, [("x-amz-bucket-region", "us-east-1")])
         elif operation == "GetBucketLocation":
             self._send_xml(f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="{S3_NAMESPACE}"/>'.encode())
+        elif operation == "ListBucketIntelligentTieringConfigurations":
+            self._send_xml(tiering_configurations(self.server.options.it_archive_days))
         elif operation == "GetBucketVersioning":
             self._send_xml(f'<?xml version="1.0" encoding="UTF-8"?>\n<VersioningConfiguration xmlns="{S3_NAMESPACE}"/>'.encode())
         else:
@@ -694,7 +714,11 @@ def build_server(objects: int, seed: int = 1, port: int = 0, bucket: str = "benc
                  options: Options = Options()) -> StandInServer:
     """A server bound to 127.0.0.1:`port` (0 picks a free one), not yet serving: call `serve_forever`."""
     generation = Generation(objects, seed, utc_today())
-    return StandInServer(("127.0.0.1", port), Bucket(bucket, generate_objects(generation), generation), options, seed)
+    generated = generate_objects(generation)
+    if not options.it_archive_days:
+        for obj in generated:
+            obj.archive_status = None
+    return StandInServer(("127.0.0.1", port), Bucket(bucket, generated, generation), options, seed)
 
 
 def parse_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -707,6 +731,9 @@ def parse_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--no-restore-status", action="store_true",
                         help="ignore x-amz-optional-object-attributes, as S3-compatible stores without it do")
     parser.add_argument("--bucket", default="bench-bucket")
+    parser.add_argument("--it-archive-days", type=int, default=0,
+                        help="give the bucket an Intelligent-Tiering archive configuration (ARCHIVE_ACCESS after this "
+                             "many days) and put some Intelligent-Tiering objects in archive tiers; 0: none")
     return parser.parse_args(argv)
 
 
@@ -716,7 +743,7 @@ def _stop(signum: int, frame: object) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_arguments(argv)
-    options = Options(args.latency_ms / 1000.0, args.error_rate, not args.no_restore_status)
+    options = Options(args.latency_ms / 1000.0, args.error_rate, not args.no_restore_status, args.it_archive_days)
     server = build_server(args.objects, args.seed, args.port, args.bucket, options)
     signal.signal(signal.SIGTERM, _stop)
     print(f"READY {server.url}", flush=True)

@@ -52,7 +52,7 @@ def all_keys(s3, **kwargs) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[StandInServer]:
-    running = start()
+    running = start(Options(it_archive_days=90))
     yield running
     stop(running)
 
@@ -200,3 +200,17 @@ def test_a_page_of_a_thousand_costs_well_under_5_ms(server: StandInServer) -> No
         page = bucket.page("", "", "", 1000)
         b"".join(o.fragment("Contents", True, True) for o in page.objects)
     assert (time.process_time() - started) / 50 < 0.005
+
+
+def test_tiering_configuration_matches_archive_tiers(s3) -> None:
+    """With an archive configuration the bucket says so, as S3 does; without one no object is archived."""
+    configurations = s3.list_bucket_intelligent_tiering_configurations(Bucket=BUCKET)
+    tiers = [t["AccessTier"] for c in configurations["IntelligentTieringConfigurationList"] for t in c["Tierings"]]
+    assert tiers == ["ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"]
+    plain = start()
+    try:
+        assert not any(plain.bucket.get(key).archive_status for key in all_keys(client(plain)))
+        listed = client(plain).list_bucket_intelligent_tiering_configurations(Bucket=BUCKET)
+        assert listed.get("IntelligentTieringConfigurationList", []) == []
+    finally:
+        stop(plain)

@@ -508,7 +508,10 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     sync_state = load_state(state)
     gateway = gateway_factory(settings)
     now = datetime.now(timezone.utc)
-    if settings.sqs_queue_url and snapshot_complete(settings, sync_state) \
+    if settings.sqs_queue_url and settings.sync_versions:
+        sink.warning("sync_versions is on, and event mode does not maintain s3_object_versions: this connection keeps "
+                     "listing every sync; turn sync_versions off to sync from the queue")
+    elif settings.sqs_queue_url and snapshot_complete(settings, sync_state) \
             and not reconcile_due(settings, sync_state, now):
         return drain_queue(settings, sync_state, sink, gateway, lambda: sink.checkpoint(sync_state.to_json()))
     return Sync(settings, sync_state, sink, gateway).run()

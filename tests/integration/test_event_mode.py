@@ -444,3 +444,15 @@ def test_closing_warnings(counts, expected):
     warnings = closing_warnings(EventSummary(**counts))
     assert len(warnings) == (1 if expected else 0)
     assert all(part in warnings[0] for part in expected)
+
+
+def test_sync_versions_keeps_listing_because_events_do_not_maintain_versions(harness, base_config, queue, capfd):
+    config = base_config(sqs_queue_url=queue.url, sync_versions="true")
+    assert harness.sync(config).ok
+    harness.faults.clear()
+    harness.s3.put(BUCKET, "k/new.csv", b"n")
+    result = harness.sync(config)
+    assert result.ok, result.error
+    assert harness.faults.requests["ListObjectsV2"] >= 1 and harness.faults.requests["ReceiveMessage"] == 0
+    assert "event mode does not maintain s3_object_versions" in capfd.readouterr().out
+    assert table_equals_s3(harness)

@@ -1,7 +1,8 @@
 """The floor a metadata connector is measured against: one plain listing of the bucket and nothing else.
 
-It makes no HEAD request and keeps no watermark, so every sync lists and upserts every object. Whatever a real
-connector spends beyond this (restore checks, bookkeeping) shows up as the difference between the two.
+It makes no HEAD request and keeps no watermark, so every sync lists and upserts every object. It writes the same
+thirteen columns as our connector (the restore columns empty), so the comparison measures what a real connector
+spends beyond listing and upserting (restore checks, bookkeeping), not the width of its rows.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def schema(configuration: dict) -> list[dict]:
         "table": TABLE,
         "primary_key": ["bucket", "key"],
         "columns": {"bucket": "STRING", "key": "STRING", "size": "LONG", "e_tag": "STRING",
-                    "storage_class": "STRING", "last_modified": "UTC_DATETIME"},
+                    "storage_class": "STRING", "last_modified": "UTC_DATETIME", "restore_status": "STRING",
+                    "restore_expiry": "UTC_DATETIME", "archive_status": "STRING", "is_multipart": "BOOLEAN",
+                    "multipart_part_count": "INT", "checksum_algorithm": "STRING", "checksum_type": "STRING"},
     }]
 
 
@@ -47,13 +50,22 @@ def update(configuration: dict, state: dict) -> None:
     last_key = None
     for page in s3_client(configuration).get_paginator("list_objects_v2").paginate(**listing):
         for obj in page.get("Contents", []):
+            e_tag = obj["ETag"].strip('"')
+            parts = e_tag.rpartition("-")[2] if "-" in e_tag else None
             op.upsert(TABLE, {
                 "bucket": bucket,
                 "key": obj["Key"],
                 "size": obj["Size"],
-                "e_tag": obj["ETag"].strip('"'),
+                "e_tag": e_tag,
                 "storage_class": obj.get("StorageClass", "STANDARD"),
                 "last_modified": obj["LastModified"].isoformat(),
+                "restore_status": None,
+                "restore_expiry": None,
+                "archive_status": None,
+                "is_multipart": parts is not None,
+                "multipart_part_count": int(parts) if parts else None,
+                "checksum_algorithm": ",".join(obj.get("ChecksumAlgorithm", [])) or None,
+                "checksum_type": obj.get("ChecksumType"),
             })
             rows += 1
             last_key = obj["Key"]
