@@ -75,8 +75,7 @@ class BucketInspector:
         self.warn = warn
 
     def plan(self, bucket: str, prefix: str, tracked: list[str], decided: str | None) -> BucketPlan:
-        source, newly_decided = self._restore_source(bucket, prefix, tracked, decided)
-        request = self.settings.restore_status_source == LISTING or not self.gateway.endpoint_is_custom
+        source, newly_decided, request = self._restore_source(bucket, prefix, tracked, decided)
         return BucketPlan(bucket, self._versioned(bucket), source, request, self._tiering(bucket), newly_decided)
 
     def _versioned(self, bucket: str) -> bool:
@@ -98,16 +97,23 @@ class BucketInspector:
                           "Grant s3:GetIntelligentTieringConfiguration to see it on the next sync.")
             return Tiering(False)
 
-    def _restore_source(self, bucket: str, prefix: str, tracked: list[str], decided: str | None) -> tuple[str, bool]:
-        """(source, decided): `decided` is evidence worth keeping in state, so the probe is not repeated."""
+    def _restore_source(self, bucket: str, prefix: str, tracked: list[str],
+                        decided: str | None) -> tuple[str, bool, bool]:
+        """(source, newly decided, ask listings for RestoreStatus). A decision is evidence worth keeping in
+        state, so the probe is not repeated; an endpoint that rejects the request is simply not asked."""
         configured = self.settings.restore_status_source
-        if configured != "auto":
-            return configured, False
+        if configured == HEAD:
+            return HEAD, False, False
+        if configured == LISTING:
+            return LISTING, False, True
         if decided is not None:
-            return decided, False
-        if self.gateway.endpoint_is_custom:
-            return HEAD, False
-        first = self.gateway.list_page(bucket, prefix, None, None, restore_status=True)
+            return decided, False, True
+        try:
+            first = self.gateway.list_page(bucket, prefix, None, None, restore_status=True)
+        except AwsError as error:
+            self.warn(f"bucket {bucket}: the endpoint rejects listings that ask for RestoreStatus ({error}); restore "
+                      "status comes from HEAD.")
+            return HEAD, False, False
         candidates = [(key, key) for key in tracked[:PROBE_TRACKED]]
         archived = sorted((e for e in first.entries if e.get("StorageClass") in ARCHIVE_CLASSES),
                           key=lambda e: "RestoreStatus" not in e)
@@ -118,11 +124,11 @@ class BucketInspector:
             if verdict is False:
                 self.warn(f"bucket {bucket}: the listing does not report restore status as HEAD does (checked on "
                           f"{key[:200]!r}); restore status comes from HEAD for this bucket from now on.")
-                return HEAD, True
+                return HEAD, True, True
             confirmed = confirmed or verdict is True
         if confirmed:
-            return LISTING, True
-        return HEAD, False
+            return LISTING, True, True
+        return HEAD, False, True
 
     def _compare(self, bucket: str, key: str, listing_prefix: str | None,
                  first_page: list[dict[str, Any]]) -> bool | None:
