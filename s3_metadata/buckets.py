@@ -42,7 +42,12 @@ class Tiering:
 @dataclass(frozen=True)
 class BucketPlan:
     """`restore_source` says which view of restore status rows trust; `request_restore_status` says whether
-    listings ask for RestoreStatus at all (always on AWS, so the range digests cover it whatever the source)."""
+    listings ask for RestoreStatus at all (so the range digests cover it whatever the source).
+
+    `head_all_archived`: the listing is known not to report restores (the endpoint rejects or ignores the
+    request, or HEAD was chosen), so a restore started on an old archived object changes nothing a listing
+    shows: every GLACIER and DEEP_ARCHIVE object is HEADed on every sync, the only way to stay correct there.
+    """
 
     bucket: str
     versioned: bool
@@ -50,6 +55,7 @@ class BucketPlan:
     request_restore_status: bool
     tiering: Tiering
     decided: bool = False
+    head_all_archived: bool = False
 
 
 def archive_after(configurations: Iterable[dict[str, Any]]) -> timedelta | None:
@@ -76,7 +82,9 @@ class BucketInspector:
 
     def plan(self, bucket: str, prefix: str, tracked: list[str], decided: str | None) -> BucketPlan:
         source, newly_decided, request = self._restore_source(bucket, prefix, tracked, decided)
-        return BucketPlan(bucket, self._versioned(bucket), source, request, self._tiering(bucket), newly_decided)
+        known_silent = source == HEAD and (newly_decided or decided == HEAD or not request)
+        return BucketPlan(bucket, self._versioned(bucket), source, request, self._tiering(bucket), newly_decided,
+                          head_all_archived=known_silent)
 
     def _versioned(self, bucket: str) -> bool:
         try:

@@ -34,7 +34,7 @@ from s3_metadata.ranges import (
 )
 from s3_metadata.event_mode import drain_queue
 from s3_metadata.restore import (
-    ARCHIVE_TIERS, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo, error_info, keeps_tracking,
+    ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo, error_info, keeps_tracking,
     needs_head, restore_from_head,
 )
 from s3_metadata.sink import Sink
@@ -113,11 +113,19 @@ def trusted_restore(plan: BucketPlan, obj: ListedObject) -> RestoreInfo | None:
     return obj.restore if plan.restore_source == LISTING else None
 
 
+def last_sent(obj: ListedObject) -> RestoreInfo:
+    """The restore columns an untracked object was last sent with: archived for GLACIER and DEEP_ARCHIVE (a
+    restore would have been tracked), nothing otherwise."""
+    return RestoreInfo(ARCHIVED) if obj.storage_class in ARCHIVE_CLASSES else NOT_APPLICABLE
+
+
 def wants_head(plan: BucketPlan, obj: ListedObject, send: bool, tracked: bool, now: datetime) -> bool:
     """Whether `obj` needs a HEAD this sync: its restore state is unknown and it is sent, tracked, or an
     Intelligent-Tiering object old enough to have moved to an archive tier without LastModified changing."""
     if trusted_restore(plan, obj) is not None or not needs_head(obj.storage_class):
         return False
+    if plan.head_all_archived and obj.storage_class in ARCHIVE_CLASSES:
+        return True
     if obj.storage_class == INTELLIGENT_TIERING and plan.tiering.known:
         if plan.tiering.archive_after is None:
             return False
@@ -398,7 +406,7 @@ class Sync:
                 tracking[obj.key] = restore if keeps_tracking(restore) else None
             if restore.status and restore.status.startswith(ERROR_PREFIX):
                 errors[restore.status[len(ERROR_PREFIX):]] += 1
-            if batch.emit[index] or (index in pending.heads and restore != (previous or NOT_APPLICABLE)):
+            if batch.emit[index] or (index in pending.heads and restore != (previous or last_sent(obj))):
                 self.sink.upsert(TABLE, object_row(stream.bucket, obj, restore))
                 upserted += 1
         deleted = self._send_deletes(stream, pending, listed_keys, tracking)

@@ -234,3 +234,23 @@ def test_intelligent_tiering_heads_only_when_archive_tiers_exist(harness, base_c
         assert result.upserts == 1
     else:
         assert row["archive_status"] is None and result.upserts == 0
+
+
+def test_restore_started_on_an_old_object_where_the_listing_is_silent(harness, base_config):
+    """moto, like many S3-compatible stores, ignores listing RestoreStatus: once that is known, every archived
+    object is HEADed on every sync, since nothing else can show a restore that starts on an old object."""
+    s3 = harness.s3
+    s3.create_bucket("test-bucket")
+    for i in range(12):
+        s3.put("test-bucket", f"cold/{i:02d}", b"c", storage_class="GLACIER")
+    s3.start_restore("test-bucket", "cold/00")
+    s3.age_all("test-bucket", OLD)
+    assert harness.sync(base_config()).ok
+    assert harness.saved_state()["restore_sources"] == {"test-bucket": "head"}
+    harness.faults.clear()
+    s3.start_restore("test-bucket", "cold/09")
+    result = harness.sync(base_config())
+    assert result.ok and result.upserts == 1
+    assert harness.rows()[("test-bucket", "cold/09")]["restore_status"] == "in_progress"
+    assert harness.faults.requests["HeadObject"] == 12
+    assert project_rows(harness.rows(), COMPARED) == s3.expected_rows("test-bucket")
