@@ -90,12 +90,7 @@ def test_restore_of_an_old_object_is_seen_through_the_listing(harness, base_conf
 
 
 def test_endpoint_that_ignores_restore_status_falls_back_to_head(harness, base_config, capfd):
-    s3 = harness.s3
-    s3.create_bucket("test-bucket")
-    for i in range(10):
-        s3.put("test-bucket", f"cold/{i}", b"c", storage_class="GLACIER")
-    s3.start_restore("test-bucket", "cold/4")
-    s3.age_all("test-bucket", OLD)
+    harness.s3.seed("test-bucket", [f"cold/{i}" for i in range(10)], "GLACIER", OLD, restoring=("cold/4",))
     assert harness.sync(base_config()).ok  # plain moto: the listing never reports restores
     assert harness.saved_state()["restore_sources"] == {"test-bucket": "head"}
     assert "restore status comes from HEAD for this bucket" in capfd.readouterr().out
@@ -125,7 +120,7 @@ def test_overwrite_is_sent(harness, base_config):
 
 def test_versioned_bucket_delete_markers_delete_rows(harness, base_config):
     s3 = harness.s3
-    s3.create_bucket("test-bucket")
+    s3.seed("test-bucket", [])
     s3.versioned("test-bucket")
     for i in range(60):
         s3.put("test-bucket", f"v/{i:03d}", b"x")
@@ -240,11 +235,7 @@ def test_restore_started_on_an_old_object_where_the_listing_is_silent(harness, b
     """moto, like many S3-compatible stores, ignores listing RestoreStatus: once that is known, every archived
     object is HEADed on every sync, since nothing else can show a restore that starts on an old object."""
     s3 = harness.s3
-    s3.create_bucket("test-bucket")
-    for i in range(12):
-        s3.put("test-bucket", f"cold/{i:02d}", b"c", storage_class="GLACIER")
-    s3.start_restore("test-bucket", "cold/00")
-    s3.age_all("test-bucket", OLD)
+    s3.seed("test-bucket", [f"cold/{i:02d}" for i in range(12)], "GLACIER", OLD, restoring=("cold/00",))
     assert harness.sync(base_config()).ok
     assert harness.saved_state()["restore_sources"] == {"test-bucket": "head"}
     harness.faults.clear()

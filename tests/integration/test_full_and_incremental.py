@@ -117,10 +117,7 @@ def test_unchanged_bucket_costs_only_listing(harness, base_config, small_pages, 
 
 def test_incremental_sends_new_and_changed_objects_only(harness, base_config, small_pages):
     s3 = harness.s3
-    s3.create_bucket("test-bucket")
-    for i in range(600):
-        s3.put("test-bucket", f"data/{i:04d}.json", b"{}")
-    s3.age_all("test-bucket", OLD)
+    s3.seed("test-bucket", [f"data/{i:04d}.json" for i in range(600)], age=OLD)
     config = base_config(range_size=20)
     assert harness.sync(config).ok
     for key in ("data/0100a.json", "data/0300a.json", "data/9999.json"):

@@ -37,6 +37,17 @@ class MotoS3:
         if last_modified is not None:
             self.set_last_modified(bucket, key, last_modified)
 
+    def seed(self, bucket: str, keys: list[str], storage_class: str | None = None, age: timedelta | None = None,
+             restoring: tuple[str, ...] = ()) -> None:
+        """A new bucket holding `keys` (all `age` old), with restores in progress on `restoring`."""
+        self.create_bucket(bucket)
+        for key in keys:
+            self.put(bucket, key, b"x", storage_class=storage_class)
+        for key in restoring:
+            self.start_restore(bucket, key)
+        if age is not None:
+            self.age_all(bucket, age)
+
     def bulk_put(self, bucket: str, keys: list[str], body: bytes = b"x") -> None:
         """Many objects at once through moto's backend (the HTTP path costs a millisecond per object)."""
         backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
