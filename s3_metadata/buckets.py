@@ -2,11 +2,12 @@
 
 - Versioning: in a versioned bucket a delete leaves a delete marker, which ListObjectVersions shows, so
   deletes can be found by looking at the versions of the key ranges that changed.
-- Where restore status comes from: on AWS, `ListObjectsV2` reports it for every restored or restoring
-  object of a page when asked (`OptionalObjectAttributes=RestoreStatus`) at no extra request. An object
-  never restored gets no element at all, so a listing that says nothing cannot be told apart from a
-  service that ignores the request. The listing is therefore trusted only once a restore it reports has
-  been confirmed by HEAD (then for good); until then, and for good once they disagree, HEAD decides.
+- Where restore status comes from (see restore_mode.py for the modes): on AWS, `ListObjectsV2` reports it
+  for every restored or restoring object of a page when asked (`OptionalObjectAttributes=RestoreStatus`)
+  at no extra request. An object never restored gets no element at all, so a listing that says nothing
+  cannot be told apart from a service that ignores the request. The listing is trusted once a restore it
+  reports has been confirmed by HEAD (then for good); once they disagree, HEAD decides for good. Until
+  either happens AWS is `confirming` and an S3-compatible endpoint is `head`.
 - Intelligent-Tiering archive tiers are opt-in per bucket configuration; a bucket without one never has
   an object in an archive tier, so its Intelligent-Tiering objects need no HEAD at all.
 """
@@ -20,42 +21,21 @@ from s3_metadata.aws import AwsCallError, S3Gateway
 from s3_metadata.configuration import Settings
 from s3_metadata.errors import AccessDeniedError, AwsError
 from s3_metadata.restore import ARCHIVE_CLASSES, ARCHIVE_TIERS, RestoreInfo, restore_from_head
+from s3_metadata.restore_mode import CONFIRMING, HEAD, LISTING, RestoreMode, Tiering
 from s3_metadata.rows import listed_object
 
-LISTING, HEAD = "listing", "head"
 PROBE_TRACKED = 3
 PROBE_LISTED = 20
 
 
 @dataclass(frozen=True)
-class Tiering:
-    """What is known about a bucket's Intelligent-Tiering archive tiers.
-
-    `known` False: the configuration could not be read, so objects are only HEADed when sent.
-    `archive_after` None (and known): no archive tier, so nothing is ever archived.
-    """
-
-    known: bool
-    archive_after: timedelta | None = None
-
-
-@dataclass(frozen=True)
 class BucketPlan:
-    """`restore_source` says which view of restore status rows trust; `request_restore_status` says whether
-    listings ask for RestoreStatus at all (so the range digests cover it whatever the source).
-
-    `head_all_archived`: the listing is known not to report restores (the endpoint rejects or ignores the
-    request, or HEAD was chosen), so a restore started on an old archived object changes nothing a listing
-    shows: every GLACIER and DEEP_ARCHIVE object is HEADed on every sync, the only way to stay correct there.
-    """
+    """What a sync knows about one bucket before listing it."""
 
     bucket: str
     versioned: bool
-    restore_source: str
-    request_restore_status: bool
+    restore: RestoreMode
     tiering: Tiering
-    decided: bool = False
-    head_all_archived: bool = False
 
 
 def archive_after(configurations: Iterable[dict[str, Any]]) -> timedelta | None:
@@ -81,10 +61,8 @@ class BucketInspector:
         self.warn = warn
 
     def plan(self, bucket: str, prefix: str, tracked: list[str], decided: str | None) -> BucketPlan:
-        source, newly_decided, request = self._restore_source(bucket, prefix, tracked, decided)
-        known_silent = source == HEAD and (newly_decided or decided == HEAD or not request)
-        return BucketPlan(bucket, self._versioned(bucket), source, request, self._tiering(bucket), newly_decided,
-                          head_all_archived=known_silent)
+        return BucketPlan(bucket, self._versioned(bucket), self._restore_mode(bucket, prefix, tracked, decided),
+                          self._tiering(bucket))
 
     def _versioned(self, bucket: str) -> bool:
         try:
@@ -105,23 +83,23 @@ class BucketInspector:
                           "Grant s3:GetIntelligentTieringConfiguration to see it on the next sync.")
             return Tiering(False)
 
-    def _restore_source(self, bucket: str, prefix: str, tracked: list[str],
-                        decided: str | None) -> tuple[str, bool, bool]:
-        """(source, newly decided, ask listings for RestoreStatus). A decision is evidence worth keeping in
-        state, so the probe is not repeated; an endpoint that rejects the request is simply not asked."""
+    def _restore_mode(self, bucket: str, prefix: str, tracked: list[str], decided: str | None) -> RestoreMode:
+        """The bucket's mode: the configured one, the one the state remembers, or what a probe shows."""
         configured = self.settings.restore_status_source
         if configured == HEAD:
-            return HEAD, False, False
+            return RestoreMode(HEAD, False, "restore_status_source = head")
         if configured == LISTING:
-            return LISTING, False, True
-        if decided is not None:
-            return decided, False, True
+            return RestoreMode(LISTING, True, "restore_status_source = listing")
+        if decided == LISTING:
+            return RestoreMode(LISTING, True, "a restore the listing reported was confirmed by HEAD")
+        if decided == HEAD:
+            return RestoreMode(HEAD, True, "the listing once disagreed with HEAD")
         try:
             first = self.gateway.list_page(bucket, prefix, None, None, restore_status=True)
         except AwsError as error:
             self.warn(f"bucket {bucket}: the endpoint rejects listings that ask for RestoreStatus ({error}); restore "
-                      "status comes from HEAD.")
-            return HEAD, False, False
+                      "status comes from HEAD of every archived object.")
+            return RestoreMode(HEAD, False, "the endpoint rejects listings that ask for RestoreStatus")
         candidates = [(key, key) for key in tracked[:PROBE_TRACKED]]
         archived = sorted((e for e in first.entries if e.get("StorageClass") in ARCHIVE_CLASSES),
                           key=lambda e: "RestoreStatus" not in e)
@@ -132,11 +110,13 @@ class BucketInspector:
             if verdict is False:
                 self.warn(f"bucket {bucket}: the listing does not report restore status as HEAD does (checked on "
                           f"{key[:200]!r}); restore status comes from HEAD for this bucket from now on.")
-                return HEAD, True, True
+                return RestoreMode(HEAD, True, "the listing disagreed with HEAD", remember=True)
             confirmed = confirmed or verdict is True
         if confirmed:
-            return LISTING, True, True
-        return HEAD, False, True
+            return RestoreMode(LISTING, True, "a restore the listing reported was confirmed by HEAD", remember=True)
+        if self.gateway.endpoint_is_custom:
+            return RestoreMode(HEAD, True, "an S3-compatible endpoint that has not shown a restore in a listing yet")
+        return RestoreMode(CONFIRMING, True, "AWS, no restore seen yet to confirm the listing with")
 
     def _compare(self, bucket: str, key: str, listing_prefix: str | None,
                  first_page: list[dict[str, Any]]) -> bool | None:

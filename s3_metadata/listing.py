@@ -3,6 +3,11 @@
 A part is listed from `StartAfter=lo` and then by continuation tokens only (S3 ignores StartAfter once a
 token is sent), and stops at the first page that passes its upper bound: the last page of a part is the
 only one that may be partly wasted.
+
+Key ranges, resuming and change detection all rest on S3's promise that a listing returns keys in ascending
+UTF-8 binary order (which is Python's order of `str`). Some S3-compatible stores list in file-system order
+instead; that is detected on the first page where it happens and the sync stops with `ListingOrderError`
+before a key can be put in the wrong range.
 """
 from __future__ import annotations
 
@@ -10,7 +15,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator, Protocol
 
+from s3_metadata.errors import SyncError
 from s3_metadata.rows import ListedObject, listed_object
+
+PREVIEW = 80
+
+
+class ListingOrderError(SyncError):
+    """A listing whose keys are not in ascending order: ranges cannot be trusted, so nothing more is written."""
+
+
+def _preview(key: str) -> str:
+    return repr(key if len(key) <= PREVIEW else key[:PREVIEW] + "...")
+
+
+def out_of_order(endpoint: str, bucket: str, before: str, after: str) -> ListingOrderError:
+    return ListingOrderError(
+        f"{endpoint} listed key {_preview(after)} after {_preview(before)} in bucket '{bucket}': its ListObjectsV2 "
+        "pages are not in key order, which S3 guarantees (ascending UTF-8 binary order) and this connector needs to "
+        "resume and to detect changes by key range. The sync stopped before writing any row out of place. Use an "
+        "endpoint or store setting that lists keys in S3's order (for example a gateway in front of a file-system "
+        "backend that sorts listings), or sync this bucket from a store that does.")
+
+
+def check_order(objects: list[ListedObject], previous: str | None, endpoint: str, bucket: str) -> None:
+    """Raise ListingOrderError unless every key of a page is greater than the one before it."""
+    last = previous
+    for obj in objects:
+        if last is not None and obj.key <= last:
+            raise out_of_order(endpoint, bucket, last, obj.key)
+        last = obj.key
 
 
 class PageSource(Protocol):
@@ -31,12 +65,16 @@ class Page:
 
 
 def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: str | None,
-              restore_status: bool) -> Iterator[Page]:
+              restore_status: bool, endpoint: str = "The S3 endpoint") -> Iterator[Page]:
     """Yield the objects with `lo < key <= hi` (hi None: to the end) under `prefix`, in key order."""
     token: str | None = None
+    previous = lo
     while True:
         page = source.list_page(bucket, prefix, lo, token, restore_status)
         objects = [listed_object(entry, restore_status) for entry in page.entries]
+        check_order(objects, previous, endpoint, bucket)
+        if objects:
+            previous = objects[-1].key
         if hi is not None and objects and objects[-1].key > hi:
             yield Page([o for o in objects if o.key <= hi], page.date)
             return

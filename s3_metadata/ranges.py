@@ -7,11 +7,17 @@ number of keys and a 64-bit digest, the sum of one hash per object over every li
 size, storage class, LastModified, checksum, and the restore state when the listing reports it). After a
 range is listed again:
 
-- same count and digest: nothing in it changed; only objects inside the LastModified look-back window and
-  tracked restores are looked at;
-- the difference is exactly the objects newer than the watermark (new keys only): only those are sent;
+- same count and digest: nothing in it changed, and nothing is sent;
+- the difference is exactly the objects modified after some moment (the moment the previous pass listed
+  this range: everything older was there and unchanged, everything newer is new): only those are sent. The
+  candidate moments are tried newest first, each check is exact (count and digest), so recently written
+  objects that did not change are never sent again;
 - anything else (storage-class transitions, restores reported by the listing, late multipart uploads,
-  overwrites behind the watermark, deletions): the whole range is sent again.
+  overwrites behind the watermark, deletions): the whole range is sent again, and the batch is marked
+  `unexplained`, the only kind that can hide a deletion.
+
+A range without a digest (never listed, or its digest invalidated) is streamed and sent whole; it is
+unexplained too, because nothing proves that an object the table holds did not vanish from it.
 
 Because a digest is a sum, two neighbouring ranges merge without re-reading them, and because a range is
 only a pair of boundaries, the state stays proportional to the number of ranges, never to the number of
@@ -21,7 +27,6 @@ what `StartAfter=lo` lists from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from hashlib import blake2b
 from math import ceil
 from typing import Iterable, Sequence
@@ -94,8 +99,9 @@ class Batch:
 
     Once every row of the batch has been emitted, `replacement` takes the place of the state entry whose
     `hi` is `entry_hi`; `lo` and `hi` bound the keys the batch covers, so tracked keys in between that were
-    not listed are known to be gone. `resent` marks a range seen before that changed in a way new keys alone
-    do not explain: the only kind of batch that can hide a deletion.
+    not listed are known to be gone. `unexplained` marks a batch whose range is not proven to have only
+    gained or changed the emitted objects (its digest changed otherwise, or it had none): the only kind of
+    batch that can hide a deletion.
     """
 
     lo: str | None
@@ -104,11 +110,37 @@ class Batch:
     objects: list[ListedObject]
     emit: list[bool]
     replacement: list[RangeEntry]
-    resent: bool = False
+    unexplained: bool = False
 
     @property
     def emitted(self) -> int:
         return sum(self.emit)
+
+
+def newest_explaining(objects: Sequence[ListedObject], prints: Sequence[int], entry: RangeEntry) -> list[bool] | None:
+    """Which objects to send when a known range changed: those modified after the newest moment such that
+    everything modified up to it adds up exactly to the old count and digest; None when no moment does.
+
+    Objects with the same LastModified stand or fall together (S3 keeps whole seconds on some stores).
+    """
+    count, digest = len(objects), sum(prints) & MASK
+    if entry.count is None or entry.digest is None or count < entry.count:
+        return None
+    order = sorted(range(count), key=lambda i: objects[i].last_modified, reverse=True)
+    emit = [False] * count
+    taken, taken_digest = 0, 0
+    position = 0
+    while position < count and count - taken > entry.count:
+        moment = objects[order[position]].last_modified
+        while position < count and objects[order[position]].last_modified == moment:
+            index = order[position]
+            emit[index] = True
+            taken += 1
+            taken_digest += prints[index]
+            position += 1
+        if count - taken == entry.count and (digest - taken_digest) & MASK == entry.digest:
+            return emit
+    return None
 
 
 @dataclass
@@ -124,7 +156,6 @@ class RangeScanner:
     lo: str | None
     entry: RangeEntry
     target: int
-    since: datetime | None
     include_restore: bool
     _objects: list[ListedObject] = field(default_factory=list)
     _fingerprints: list[int] = field(default_factory=list)
@@ -162,23 +193,21 @@ class RangeScanner:
         piece = RangeEntry(hi, len(objects), sum(prints) & MASK, True)
         replacement = [piece] if final else [piece, RangeEntry(self.entry.hi)]
         batch = Batch(self._piece_lo, hi, self.entry.hi, objects, [True] * len(objects), replacement,
-                      resent=self.entry.known)
+                      unexplained=True)
         self._piece_lo = hi
         return batch
 
     def _finish_buffered(self) -> Batch:
         objects, prints = self._objects, self._fingerprints
         count, digest = len(objects), sum(prints) & MASK
-        recent = [self.since is None or o.last_modified >= self.since for o in objects]
-        emit, resent = recent, False
-        if count != self.entry.count or digest != self.entry.digest:
-            recent_count = sum(recent)
-            recent_digest = sum(p for p, r in zip(prints, recent) if r)
-            only_new_keys = (count - recent_count == self.entry.count
-                             and (digest - recent_digest) & MASK == self.entry.digest)
-            if not only_new_keys:
-                emit, resent = [True] * count, True
-        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit, self._pieces(objects, prints), resent)
+        unexplained = False
+        if count == self.entry.count and digest == self.entry.digest:
+            emit = [False] * count
+        else:
+            explained = newest_explaining(objects, prints, self.entry)
+            unexplained = explained is None
+            emit = [True] * count if explained is None else explained
+        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit, self._pieces(objects, prints), unexplained)
 
     def _pieces(self, objects: list[ListedObject], prints: list[int]) -> list[RangeEntry]:
         if len(objects) <= self.target * SPLIT_FACTOR:

@@ -2,57 +2,59 @@
 
 The shape of a sync:
 1. Configuration and state are validated before any request, and every bucket is checked (HeadBucket),
-   routed to its region and inspected (versioning, restore-status source, Intelligent-Tiering archive
-   tiers) before any row is written, so most mistakes fail fast and explained.
-2. Each stream's pending ranges are grouped into parts, and the parts of all streams are listed by a
-   pool of workers. A worker feeds its objects through a `RangeScanner`, which decides which must be sent.
-3. Objects that need a HEAD (restore state not in the listing, tracked restores, Intelligent-Tiering
-   objects old enough to be archived) and version listings of changed ranges of versioned buckets run on
-   a second pool; a batch's rows are sent once those are back, and only then does its range count as done.
-4. The state is checkpointed every CHECKPOINT_EVERY objects at a range boundary and at every stream's
-   end, so a killed sync resumes at the last finished range and re-sends at most one interval.
+   routed to its region and inspected (versioning, restore-status mode, Intelligent-Tiering archive tiers)
+   before any row is written, so most mistakes fail fast and explained.
+2. A sync that starts from an empty state, and a reconciliation, begin by truncating the tables, so exactly
+   the objects S3 holds are live once the pass completes (recorded in state: a resumed pass does not
+   truncate again).
+3. Each stream's pending ranges are grouped into parts, and the parts of all streams are listed by a pool
+   of workers (lister.py); a `RangeScanner` decides which objects must be sent.
+4. HEADs (restore_mode.py decides which objects need one) and version listings of batches that may hide
+   deletes run on a second pool; resolve.py turns a batch and those answers into rows, deletes and tracking
+   changes, and only then does its range count as done.
+5. checkpointing.py commits the state every CHECKPOINT_EVERY objects, at least every minute, and at every
+   stream's end, so a killed sync resumes at the last finished range.
 """
 from __future__ import annotations
 
 import bisect
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
-from s3_metadata.aws import AwsCallError, S3Gateway
-from s3_metadata.buckets import LISTING, BucketInspector, BucketPlan
+from s3_metadata import checkpointing
+from s3_metadata.aws import AwsCallError, S3Gateway, configured_endpoint
+from s3_metadata.buckets import BucketInspector, BucketPlan
+from s3_metadata.checkpointing import Checkpointer
 from s3_metadata.configuration import Settings, parse_configuration
-from s3_metadata.listing import walk_part, walk_versions
+from s3_metadata.errors import SyncError
+from s3_metadata.event_mode import drain_queue
+from s3_metadata.lister import PartLister, Stopped
+from s3_metadata.listing import Page, walk_part, walk_versions
 from s3_metadata.patterns import KeyFilter
 from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
     replace_entry, split_points, start_pass,
 )
-from s3_metadata.event_mode import drain_queue
-from s3_metadata.restore import (
-    ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo, error_info, keeps_tracking,
-    needs_head, restore_from_head,
-)
+from s3_metadata.resolve import Described, StreamView, may_hide_deletes, resolve
+from s3_metadata.restore import ARCHIVE_TIERS, error_info, restore_from_head
+from s3_metadata.restore_mode import LISTING, needs_head
+from s3_metadata.rows import PRIMARY_KEY, TABLE, VERSIONS_TABLE, ListedObject
 from s3_metadata.sink import Sink
-from s3_metadata.rows import PRIMARY_KEY, TABLE, VERSIONS_TABLE, ListedObject, object_row, version_row
 from s3_metadata.state import (
     DIGEST_LISTING, DIGEST_LISTING_RESTORE, MAX_TRACKED_RESTORES, StreamState, SyncState, is_fivetran_example_state,
     load_state, stream_id,
 )
 
-CHECKPOINT_EVERY = 10_000
 MIN_PART_OBJECTS = 20_000
 PROGRESS_EVERY_PAGES = 50
 # When S3 sends no Date header, the pass is taken to start this long before the client's clock.
 CLOCK_SAFETY = timedelta(minutes=5)
-
-
-class SyncStopped(Exception):
-    """Raised in workers after another worker failed, so they stop without adding errors of their own."""
 
 
 @dataclass
@@ -67,7 +69,6 @@ class Summary:
     head_errors: Counter[str] = field(default_factory=Counter)
     untracked_restores: int = 0
     streams_completed: int = 0
-    checkpoints: int = 0
     reconciled: bool = False
 
 
@@ -77,9 +78,9 @@ class StreamRun:
 
     state: StreamState
     plan: BucketPlan
-    since: datetime | None
     target: int
     tracked: list[str]
+    has_history: bool
     parts_left: int = 0
 
 
@@ -89,6 +90,22 @@ class PendingBatch:
     heads: dict[int, Future]
     versions: Future | None
     gone: list[str]
+
+    def ready(self) -> bool:
+        return all(f.done() for f in self.heads.values()) and (self.versions is None or self.versions.done())
+
+
+def endpoint_label(settings: Settings) -> str:
+    """How messages name the S3 endpoint in use: scheme, host and port only (never user-info or a path)."""
+    url = configured_endpoint(settings)
+    if not url:
+        return "AWS S3"
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"The endpoint {parts.scheme}://{parts.hostname or ''}{port}"
+    except ValueError:
+        return "The configured S3 endpoint"
 
 
 def snapshot_complete(settings: Settings, state: SyncState) -> bool:
@@ -108,31 +125,6 @@ def reconcile_due(settings: Settings, state: SyncState, now: datetime) -> bool:
     return state.last_reconcile is None or now - state.last_reconcile >= settings.reconcile_every
 
 
-def trusted_restore(plan: BucketPlan, obj: ListedObject) -> RestoreInfo | None:
-    """The listing's restore view of `obj` when this bucket's listing is trusted for it, else None."""
-    return obj.restore if plan.restore_source == LISTING else None
-
-
-def last_sent(obj: ListedObject) -> RestoreInfo:
-    """The restore columns an untracked object was last sent with: archived for GLACIER and DEEP_ARCHIVE (a
-    restore would have been tracked), nothing otherwise."""
-    return RestoreInfo(ARCHIVED) if obj.storage_class in ARCHIVE_CLASSES else NOT_APPLICABLE
-
-
-def wants_head(plan: BucketPlan, obj: ListedObject, send: bool, tracked: bool, now: datetime) -> bool:
-    """Whether `obj` needs a HEAD this sync: its restore state is unknown and it is sent, tracked, or an
-    Intelligent-Tiering object old enough to have moved to an archive tier without LastModified changing."""
-    if trusted_restore(plan, obj) is not None or not needs_head(obj.storage_class):
-        return False
-    if plan.head_all_archived and obj.storage_class in ARCHIVE_CLASSES:
-        return True
-    if obj.storage_class == INTELLIGENT_TIERING and plan.tiering.known:
-        if plan.tiering.archive_after is None:
-            return False
-        return send or tracked or obj.last_modified <= now - plan.tiering.archive_after
-    return send or tracked
-
-
 class Sync:
     def __init__(self, settings: Settings, state: SyncState, sink: Sink, gateway: S3Gateway,
                  clock: Callable[[], float] = time.monotonic):
@@ -146,9 +138,9 @@ class Sync:
         self.now = datetime.now(timezone.utc)
         self.plans: dict[str, BucketPlan] = {}
         self._lock = threading.Lock()
-        self._checkpoint_lock = threading.Lock()
-        self._since_checkpoint = 0
-        self._last_checkpoint: dict[str, Any] | None = None
+        self.checkpoints = Checkpointer(sink, state.to_json, self._lock, clock,
+                                        every_objects=checkpointing.CHECKPOINT_EVERY,
+                                        every_seconds=checkpointing.CHECKPOINT_SECONDS)
         self._stop = threading.Event()
         self._head_pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="s3-head")
         self._list_workers = max(1, min(8, settings.max_concurrency // 2))
@@ -156,13 +148,20 @@ class Sync:
 
     # -- the whole sync
     def run(self) -> Summary:
+        """Run the sync; an explained failure says what of it was committed."""
+        try:
+            return self._run()
+        except SyncError as error:
+            raise type(error)(f"{error} {self.checkpoints.failure_note()}") from None
+
+    def _run(self) -> Summary:
         started = self.clock()
         streams = self.settings.streams()
         for bucket in self.settings.buckets:
             self.gateway.bucket_region(bucket)
         self._forget_removed_streams(streams)
         self._inspect_buckets(streams)
-        self._begin_reconcile_if_due(streams)
+        self._begin_clean_pass_if_due(streams)
         runs = [self._prepare(bucket, prefix) for bucket, prefix in streams]
         try:
             work: list[Future] = []
@@ -174,10 +173,11 @@ class Sync:
                 work.extend(self._list_pool.submit(self._list_part, run, part) for part in parts)
             self._wait(work)
         finally:
+            self._stop.set()
             self._list_pool.shutdown(wait=True, cancel_futures=True)
             self._head_pool.shutdown(wait=True, cancel_futures=True)
-        self._end_reconcile_if_done()
-        self._checkpoint(force=True)
+        self._end_clean_pass_if_done()
+        self.checkpoints.commit()
         self._report(self.clock() - started)
         return self.summary
 
@@ -185,7 +185,7 @@ class Sync:
         first_error: BaseException | None = None
         for future in as_completed(work):
             error = future.exception()
-            if error is not None and first_error is None and not isinstance(error, SyncStopped):
+            if error is not None and first_error is None and not isinstance(error, Stopped):
                 first_error = error
                 self._stop.set()
         if first_error is not None:
@@ -203,22 +203,24 @@ class Sync:
             prefixes = [p for b, p in streams if b == bucket]
             tracked = sorted(k for p in prefixes for k in self.state.stream(bucket, p).restores)
             plan = inspector.plan(bucket, prefixes[0], tracked, self.state.restore_sources.get(bucket))
-            if plan.decided:
-                self.state.restore_sources[bucket] = plan.restore_source
+            if plan.restore.remember:
+                self.state.restore_sources[bucket] = plan.restore.source
             self.plans[bucket] = plan
-            self.sink.info(f"bucket {bucket}: {'versioned' if plan.versioned else 'unversioned'}, restore status from "
-                           f"{plan.restore_source}, Intelligent-Tiering archive tiers "
-                           + ("unknown" if not plan.tiering.known else
-                              f"after {plan.tiering.archive_after.days} days" if plan.tiering.archive_after else "off"))
+            tiering = plan.tiering
+            self.sink.info(f"bucket {bucket}: {'versioned' if plan.versioned else 'unversioned'}, "
+                           f"{plan.restore.describe()}, Intelligent-Tiering archive tiers "
+                           + ("unknown" if not tiering.known else
+                              f"after {tiering.archive_after.days} days" if tiering.archive_after else "off"))
 
-    def _begin_reconcile_if_due(self, streams: list[tuple[str, str]]) -> None:
-        if self.settings.reconcile_every is None:
-            self.state.reconcile_started = None
+    def _begin_clean_pass_if_due(self, streams: list[tuple[str, str]]) -> None:
+        """Truncate and re-send everything when the state is new (a re-sync, a reset, a lost state file: the
+        destination may hold rows of objects deleted since) or a reconciliation is due. Recorded in the state,
+        so a resumed pass does not truncate again."""
+        if self.state.reconcile_started is not None:
+            self.sink.info(f"resuming the pass that truncated the tables at {self.state.reconcile_started.isoformat()}")
             return
-        if not reconcile_due(self.settings, self.state, self.now) or self.state.reconcile_started is not None:
-            if self.state.reconcile_started is not None:
-                self.sink.info("resuming the reconciliation pass started "
-                               f"{self.state.reconcile_started.isoformat()}")
+        fresh = not self.state.streams or all(not s.passes and not s.in_pass for s in self.state.streams.values())
+        if not fresh and not reconcile_due(self.settings, self.state, self.now):
             return
         # Rows synced before the truncate are marked deleted; every object still in S3 is sent again below.
         self.sink.truncate(TABLE)
@@ -229,43 +231,49 @@ class Sync:
             stream = self.state.stream(bucket, prefix)
             stream.ranges = invalidate_digests(start_pass(stream.ranges))
             stream.pass_started = None
-        self.summary.reconciled = True
-        self.sink.info("reconciliation: every row is marked deleted and every object still in S3 is sent again")
+        if fresh:
+            self.sink.info("starting from an empty state: the tables are truncated and every object is sent, so "
+                           "rows of objects deleted since an earlier sync do not stay live")
+        else:
+            self.summary.reconciled = True
+            self.sink.info("reconciliation: every row is marked deleted and every object still in S3 is sent again")
 
-    def _end_reconcile_if_done(self) -> None:
+    def _end_clean_pass_if_done(self) -> None:
         if not snapshot_complete(self.settings, self.state):
             return
         if self.state.reconcile_started is not None:
             self.state.last_reconcile = self.state.reconcile_started
             self.state.reconcile_started = None
-            self.sink.info("reconciliation complete")
+            self.sink.info("every object has been sent again since the truncate: the tables match S3")
         elif self.settings.reconcile_every is not None and self.state.last_reconcile is None:
             self.state.last_reconcile = self.now
 
     def _prepare(self, bucket: str, prefix: str) -> StreamRun:
         stream = self.state.stream(bucket, prefix)
         plan = self.plans[bucket]
-        mode = DIGEST_LISTING_RESTORE if plan.request_restore_status else DIGEST_LISTING
+        mode = DIGEST_LISTING_RESTORE if plan.restore.request_restore_status else DIGEST_LISTING
         if stream.digest_mode != mode:
             stream.ranges = invalidate_digests(stream.ranges)
             stream.digest_mode = mode
-        if stream.restores and plan.restore_source == LISTING:
+        if stream.restores and plan.restore.source == LISTING:
             stream.restores = {k: v for k, v in stream.restores.items() if v.archive_status in ARCHIVE_TIERS}
         resumed = stream.in_pass
+        # Rows of this stream may be live in the destination: from this pass before a kill, or from a completed
+        # pass (unless this pass began by truncating the tables).
+        has_history = resumed or (stream.passes > 0 and self.state.reconcile_started is None)
         if not resumed:
             stream.ranges = start_pass(stream.ranges)
             if stream.ranges == [RangeEntry(None)]:
                 stream.ranges = self._first_pass_split(bucket, prefix)
-        since = stream.watermark - self.settings.lookback if stream.watermark else None
         target = effective_range_size(self.settings.range_size, stream.known_objects)
         done = sum(1 for e in stream.ranges if e.done)
         self.sink.info(
-            f"stream s3://{bucket}/{prefix}: watermark {stream.watermark.isoformat() if stream.watermark else 'none'}"
-            f" (sending objects modified since {since.isoformat() if since else 'the beginning'}), "
-            + (f"resuming a pass started {stream.pass_started.isoformat()} with {done} of {len(stream.ranges)} ranges "
-               "already done" if resumed else f"new pass over {len(stream.ranges)} key ranges")
-            + f", {len(stream.restores)} tracked restores")
-        return StreamRun(stream, plan, since, target, sorted(stream.restores))
+            f"stream s3://{bucket}/{prefix}: "
+            + (f"resuming a pass started {stream.pass_started.isoformat() if stream.pass_started else 'earlier'} with "
+               f"{done} of {len(stream.ranges)} ranges already done" if resumed
+               else f"new pass over {len(stream.ranges)} key ranges")
+            + f", {len(stream.restores)} tracked objects")
+        return StreamRun(stream, plan, target, sorted(stream.restores), has_history)
 
     def _first_pass_split(self, bucket: str, prefix: str) -> list[RangeEntry]:
         """Boundaries for a stream never listed before, from its common prefixes, so its parts list at once.
@@ -283,51 +291,36 @@ class Sync:
     # -- listing
     def _list_part(self, run: StreamRun, part: Part) -> None:
         stream = run.state
-        entries = list(part.entries)
-        index = 0
-        scanner = self._scanner(run, part.lo, entries[0])
-        pending: deque[PendingBatch] = deque()
-        pages = 0
-        restore_status = run.plan.request_restore_status
-        for page in walk_part(self.gateway, stream.bucket, stream.prefix, part.lo, part.hi, restore_status):
-            if self._stop.is_set():
-                raise SyncStopped()
-            pages += 1
-            if pages == 1:
+        endpoint = endpoint_label(self.settings)
+        pages = walk_part(self.gateway, stream.bucket, stream.prefix, part.lo, part.hi,
+                          run.plan.restore.request_restore_status, endpoint)
+        counter = {"pages": 0}
+
+        def on_page(page: Page, kept: int) -> None:
+            counter["pages"] += 1
+            if counter["pages"] == 1:
                 self._note_pass_start(stream, page.date)
-            kept = 0
-            for obj in page.objects:
-                if not self.filter.matches(obj.key):
-                    continue
-                kept += 1
-                while not scanner.contains(obj.key):
-                    pending.append(self._dispatch(run, scanner.finish()))
-                    index += 1
-                    scanner = self._scanner(run, entries[index - 1].hi, entries[index])
-                batch = scanner.add(obj)
-                if batch is not None:
-                    pending.append(self._dispatch(run, batch))
             with self._lock:
                 self.summary.listed += len(page.objects)
                 self.summary.filtered_out += len(page.objects) - kept
-            self._drain(run, pending, block=False)
-            if pages % PROGRESS_EVERY_PAGES == 0 and page.objects:
-                self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: {pages} pages listed in this part, "
-                               f"now at key {page.objects[-1].key[:200]!r}")
-        if pages == 0:
+            self.checkpoints.maybe()
+            if counter["pages"] % PROGRESS_EVERY_PAGES == 0 and page.objects:
+                self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: {counter['pages']} pages listed in this "
+                               f"part, now at key {page.objects[-1].key[:200]!r}")
+
+        lister: PartLister[PendingBatch] = PartLister(
+            part, pages, self.filter,
+            lambda lo, entry: RangeScanner(lo, entry, run.target, run.plan.restore.request_restore_status),
+            lambda batch: self._dispatch(run, batch), lambda pending: self._complete(run, pending), on_page,
+            self._stop.is_set)
+        lister.run()
+        if counter["pages"] == 0:
             self._note_pass_start(stream, None)
-        pending.append(self._dispatch(run, scanner.finish()))
-        for later in range(index + 1, len(entries)):
-            pending.append(self._dispatch(run, self._scanner(run, entries[later - 1].hi, entries[later]).finish()))
-        self._drain(run, pending, block=True)
         with self._lock:
             run.parts_left -= 1
             last = run.parts_left == 0
         if last:
             self._complete_stream(run)
-
-    def _scanner(self, run: StreamRun, lo: str | None, entry: RangeEntry) -> RangeScanner:
-        return RangeScanner(lo, entry, run.target, run.since, include_restore=run.plan.request_restore_status)
 
     def _note_pass_start(self, stream: StreamState, date: datetime | None) -> None:
         if date is None:
@@ -342,23 +335,25 @@ class Sync:
     def _dispatch(self, run: StreamRun, batch: Batch) -> PendingBatch:
         """Start the requests a batch needs; its rows are sent when they are back."""
         stream = run.state
+        plan = run.plan
         heads: dict[int, Future] = {}
         seen: set[str] = set()
         for index, obj in enumerate(batch.objects):
             tracked = obj.key in stream.restores
             if tracked:
                 seen.add(obj.key)
-            if wants_head(run.plan, obj, batch.emit[index], tracked, self.now):
+            if needs_head(plan.restore, plan.tiering, obj, batch.emit[index], tracked, self.now):
                 heads[index] = self._head_pool.submit(self._describe, stream.bucket, obj)
         versions = None
-        if run.plan.versioned and (batch.resent or (self.settings.sync_versions and batch.emitted)):
+        if plan.versioned and (may_hide_deletes(batch, run.has_history)
+                               or (self.settings.sync_versions and batch.emitted)):
             versions = self._head_pool.submit(self._versions, run, batch.lo, batch.hi)
         gone = [key for key in self._tracked_between(run, batch.lo, batch.hi) if key not in seen]
         return PendingBatch(batch, heads, versions, gone)
 
-    def _describe(self, bucket: str, obj: ListedObject) -> RestoreInfo | None:
+    def _describe(self, bucket: str, obj: ListedObject) -> Described:
         if self._stop.is_set():
-            raise SyncStopped()
+            raise Stopped()
         try:
             head = self.gateway.head_object(bucket, obj.key)
         except AwsCallError as error:
@@ -369,7 +364,7 @@ class Sync:
 
     def _versions(self, run: StreamRun, lo: str | None, hi: str | None) -> list[tuple[dict[str, Any], bool]]:
         if self._stop.is_set():
-            raise SyncStopped()
+            raise Stopped()
         return list(walk_versions(self.gateway, run.state.bucket, run.state.prefix, lo, hi))
 
     def _tracked_between(self, run: StreamRun, lo: str | None, hi: str | None) -> list[str]:
@@ -378,79 +373,32 @@ class Sync:
         end = len(keys) if hi is None else bisect.bisect_right(keys, hi)
         return keys[start:end]
 
-    def _drain(self, run: StreamRun, pending: deque[PendingBatch], block: bool) -> None:
-        while pending and (block or self._ready(pending[0])):
-            self._complete(run, pending.popleft())
-
-    @staticmethod
-    def _ready(pending: PendingBatch) -> bool:
-        return all(f.done() for f in pending.heads.values()) and (pending.versions is None or pending.versions.done())
-
     def _complete(self, run: StreamRun, pending: PendingBatch) -> None:
         stream = run.state
         batch = pending.batch
-        upserted = 0
-        errors: Counter[str] = Counter()
-        tracking: dict[str, RestoreInfo | None] = {}
-        listed_keys = set()
-        for index, obj in enumerate(batch.objects):
-            listed_keys.add(obj.key)
-            previous = stream.restores.get(obj.key)
-            restore = trusted_restore(run.plan, obj) or NOT_APPLICABLE
-            if index in pending.heads:
-                described = pending.heads[index].result()
-                if described is None:  # deleted between LIST and HEAD: nothing to write
-                    tracking[obj.key] = None
-                    continue
-                restore = described
-                tracking[obj.key] = restore if keeps_tracking(restore) else None
-            if restore.status and restore.status.startswith(ERROR_PREFIX):
-                errors[restore.status[len(ERROR_PREFIX):]] += 1
-            if batch.emit[index] or (index in pending.heads and restore != (previous or last_sent(obj))):
-                self.sink.upsert(TABLE, object_row(stream.bucket, obj, restore))
-                upserted += 1
-        deleted = self._send_deletes(stream, pending, listed_keys, tracking)
-        versions = self._send_versions(run, pending)
+        view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history,
+                          self.settings.sync_versions, self.filter.matches)
+        described = {index: future.result() for index, future in pending.heads.items()}
+        versions = pending.versions.result() if pending.versions is not None else None
+        outcome = resolve(batch, view, described, pending.gone, versions)
+        for row in outcome.upserts:
+            self.sink.upsert(TABLE, row)
+        for key in outcome.deletes:
+            self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
+        for row in outcome.version_rows:
+            self.sink.upsert(VERSIONS_TABLE, row)
         with self._lock:
-            self._apply_tracking(stream, tracking)
+            self._apply_tracking(stream, outcome.tracking)
             stream.ranges = replace_entry(stream.ranges, batch.entry_hi, batch.replacement)
-            self.summary.upserted += upserted
-            self.summary.deleted += deleted
-            self.summary.versions_upserted += versions
-            self.summary.head_errors.update(errors)
-            self._since_checkpoint += len(batch.objects)
-            due = self._since_checkpoint >= CHECKPOINT_EVERY
-        if due:
-            self._checkpoint()
+            self.summary.upserted += len(outcome.upserts)
+            self.summary.deleted += len(outcome.deletes)
+            self.summary.versions_upserted += len(outcome.version_rows)
+            self.summary.head_errors.update(outcome.errors)
+            self.checkpoints.add(len(batch.objects))
+        self.checkpoints.maybe()
 
-    def _send_deletes(self, stream: StreamState, pending: PendingBatch, listed: set[str],
-                      tracking: dict[str, RestoreInfo | None]) -> int:
-        """Delete the rows of objects known to be gone: tracked keys no longer listed, and keys whose latest
-        version is a delete marker in a changed range of a versioned bucket."""
-        gone = set(pending.gone)
-        if pending.versions is not None and pending.batch.resent:
-            gone.update(entry["Key"] for entry, marker in pending.versions.result()
-                        if marker and entry.get("IsLatest") and entry["Key"] not in listed)
-        deleted = 0
-        for key in sorted(gone):
-            tracking[key] = None
-            if self.filter.matches(key):
-                self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
-                deleted += 1
-        return deleted
-
-    def _send_versions(self, run: StreamRun, pending: PendingBatch) -> int:
-        if pending.versions is None or not self.settings.sync_versions:
-            return 0
-        sent = 0
-        for entry, marker in pending.versions.result():
-            if self.filter.matches(entry["Key"]):
-                self.sink.upsert(VERSIONS_TABLE, version_row(run.state.bucket, entry, marker, False))
-                sent += 1
-        return sent
-
-    def _apply_tracking(self, stream: StreamState, changes: Mapping[str, RestoreInfo | None]) -> None:
-        """Update the tracked restores (caller holds the lock)."""
+    def _apply_tracking(self, stream: StreamState, changes: Mapping[str, Any]) -> None:
+        """Update the tracked objects (caller holds the lock)."""
         for key, info in changes.items():
             if not self.state.track(stream, key, info):
                 self.summary.untracked_restores += 1
@@ -467,22 +415,8 @@ class Sync:
             self.summary.streams_completed += 1
         watermark = stream.watermark.isoformat() if stream.watermark else "none"
         self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: pass complete, {total} objects in "
-                       f"{len(stream.ranges)} key ranges; next watermark {watermark}")
-        self._checkpoint(force=True)
-
-    def _checkpoint(self, force: bool = False) -> None:
-        """Commit the state (and every row sent before it); a state equal to the last one committed is skipped."""
-        with self._checkpoint_lock:
-            with self._lock:
-                if not force and self._since_checkpoint < CHECKPOINT_EVERY:
-                    return
-                snapshot = self.state.to_json()
-                self._since_checkpoint = 0
-                if snapshot == self._last_checkpoint:
-                    return
-                self._last_checkpoint = snapshot
-                self.summary.checkpoints += 1
-            self.sink.checkpoint(snapshot)
+                       f"{len(stream.ranges)} key ranges; pass started {watermark}")
+        self.checkpoints.commit()
 
     def _report(self, elapsed: float) -> None:
         s = self.summary
@@ -491,14 +425,16 @@ class Sync:
             f"sync summary: {s.listed} objects listed ({s.filtered_out} excluded by patterns), {s.upserted} rows "
             f"upserted, {s.deleted} rows deleted, {s.versions_upserted} version rows, {requests['ListObjectsV2']} LIST, "
             f"{requests['HeadObject']} HEAD and {requests['ListObjectVersions']} version-listing requests, "
-            f"{sum(s.head_errors.values())} restore errors, {self.gateway.retry_stats.retries} retries "
-            f"({self.gateway.retry_stats.waited:.1f}s of backoff), {s.checkpoints} checkpoints, {elapsed:.1f}s")
+            f"{sum(s.head_errors.values())} objects not described, {self.gateway.retry_stats.retries} retries "
+            f"({self.gateway.retry_stats.waited:.1f}s of backoff), {self.checkpoints.committed} checkpoints, "
+            f"{elapsed:.1f}s")
         if s.head_errors:
             by_code = ", ".join(f"{code}: {count}" for code, count in sorted(s.head_errors.items()))
             self.sink.warning(
                 f"{sum(s.head_errors.values())} objects could not be described by HEAD ({by_code}); their rows carry "
                 "restore_status 'error:<Code>' and they are tried again on every sync. AccessDenied means the "
-                "credentials lack s3:GetObject on those objects (or their KMS key).")
+                "credentials lack s3:GetObject on those objects (or their KMS key); SlowDown means S3 kept throttling "
+                "after every retry.")
         if s.untracked_restores:
             self.sink.warning(
                 f"{s.untracked_restores} restores were not tracked because {MAX_TRACKED_RESTORES} already are; their "
@@ -511,6 +447,8 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     settings = parse_configuration(configuration)
     if settings.unknown_keys:
         sink.warning(f"unknown configuration keys are ignored: {', '.join(settings.unknown_keys)}")
+    for warning in getattr(settings, "warnings", ()):
+        sink.warning(warning)
     if state and is_fivetran_example_state(state):
         sink.info("found the state of Fivetran's example S3 connector; this connector starts with a full sync")
     sync_state = load_state(state)

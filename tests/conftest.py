@@ -20,6 +20,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# An S3-compatible endpoint that moto in process answers (it must be set before moto is imported).
+S3_COMPATIBLE_ENDPOINT = "http://s3-compatible.test:9000"
+os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = S3_COMPATIBLE_ENDPOINT
 
 from tests.support.faults import FaultInjector  # noqa: E402
 from tests.support.harness import Harness  # noqa: E402
@@ -90,7 +93,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> int:
     """Pages of 50 keys and checkpoints every 100 objects, so small buckets exercise paging and resumption."""
-    from s3_metadata import aws, sync
+    from s3_metadata import aws, checkpointing
     monkeypatch.setattr(aws, "LIST_PAGE_SIZE", 50)
-    monkeypatch.setattr(sync, "CHECKPOINT_EVERY", 100)
+    monkeypatch.setattr(checkpointing, "CHECKPOINT_EVERY", 100)
     return 100

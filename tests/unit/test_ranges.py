@@ -23,8 +23,9 @@ from s3_metadata.rows import ListedObject
 
 UTC = timezone.utc
 OLD = datetime(2024, 1, 1, tzinfo=UTC)
-SINCE = datetime(2024, 1, 5, tzinfo=UTC)
+MID = datetime(2024, 1, 5, tzinfo=UTC)
 NEW = datetime(2024, 1, 10, tzinfo=UTC)
+LATER = datetime(2024, 1, 12, tzinfo=UTC)
 
 
 def obj(key: str, modified: datetime = OLD, **changes) -> ListedObject:
@@ -45,8 +46,8 @@ def known(hi, objects, done: bool = False) -> RangeEntry:
     return RangeEntry(hi, len(objects), digest(objects), done)
 
 
-def scan(lo, entry, objects, target, since=None, include_restore=False) -> list[Batch]:
-    scanner = RangeScanner(lo, entry, target, since, include_restore)
+def scan(lo, entry, objects, target, include_restore=False) -> list[Batch]:
+    scanner = RangeScanner(lo, entry, target, include_restore)
     batches = []
     for o in objects:
         assert scanner.contains(o.key)
@@ -126,13 +127,14 @@ def test_fingerprint_is_64_bits():
 
 def test_new_open_range_is_streamed_in_pieces_of_target():
     objects = objs("k1 k2 k3 k4 k5 k6 k7", NEW)
-    batches = scan(None, RangeEntry(None), objects, target=3, since=SINCE)
+    batches = scan(None, RangeEntry(None), objects, target=3)
     expected = [
         Batch(None, "k3", None, objects[0:3], [True] * 3,
-              [RangeEntry("k3", 3, digest(objects[0:3]), True), RangeEntry(None)]),
+              [RangeEntry("k3", 3, digest(objects[0:3]), True), RangeEntry(None)], unexplained=True),
         Batch("k3", "k6", None, objects[3:6], [True] * 3,
-              [RangeEntry("k6", 3, digest(objects[3:6]), True), RangeEntry(None)]),
-        Batch("k6", None, None, objects[6:7], [True], [RangeEntry(None, 1, digest(objects[6:7]), True)]),
+              [RangeEntry("k6", 3, digest(objects[3:6]), True), RangeEntry(None)], unexplained=True),
+        Batch("k6", None, None, objects[6:7], [True], [RangeEntry(None, 1, digest(objects[6:7]), True)],
+              unexplained=True),
     ]
     assert batches == expected
     assert replay([RangeEntry(None)], batches) == [
@@ -140,9 +142,9 @@ def test_new_open_range_is_streamed_in_pieces_of_target():
         RangeEntry(None, 1, digest(objects[6:7]), True)]
 
 
-def test_new_range_emits_everything_even_objects_older_than_since():
+def test_new_range_emits_everything_whatever_its_age():
     """A range never seen before has no rows in the destination yet, whatever its objects' age."""
-    batches = scan(None, RangeEntry(None), objs("a b c d", OLD), target=2, since=SINCE)
+    batches = scan(None, RangeEntry(None), objs("a b c d", OLD), target=2)
     assert emitted_keys(batches) == ["a", "b", "c", "d"]
     assert [b.emitted for b in batches] == [2, 2, 0]
 
@@ -165,14 +167,15 @@ def test_new_range_with_exact_multiple_of_target_ends_with_an_empty_piece():
     objects = objs("a b c d")
     batches = scan(None, RangeEntry(None), objects, target=2)
     assert [len(b.objects) for b in batches] == [2, 2, 0]
-    assert batches[-1] == Batch("d", None, None, [], [], [RangeEntry(None, 0, 0, True)])
+    assert batches[-1] == Batch("d", None, None, [], [], [RangeEntry(None, 0, 0, True)], unexplained=True)
     assert replay([RangeEntry(None)], batches) == [
         RangeEntry("b", 2, digest(objects[:2]), True), RangeEntry("d", 2, digest(objects[2:]), True),
         RangeEntry(None, 0, 0, True)]
 
 
 def test_new_empty_range():
-    assert scan("a", RangeEntry("m"), [], target=5) == [Batch("a", "m", "m", [], [], [RangeEntry("m", 0, 0, True)])]
+    assert scan("a", RangeEntry("m"), [], target=5) == [Batch("a", "m", "m", [], [], [RangeEntry("m", 0, 0, True)],
+                                                                     unexplained=True)]
 
 
 @pytest.mark.parametrize("entry, key, contains", [
@@ -183,22 +186,17 @@ def test_new_empty_range():
     pytest.param(RangeEntry("m"), "n", False, id="above-hi"),
 ])
 def test_contains(entry, key, contains):
-    assert RangeScanner("a", entry, 10, None, False).contains(key) is contains
+    assert RangeScanner("a", entry, 10, False).contains(key) is contains
 
 
 # ---------------------------------------------------------------------------------------------------- known ranges
 
-@pytest.mark.parametrize("since, expected_emit", [
-    pytest.param(SINCE, [False, True, False, True], id="only-objects-in-lookback"),
-    pytest.param(None, [True, True, True, True], id="no-watermark-sends-all"),
-    pytest.param(NEW, [False, True, False, True], id="since-equal-to-last-modified-is-included"),
-    pytest.param(NEW + timedelta(seconds=1), [False, False, False, False], id="nothing-recent"),
-])
-def test_unchanged_known_range_emits_only_recent(since, expected_emit):
+def test_unchanged_known_range_emits_nothing_even_recently_written_objects():
+    """Count and digest equal: nothing in the range changed, however recently its objects were written."""
     objects = [obj("a", OLD), obj("b", NEW), obj("c", OLD), obj("d", NEW)]
     entry = known("m", objects)
-    batches = scan(None, entry, objects, target=10, since=since)
-    assert batches == [Batch(None, "m", "m", objects, expected_emit, [RangeEntry("m", 4, entry.digest, True)])]
+    batches = scan(None, entry, objects, target=10)
+    assert batches == [Batch(None, "m", "m", objects, [False] * 4, [RangeEntry("m", 4, entry.digest, True)])]
 
 
 @pytest.mark.parametrize("before, after", [
@@ -216,19 +214,19 @@ def test_unchanged_known_range_emits_only_recent(since, expected_emit):
 ])
 def test_changed_known_range_emits_everything(before, after):
     entry = known("m", before)
-    batches = scan("0", entry, after, target=10, since=SINCE)
+    batches = scan("0", entry, after, target=10)
     assert digest(after) != entry.digest or len(after) != entry.count  # the case really changes the range
     assert batches == [Batch("0", "m", "m", after, [True] * len(after),
-                             [RangeEntry("m", len(after), digest(after), True)], resent=True)]
+                             [RangeEntry("m", len(after), digest(after), True)], unexplained=True)]
 
 
 def test_restore_reported_by_listing_changes_range_only_with_include_restore():
     before = [obj("a", storage_class="GLACIER", restore=RestoreInfo(ARCHIVED))]
     after = [obj("a", storage_class="GLACIER", restore=RestoreInfo(IN_PROGRESS))]
     entry_with = RangeEntry("m", 1, digest(before, True))
-    assert emitted_keys(scan(None, entry_with, after, 10, SINCE, include_restore=True)) == ["a"]
+    assert emitted_keys(scan(None, entry_with, after, 10, include_restore=True)) == ["a"]
     entry_without = RangeEntry("m", 1, digest(before, False))
-    assert emitted_keys(scan(None, entry_without, after, 10, SINCE, include_restore=False)) == []
+    assert emitted_keys(scan(None, entry_without, after, 10, include_restore=False)) == []
 
 
 @pytest.mark.parametrize("before, after, new_keys, expected_emitted", [
@@ -243,37 +241,60 @@ def test_known_range_with_only_new_keys_emits_only_the_new_ones(before, after, n
     old = objs(before, OLD) if before else []
     now = sorted(old + objs(new_keys, NEW), key=lambda o: o.key)
     assert [o.key for o in now] == after.split()
-    batches = scan(None, known("m", old), now, target=10, since=SINCE)
+    batches = scan(None, known("m", old), now, target=10)
     assert emitted_keys(batches) == expected_emitted
     assert [b.replacement for b in batches] == [[RangeEntry("m", len(now), digest(now), True)]]
 
 
-def test_new_keys_next_to_a_recent_old_object_send_everything():
-    """With an old object still inside the look-back window, the objects older than `since` no longer add up
-    to the old range, so new keys cannot be told from changes: everything is sent."""
+def test_new_keys_next_to_a_recent_old_object_send_only_the_new_ones():
+    """The previous pass saw `c` (written at MID); `b` was written after: only `b` is sent, although `c` is recent."""
+    old = [obj("a", OLD), obj("c", MID)]
+    now = [obj("a", OLD), obj("b", NEW), obj("c", MID)]
+    assert emitted_keys(scan(None, known("m", old), now, target=10)) == ["b"]
+
+
+def test_new_key_in_the_same_second_as_a_seen_object_sends_both():
+    """Objects with the same LastModified stand or fall together (whole-second stores): `b` and the already
+    seen `c` share a second, so both are sent, and nothing else."""
     old = [obj("a", OLD), obj("c", NEW)]
     now = [obj("a", OLD), obj("b", NEW), obj("c", NEW)]
-    assert emitted_keys(scan(None, known("m", old), now, target=10, since=SINCE)) == ["a", "b", "c"]
+    assert emitted_keys(scan(None, known("m", old), now, target=10)) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    pytest.param([("a", OLD), ("b", MID)], [("a", OLD), ("b", MID), ("c", NEW), ("d", LATER)], ["c", "d"],
+                 id="two-moments-after-the-old-ones"),
+    pytest.param([("a", NEW), ("b", MID)], [("a", NEW), ("b", MID), ("c", LATER)], ["c"],
+                 id="newest-old-object-not-in-key-order"),
+    pytest.param([("a", OLD)], [("a", OLD), ("b", OLD)], ["a", "b"], id="new-key-as-old-as-a-seen-one"),
+    pytest.param([("a", OLD), ("b", MID)], [("a", OLD), ("c", NEW)], ["a", "c"], id="one-gone-one-new"),
+])
+def test_changed_range_sends_the_objects_after_the_newest_explaining_moment(before, after, expected):
+    old = [obj(k, t) for k, t in before]
+    now = [obj(k, t) for k, t in after]
+    batches = scan(None, known("m", old), now, target=10)
+    assert emitted_keys(batches) == expected
+    assert batches[-1].unexplained is (expected == [k for k, _ in after])
 
 
 def test_new_keys_plus_a_change_behind_the_watermark_sends_everything():
     old = objs("a c", OLD)
     now = [obj("a", OLD, storage_class="GLACIER"), obj("b", NEW), obj("c", OLD)]
-    assert emitted_keys(scan(None, known("m", old), now, target=10, since=SINCE)) == ["a", "b", "c"]
+    assert emitted_keys(scan(None, known("m", old), now, target=10)) == ["a", "b", "c"]
 
 
 def test_late_multipart_upload_with_old_last_modified_sends_everything():
     """A multipart upload's LastModified is when it started, so a new key can look older than the watermark."""
     old = objs("a c", OLD)
     now = [obj("a", OLD), obj("b", OLD, e_tag="x-3"), obj("c", OLD)]
-    assert emitted_keys(scan(None, known("m", old), now, target=10, since=SINCE)) == ["a", "b", "c"]
+    assert emitted_keys(scan(None, known("m", old), now, target=10)) == ["a", "b", "c"]
 
 
 def test_known_range_growing_within_buffer_stays_buffered_and_splits():
     """Old count 2, target 2: up to max(2, 2) x BUFFER_FACTOR = 4 objects are buffered, then split."""
     old = objs("b d", OLD)
     now = sorted(old + objs("a c", NEW), key=lambda o: o.key)
-    scanner = RangeScanner(None, known("m", old), 2, SINCE, False)
+    scanner = RangeScanner(None, known("m", old), 2, False)
     assert [scanner.add(o) for o in now] == [None] * 4
     batch = scanner.finish()
     assert (batch.lo, batch.hi, batch.entry_hi, batch.emit) == (None, "m", "m", [True, False, True, False])
@@ -287,7 +308,7 @@ def test_known_range_growing_far_past_its_old_size_switches_to_streaming():
     assert BUFFER_FACTOR == 2
     old = objs("b d")
     now = [obj(key, storage_class="STANDARD_IA") for key in "a b c d e f g h i j".split()]
-    batches = scan(None, known("m", old), now, target=2, since=SINCE)
+    batches = scan(None, known("m", old), now, target=2)
     assert [(b.lo, b.hi, b.entry_hi, [o.key for o in b.objects], b.emit) for b in batches] == [
         (None, "e", "m", ["a", "b", "c", "d", "e"], [True] * 5),
         ("e", "g", "m", ["f", "g"], [True] * 2),
@@ -305,7 +326,7 @@ def test_known_range_growing_far_past_its_old_size_switches_to_streaming():
 def test_known_range_does_not_stream_before_it_exceeds_its_count():
     """Up to the old count the scanner must buffer: it cannot yet know whether anything changed."""
     old = objs("a b c d e")
-    scanner = RangeScanner(None, known("m", old), 2, SINCE, False)
+    scanner = RangeScanner(None, known("m", old), 2, False)
     assert [scanner.add(o) for o in old] == [None] * 5
     assert scanner.finish().emit == [False] * 5
 
@@ -319,7 +340,7 @@ def test_known_range_does_not_stream_before_it_exceeds_its_count():
 ])
 def test_large_known_range_is_split(count, target, expected_sizes):
     objects = [obj(f"k{i:03d}") for i in range(count)]
-    batches = scan(None, known("z", objects), objects, target=target, since=SINCE)
+    batches = scan(None, known("z", objects), objects, target=target)
     assert len(batches) == 1
     batch = batches[0]
     assert batch.emit == [False] * count
@@ -340,7 +361,7 @@ def test_large_known_range_is_split(count, target, expected_sizes):
 def test_changed_large_known_range_is_split_and_fully_emitted():
     old = [obj(f"k{i:02d}") for i in range(10)]
     now = old[:4] + old[5:]  # one deleted, 9 left
-    batches = scan(None, known(None, old), now, target=4, since=SINCE)
+    batches = scan(None, known(None, old), now, target=4)
     assert len(batches) == 1
     assert batches[0].emit == [True] * 9
     assert [(e.hi, e.count) for e in batches[0].replacement] == [("k03", 4), ("k08", 4), (None, 1)]
@@ -381,7 +402,7 @@ def test_stream_cut_on_boundary_key_never_duplicates_hi(lo, entry, keys, target)
 def test_stream_piece_ending_on_boundary_is_the_final_batch():
     objects = objs("a b c")
     assert scan(None, RangeEntry("c"), objects, target=3) == [
-        Batch(None, "c", "c", objects, [True] * 3, [RangeEntry("c", 3, digest(objects), True)])]
+        Batch(None, "c", "c", objects, [True] * 3, [RangeEntry("c", 3, digest(objects), True)], unexplained=True)]
 
 
 # ---------------------------------------------------------------------------------------------------- merge / plan
@@ -567,12 +588,12 @@ def check_entries(entries, objects, done=True):
         lo = entry.hi
 
 
-def run_pass(entries, objects, target, since, emitted):
+def run_pass(entries, objects, target, emitted):
     """List `objects` through scanners for `entries`, as one pass of sync.py does, replaying every batch."""
     live = start_pass(entries)
     position, lo, seen = 0, None, []
     for entry in list(live):
-        scanner = RangeScanner(lo, entry, target, since, False)
+        scanner = RangeScanner(lo, entry, target, False)
         batches = []
         while position < len(objects) and scanner.contains(objects[position].key):
             batch = scanner.add(objects[position])
@@ -613,20 +634,21 @@ def test_property_single_pass_replay_keeps_entries_consistent(seed):
                 entries.append(RangeEntry(hi, rng.randint(0, 70), rng.getrandbits(64)))
         emitted: set[str] = set()
         target = rng.randint(1, 12)
-        live = run_pass(entries, objects, target, SINCE, emitted)
+        live = run_pass(entries, objects, target, emitted)
         check_entries(live, objects)
         check_entries(finish_pass(live, target), objects, done=False)
-        # Everything in a range that was not known exactly must be sent.
-        must = set()
+        # Everything in a range that was not known exactly must be sent; nothing in one that was.
+        must, unchanged = set(), set()
         lo = None
         for entry in entries:
             inside = [o for o in objects if (lo is None or o.key > lo) and (entry.hi is None or o.key <= entry.hi)]
             if entry != known(entry.hi, inside):
                 must.update(o.key for o in inside)
             else:
-                must.update(o.key for o in inside if o.last_modified >= SINCE)
+                unchanged.update(o.key for o in inside)
             lo = entry.hi
         assert must <= emitted
+        assert not unchanged & emitted
 
 
 def mutate(rng, objects, allow_inserts):
@@ -663,13 +685,13 @@ def multi_pass(seed, allow_inserts):
         target = rng.randint(1, 8)
         objects = [obj(key) for key in random_keys(rng, rng.randint(0, 50))]
         emitted: set[str] = set()
-        entries = finish_pass(run_pass([], objects, target, None, emitted), target)
+        entries = finish_pass(run_pass([], objects, target, emitted), target)
         assert emitted == {o.key for o in objects}
         check_entries(entries, objects, done=False)
         for _ in range(3):
             objects, changed = mutate(rng, objects, allow_inserts)
             emitted = set()
-            entries = run_pass(entries, objects, target, SINCE, emitted)
+            entries = run_pass(entries, objects, target, emitted)
             check_entries(entries, objects)
             assert changed <= emitted
             entries = finish_pass(entries, target)
