@@ -27,9 +27,10 @@ what `StartAfter=lo` lists from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from hashlib import blake2b
 from math import ceil
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from s3_metadata.rows import ListedObject
 
@@ -59,13 +60,14 @@ class RangeEntry:
     """One range `(previous entry's hi, hi]`; `hi` None is the end of the stream.
 
     `count`/`digest` describe the range as last seen (None: never seen, so everything in it is sent);
-    `done` says the current pass has already listed it.
+    `done` says the current pass has already listed it. `ids` is kept by versions ranges only (see versions.py).
     """
 
     hi: str | None
     count: int | None = None
     digest: int | None = None
     done: bool = False
+    ids: int | None = None
 
     @property
     def known(self) -> bool:
@@ -86,8 +88,9 @@ def merge_small(entries: Sequence[RangeEntry], target: int) -> list[RangeEntry]:
         previous = merged[-1] if merged else None
         if (previous is not None and previous.known and entry.known
                 and previous.count + entry.count <= target):  # type: ignore[operator]
+            ids = None if previous.ids is None or entry.ids is None else (previous.ids + entry.ids) & MASK
             merged[-1] = RangeEntry(entry.hi, previous.count + entry.count,  # type: ignore[operator]
-                                    (previous.digest + entry.digest) & MASK, entry.done)  # type: ignore[operator]
+                                    (previous.digest + entry.digest) & MASK, entry.done, ids)  # type: ignore[operator]
         else:
             merged.append(entry)
     return merged
@@ -101,7 +104,7 @@ class Batch:
     `hi` is `entry_hi`; `lo` and `hi` bound the keys the batch covers, so tracked keys in between that were
     not listed are known to be gone. `unexplained` marks a batch whose range is not proven to have only
     gained or changed the emitted objects (its digest changed otherwise, or it had none): the only kind of
-    batch that can hide a deletion.
+    batch that can hide a deletion. `previous_ids` is the old `ids` of a versions range listed whole.
     """
 
     lo: str | None
@@ -111,6 +114,7 @@ class Batch:
     emit: list[bool]
     replacement: list[RangeEntry]
     unexplained: bool = False
+    previous_ids: int | None = None
 
     @property
     def emitted(self) -> int:
@@ -157,14 +161,22 @@ class RangeScanner:
     entry: RangeEntry
     target: int
     include_restore: bool
+    fingerprint_of: Callable[[Any], int] | None = None
+    identity_of: Callable[[Any], int] | None = None
+    min_buffer: int = 0
+    explain: Callable[[Sequence[Any], Sequence[int], RangeEntry], list[bool] | None] = newest_explaining
     _objects: list[ListedObject] = field(default_factory=list)
     _fingerprints: list[int] = field(default_factory=list)
     _streaming: bool = False
     _piece_lo: str | None = None
+    _limit: int = 0
 
     def __post_init__(self) -> None:
         self._streaming = not self.entry.known
         self._piece_lo = self.lo
+        self._limit = max(max(self.entry.count or 0, self.target) * BUFFER_FACTOR, self.min_buffer)
+        if self.fingerprint_of is None:
+            self.fingerprint_of = partial(fingerprint, include_restore=self.include_restore)
 
     def contains(self, key: str) -> bool:
         return self.entry.hi is None or key <= self.entry.hi
@@ -172,8 +184,8 @@ class RangeScanner:
     def add(self, obj: ListedObject) -> Batch | None:
         """Take the next object of the range; returns a batch when a streamed piece is complete."""
         self._objects.append(obj)
-        self._fingerprints.append(fingerprint(obj, self.include_restore))
-        if not self._streaming and len(self._objects) > max(self.entry.count or 0, self.target) * BUFFER_FACTOR:
+        self._fingerprints.append(self.fingerprint_of(obj))  # type: ignore[misc]
+        if not self._streaming and len(self._objects) > self._limit:
             self._streaming = True
         # A cut on the range's own upper boundary would leave an empty remainder with the same boundary.
         if self._streaming and len(self._objects) >= self.target and obj.key != self.entry.hi:
@@ -190,7 +202,7 @@ class RangeScanner:
         objects, prints = self._objects, self._fingerprints
         self._objects, self._fingerprints = [], []
         hi = self.entry.hi if final else objects[-1].key
-        piece = RangeEntry(hi, len(objects), sum(prints) & MASK, True)
+        piece = RangeEntry(hi, len(objects), sum(prints) & MASK, True, self._ids(objects))
         replacement = [piece] if final else [piece, RangeEntry(self.entry.hi)]
         batch = Batch(self._piece_lo, hi, self.entry.hi, objects, [True] * len(objects), replacement,
                       unexplained=True)
@@ -204,19 +216,25 @@ class RangeScanner:
         if count == self.entry.count and digest == self.entry.digest:
             emit = [False] * count
         else:
-            explained = newest_explaining(objects, prints, self.entry)
+            explained = self.explain(objects, prints, self.entry)
             unexplained = explained is None
             emit = [True] * count if explained is None else explained
-        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit, self._pieces(objects, prints), unexplained)
+        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit, self._pieces(objects, prints), unexplained,
+                     self.entry.ids)
+
+    def _ids(self, objects: Sequence[Any]) -> int | None:
+        if self.identity_of is None:
+            return None
+        return sum(self.identity_of(o) for o in objects) & MASK
 
     def _pieces(self, objects: list[ListedObject], prints: list[int]) -> list[RangeEntry]:
         if len(objects) <= self.target * SPLIT_FACTOR:
-            return [RangeEntry(self.entry.hi, len(objects), sum(prints) & MASK, True)]
+            return [RangeEntry(self.entry.hi, len(objects), sum(prints) & MASK, True, self._ids(objects))]
         pieces = []
         for start in range(0, len(objects), self.target):
             end = min(start + self.target, len(objects))
             hi = self.entry.hi if end == len(objects) else objects[end - 1].key
-            pieces.append(RangeEntry(hi, end - start, sum(prints[start:end]) & MASK, True))
+            pieces.append(RangeEntry(hi, end - start, sum(prints[start:end]) & MASK, True, self._ids(objects[start:end])))
         return pieces
 
 

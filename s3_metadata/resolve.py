@@ -12,6 +12,8 @@ talks to S3 or the SDK.
   whose latest version is a delete marker. A batch may hide deletes when its range is not proven to have
   only gained objects *and* the stream has sent rows before (a pass completed, or this pass resumed after a
   kill): that follows from the stream's history, not from whether the range still has a digest.
+- Versions batches (see versions.py) send every version of each emitted key, and say whether a version may
+  have been removed, which only rebuilding the versions table can undo.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from s3_metadata.ranges import Batch
 from s3_metadata.restore import ERROR_PREFIX, RestoreInfo, keeps_tracking
 from s3_metadata.restore_mode import RestoreMode, last_sent, listed_restore
 from s3_metadata.rows import ListedObject, object_row, version_row
+from s3_metadata.versions import identities_explained
 
 # What a HEAD said of one object: its restore columns, or None when the object no longer exists.
 Described = RestoreInfo | None
@@ -34,7 +37,6 @@ class Outcome:
 
     upserts: list[dict[str, Any]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
-    version_rows: list[dict[str, Any]] = field(default_factory=list)
     tracking: dict[str, RestoreInfo | None] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
 
@@ -47,7 +49,6 @@ class StreamView:
     mode: RestoreMode
     tracked: Mapping[str, RestoreInfo]
     has_history: bool
-    sync_versions: bool
     keep: Callable[[str], bool]
 
 
@@ -83,10 +84,23 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
         out.tracking[key] = None
         if view.keep(key):
             out.deletes.append(key)
-    if versions is not None and view.sync_versions:
-        out.version_rows = [version_row(view.bucket, entry, marker, False) for entry, marker in versions
-                            if view.keep(entry["Key"])]
     return out
+
+
+def removal_suspected(batch: Batch, has_history: bool) -> bool:
+    """Whether a versions batch may have lost a version (or a key) whose row the versions table still holds."""
+    if not batch.unexplained or not has_history:
+        return False
+    if batch.previous_ids is None:
+        return True
+    return not identities_explained(batch.objects, batch.previous_ids)
+
+
+def version_rows(batch: Batch, bucket: str, keep: Callable[[str], bool]) -> list[dict[str, Any]]:
+    """The rows of s3_object_versions for every emitted key of a versions batch, all its versions included (a new
+    version turns the previous latest one noncurrent)."""
+    return [version_row(bucket, entry, marker, False) for unit, emit in zip(batch.objects, batch.emit)
+            if emit and keep(unit.key) for entry, marker in unit.entries]
 
 
 def _previous(view: StreamView, obj: ListedObject) -> RestoreInfo:

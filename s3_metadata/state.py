@@ -17,7 +17,9 @@ from s3_metadata.ranges import RangeEntry
 from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, RESTORED, RestoreInfo
 from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 
-STATE_VERSION = 1
+# 2: ranges may carry a fifth element (versions ranges' identity sum), streams their versions ranges, and the
+# state a versions-table rebuild in progress. A version 1 state is read as it is: it has none of these.
+STATE_VERSION = 2
 # Objects whose restore state is re-checked every sync, over all streams: keeps the state small.
 MAX_TRACKED_RESTORES = 10_000
 DIGEST_LISTING = "listing"
@@ -25,6 +27,9 @@ DIGEST_LISTING_RESTORE = "listing+restore"
 _DIGEST_MODES = (DIGEST_LISTING, DIGEST_LISTING_RESTORE)
 _HEX64 = re.compile(r"^[0-9a-f]{16}$")
 _TRACKABLE = (IN_PROGRESS, RESTORED, ARCHIVED)
+# The versions table must be rebuilt (a removed version was detected) / is being rebuilt (it was truncated).
+REBUILD_DUE = "due"
+REBUILD_RUNNING = "running"
 
 
 class StateError(ValueError):
@@ -54,6 +59,8 @@ class StreamState:
     digest_mode: str = DIGEST_LISTING
     restores: dict[str, RestoreInfo] = field(default_factory=dict)
     passes: int = 0
+    version_ranges: list[RangeEntry] = field(default_factory=list)
+    version_passes: int = 0
 
     @property
     def in_pass(self) -> bool:
@@ -72,11 +79,20 @@ class StreamState:
             "pass_started": isoformat_utc(self.pass_started),
             "digest_mode": self.digest_mode,
             "passes": self.passes,
-            "ranges": [[e.hi, e.count, None if e.digest is None else f"{e.digest:016x}", int(e.done)]
-                       for e in self.ranges],
+            "ranges": _ranges_json(self.ranges),
             "restores": {key: [info.status, isoformat_utc(info.expiry), info.archive_status]
                          for key, info in sorted(self.restores.items())},
+            "version_ranges": _ranges_json(self.version_ranges),
+            "version_passes": self.version_passes,
         }
+
+
+def _hex(value: int | None) -> str | None:
+    return None if value is None else f"{value:016x}"
+
+
+def _ranges_json(entries: list[RangeEntry]) -> list[list[Any]]:
+    return [[e.hi, e.count, _hex(e.digest), int(e.done)] + ([] if e.ids is None else [_hex(e.ids)]) for e in entries]
 
 
 @dataclass
@@ -87,6 +103,7 @@ class SyncState:
     restore_sources: dict[str, str] = field(default_factory=dict)
     last_reconcile: datetime | None = None
     reconcile_started: datetime | None = None
+    versions_rebuild: str | None = None
 
     def stream(self, bucket: str, prefix: str) -> StreamState:
         sid = stream_id(bucket, prefix)
@@ -109,7 +126,8 @@ class SyncState:
                 "streams": {sid: s.to_json() for sid, s in sorted(self.streams.items())},
                 "restore_sources": dict(sorted(self.restore_sources.items())),
                 "last_reconcile": isoformat_utc(self.last_reconcile),
-                "reconcile_started": isoformat_utc(self.reconcile_started)}
+                "reconcile_started": isoformat_utc(self.reconcile_started),
+                "versions_rebuild": self.versions_rebuild}
 
 
 def _timestamp(value: Any, where: str) -> datetime | None:
@@ -137,16 +155,19 @@ def _ranges(value: Any, where: str) -> list[RangeEntry]:
     entries: list[RangeEntry] = []
     for index, item in enumerate(value):
         at = f"{where}[{index}]"
-        if not isinstance(item, list) or len(item) != 4:
-            raise StateError(f"{at} must be [hi, count, digest, done]")
-        hi, count, digest, done = item
+        if not isinstance(item, list) or len(item) not in (4, 5):
+            raise StateError(f"{at} must be [hi, count, digest, done] or [hi, count, digest, done, ids]")
+        hi, count, digest, done = item[:4]
+        ids = item[4] if len(item) == 5 else None
         if hi is not None and not isinstance(hi, str):
             raise StateError(f"{at} has a boundary that is not a string")
-        if digest is not None and (not isinstance(digest, str) or not _HEX64.match(digest)):
-            raise StateError(f"{at} has a digest that is not 16 hex digits")
+        for value in (digest, ids):
+            if value is not None and (not isinstance(value, str) or not _HEX64.match(value)):
+                raise StateError(f"{at} has a digest that is not 16 hex digits")
         if done not in (0, 1):
             raise StateError(f"{at} has a done flag that is not 0 or 1")
-        entries.append(RangeEntry(hi, _count(count, at), None if digest is None else int(digest, 16), bool(done)))
+        entries.append(RangeEntry(hi, _count(count, at), None if digest is None else int(digest, 16), bool(done),
+                                  None if ids is None else int(ids, 16)))
     his = [e.hi for e in entries]
     if entries and (his[-1] is not None or None in his[:-1]):
         raise StateError(f"{where} must end with the open range (boundary null) and have no other")
@@ -190,6 +211,8 @@ def _stream(sid: str, value: Any) -> StreamState:
         digest_mode=mode,
         restores=_restores(value.get("restores", {}), f"{where}.restores"),
         passes=_count(value.get("passes", 0), f"{where}.passes") or 0,
+        version_ranges=_ranges(value.get("version_ranges", []), f"{where}.version_ranges"),
+        version_passes=_count(value.get("version_passes", 0), f"{where}.version_passes") or 0,
     )
 
 
@@ -222,6 +245,9 @@ def load_state(state: Mapping[str, Any] | None) -> SyncState:
     sources = state.get("restore_sources", {})
     if not isinstance(sources, dict) or not all(v in ("listing", "head") for v in sources.values()):
         raise StateError("'restore_sources' must map bucket names to \"listing\" or \"head\"")
+    rebuild = state.get("versions_rebuild")
+    if rebuild not in (None, REBUILD_DUE, REBUILD_RUNNING):
+        raise StateError(f"'versions_rebuild' must be null, {REBUILD_DUE!r} or {REBUILD_RUNNING!r}")
     return SyncState({sid: _stream(sid, value) for sid, value in streams.items()}, dict(sources),
                      _timestamp(state.get("last_reconcile"), "last_reconcile"),
-                     _timestamp(state.get("reconcile_started"), "reconcile_started"))
+                     _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild)

@@ -41,17 +41,21 @@ from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
     replace_entry, split_points, start_pass,
 )
-from s3_metadata.resolve import Described, StreamView, may_hide_deletes, resolve
+from s3_metadata.resolve import Described, StreamView, may_hide_deletes, removal_suspected, resolve, version_rows
 from s3_metadata.restore import ARCHIVE_TIERS, error_info, restore_from_head
 from s3_metadata.restore_mode import LISTING, needs_head
 from s3_metadata.rows import PRIMARY_KEY, TABLE, VERSIONS_TABLE, ListedObject
 from s3_metadata.sink import Sink
 from s3_metadata.state import (
-    DIGEST_LISTING, DIGEST_LISTING_RESTORE, MAX_TRACKED_RESTORES, StreamState, SyncState, is_fivetran_example_state,
-    load_state, stream_id,
+    DIGEST_LISTING, DIGEST_LISTING_RESTORE, MAX_TRACKED_RESTORES, REBUILD_DUE, REBUILD_RUNNING, StreamState, SyncState,
+    is_fivetran_example_state, load_state, stream_id,
 )
+from s3_metadata.versions import explain_versions, unit_fingerprint, unit_identity, walk_key_versions
 
 MIN_PART_OBJECTS = 20_000
+# A known versions range is held in memory up to this many keys before it is streamed (and, being no longer
+# comparable as a whole, treated as possibly having lost a version).
+VERSIONS_BUFFER = 50_000
 PROGRESS_EVERY_PAGES = 50
 # When S3 sends no Date header, the pass is taken to start this long before the client's clock.
 CLOCK_SAFETY = timedelta(minutes=5)
@@ -62,6 +66,7 @@ class Summary:
     """Counts for the closing log line; every field is updated under the sync's lock."""
 
     listed: int = 0
+    versions_listed: int = 0
     filtered_out: int = 0
     upserted: int = 0
     deleted: int = 0
@@ -70,18 +75,32 @@ class Summary:
     untracked_restores: int = 0
     streams_completed: int = 0
     reconciled: bool = False
+    versions_rebuilt: bool = False
 
 
 @dataclass
 class StreamRun:
-    """A stream during one sync."""
+    """A stream during one sync. `versions`: the stream is also walked with ListObjectVersions (versions.py)."""
 
     state: StreamState
     plan: BucketPlan
     target: int
     tracked: list[str]
     has_history: bool
+    versions: bool = False
+    versions_history: bool = False
     parts_left: int = 0
+
+
+@dataclass
+class VersionsBatch:
+    """A versions batch: it waits for no request."""
+
+    batch: Batch
+
+    @staticmethod
+    def ready() -> bool:
+        return True
 
 
 @dataclass
@@ -162,16 +181,23 @@ class Sync:
         self._forget_removed_streams(streams)
         self._inspect_buckets(streams)
         self._begin_clean_pass_if_due(streams)
+        self._begin_versions_rebuild_if_due(streams, "before this pass")
         runs = [self._prepare(bucket, prefix) for bucket, prefix in streams]
         try:
             work: list[Future] = []
             for run in runs:
                 parts = plan_parts(run.state.ranges, self._list_workers, MIN_PART_OBJECTS)
-                run.parts_left = len(parts)
-                if not parts:
+                version_parts = plan_parts(run.state.version_ranges, self._list_workers, MIN_PART_OBJECTS) \
+                    if run.versions else []
+                run.parts_left = len(parts) + len(version_parts)
+                if not run.parts_left:
                     self._complete_stream(run)
                 work.extend(self._list_pool.submit(self._list_part, run, part) for part in parts)
+                work.extend(self._list_pool.submit(self._list_versions_part, run, part) for part in version_parts)
             self._wait(work)
+            self._end_versions_rebuild_if_done(runs)
+            if self.state.versions_rebuild == REBUILD_DUE:
+                self._rebuild_versions(streams)
         finally:
             self._stop.set()
             self._list_pool.shutdown(wait=True, cancel_futures=True)
@@ -230,7 +256,10 @@ class Sync:
         for bucket, prefix in streams:
             stream = self.state.stream(bucket, prefix)
             stream.ranges = invalidate_digests(start_pass(stream.ranges))
+            if stream.version_ranges:
+                stream.version_ranges = invalidate_digests(start_pass(stream.version_ranges))
             stream.pass_started = None
+        self.state.versions_rebuild = None
         if fresh:
             self.sink.info("starting from an empty state: the tables are truncated and every object is sent, so "
                            "rows of objects deleted since an earlier sync do not stay live")
@@ -248,6 +277,55 @@ class Sync:
         elif self.settings.reconcile_every is not None and self.state.last_reconcile is None:
             self.state.last_reconcile = self.now
 
+    def _versions_streams(self, streams: list[tuple[str, str]]) -> list[StreamState]:
+        return [self.state.stream(b, p) for b, p in streams if self.settings.sync_versions and self.plans[b].versioned]
+
+    def _begin_versions_rebuild_if_due(self, streams: list[tuple[str, str]], when: str) -> bool:
+        """Truncate s3_object_versions and invalidate every versions range when a removed version was detected, or
+        when the table may hold rows no versions range accounts for (versions synced before the versions walk
+        existed, or a versions range that lost its digests). Returns whether a rebuild began."""
+        if self.state.versions_rebuild == REBUILD_RUNNING or self.state.reconcile_started is not None:
+            return False
+        walked = self._versions_streams(streams)
+        unaccounted = [s for s in walked if s.passes > 0 and not s.version_passes and not s.in_pass]
+        if self.state.versions_rebuild != REBUILD_DUE and not unaccounted:
+            return False
+        self.sink.truncate(VERSIONS_TABLE)
+        for stream in walked:
+            stream.version_ranges = invalidate_digests(start_pass(stream.version_ranges))
+        self.state.versions_rebuild = REBUILD_RUNNING
+        self.summary.versions_rebuilt = True
+        self.sink.info(f"rebuilding s3_object_versions {when}: a version was removed for good (or the table may hold "
+                       "rows the versions walk does not account for), so the table is truncated and every version "
+                       "is sent again")
+        return True
+
+    def _end_versions_rebuild_if_done(self, runs: list[StreamRun]) -> None:
+        if self.state.versions_rebuild == REBUILD_RUNNING and all(not r.state.in_pass for r in runs if r.versions):
+            self.state.versions_rebuild = None
+
+    def _rebuild_versions(self, streams: list[tuple[str, str]]) -> None:
+        """A second walk of the versioned streams, in the same sync, after a removed version was detected."""
+        self.checkpoints.commit()
+        if not self._begin_versions_rebuild_if_due(streams, "after this pass"):
+            return
+        runs: list[StreamRun] = []
+        for bucket, prefix in streams:
+            stream = self.state.stream(bucket, prefix)
+            if self.settings.sync_versions and self.plans[bucket].versioned:
+                runs.append(StreamRun(stream, self.plans[bucket], self.settings.range_size, [], False, versions=True))
+        work: list[Future] = []
+        for run in runs:
+            parts = plan_parts(run.state.version_ranges, self._list_workers, MIN_PART_OBJECTS)
+            run.parts_left = len(parts)
+            work.extend(self._list_pool.submit(self._list_versions_part, run, part, False) for part in parts)
+        self._wait(work)
+        for run in runs:
+            run.state.version_ranges = finish_pass(run.state.version_ranges, self.settings.range_size)
+            run.state.version_passes += 1
+        self.state.versions_rebuild = None
+        self.checkpoints.commit()
+
     def _prepare(self, bucket: str, prefix: str) -> StreamRun:
         stream = self.state.stream(bucket, prefix)
         plan = self.plans[bucket]
@@ -261,8 +339,13 @@ class Sync:
         # Rows of this stream may be live in the destination: from this pass before a kill, or from a completed
         # pass (unless this pass began by truncating the tables).
         has_history = resumed or (stream.passes > 0 and self.state.reconcile_started is None)
+        versions = self.settings.sync_versions and plan.versioned
+        versions_history = resumed or (stream.version_passes > 0 and self.state.reconcile_started is None
+                                       and self.state.versions_rebuild != REBUILD_RUNNING)
         if not resumed:
             stream.ranges = start_pass(stream.ranges)
+            if versions:
+                stream.version_ranges = start_pass(stream.version_ranges)
             if stream.ranges == [RangeEntry(None)]:
                 stream.ranges = self._first_pass_split(bucket, prefix)
         target = effective_range_size(self.settings.range_size, stream.known_objects)
@@ -273,7 +356,7 @@ class Sync:
                f"{done} of {len(stream.ranges)} ranges already done" if resumed
                else f"new pass over {len(stream.ranges)} key ranges")
             + f", {len(stream.restores)} tracked objects")
-        return StreamRun(stream, plan, target, sorted(stream.restores), has_history)
+        return StreamRun(stream, plan, target, sorted(stream.restores), has_history, versions, versions_history)
 
     def _first_pass_split(self, bucket: str, prefix: str) -> list[RangeEntry]:
         """Boundaries for a stream never listed before, from its common prefixes, so its parts list at once.
@@ -322,6 +405,45 @@ class Sync:
         if last:
             self._complete_stream(run)
 
+    def _list_versions_part(self, run: StreamRun, part: Part, completes_stream: bool = True) -> None:
+        """List one part of a stream's versions ranges and send the versions of every key that changed."""
+        stream = run.state
+        pages = walk_key_versions(self.gateway, stream.bucket, stream.prefix, part.lo, part.hi,
+                                  endpoint_label(self.settings))
+
+        def on_page(page: Page, kept: int) -> None:
+            with self._lock:
+                self.summary.versions_listed += sum(len(unit.entries) for unit in page.objects)
+            self.checkpoints.maybe()
+
+        lister: PartLister[VersionsBatch] = PartLister(
+            part, pages, self.filter,  # type: ignore[arg-type]
+            lambda lo, entry: RangeScanner(lo, entry, self.settings.range_size, False, unit_fingerprint,
+                                           unit_identity, VERSIONS_BUFFER, explain_versions),
+            VersionsBatch, lambda pending: self._complete_versions(run, pending.batch), on_page, self._stop.is_set)
+        lister.run()
+        if not completes_stream:
+            return
+        with self._lock:
+            run.parts_left -= 1
+            last = run.parts_left == 0
+        if last:
+            self._complete_stream(run)
+
+    def _complete_versions(self, run: StreamRun, batch: Batch) -> None:
+        stream = run.state
+        rows = version_rows(batch, stream.bucket, self.filter.matches)
+        removed = removal_suspected(batch, run.versions_history)
+        for row in rows:
+            self.sink.upsert(VERSIONS_TABLE, row)
+        with self._lock:
+            stream.version_ranges = replace_entry(stream.version_ranges, batch.entry_hi, batch.replacement)
+            self.summary.versions_upserted += len(rows)
+            if removed and self.state.versions_rebuild is None:
+                self.state.versions_rebuild = REBUILD_DUE
+            self.checkpoints.add(len(batch.objects))
+        self.checkpoints.maybe()
+
     def _note_pass_start(self, stream: StreamState, date: datetime | None) -> None:
         if date is None:
             date = datetime.now(timezone.utc) - CLOCK_SAFETY
@@ -345,8 +467,7 @@ class Sync:
             if needs_head(plan.restore, plan.tiering, obj, batch.emit[index], tracked, self.now):
                 heads[index] = self._head_pool.submit(self._describe, stream.bucket, obj)
         versions = None
-        if plan.versioned and (may_hide_deletes(batch, run.has_history)
-                               or (self.settings.sync_versions and batch.emitted)):
+        if plan.versioned and may_hide_deletes(batch, run.has_history):
             versions = self._head_pool.submit(self._versions, run, batch.lo, batch.hi)
         gone = [key for key in self._tracked_between(run, batch.lo, batch.hi) if key not in seen]
         return PendingBatch(batch, heads, versions, gone)
@@ -376,8 +497,7 @@ class Sync:
     def _complete(self, run: StreamRun, pending: PendingBatch) -> None:
         stream = run.state
         batch = pending.batch
-        view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history,
-                          self.settings.sync_versions, self.filter.matches)
+        view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history, self.filter.matches)
         described = {index: future.result() for index, future in pending.heads.items()}
         versions = pending.versions.result() if pending.versions is not None else None
         outcome = resolve(batch, view, described, pending.gone, versions)
@@ -385,14 +505,11 @@ class Sync:
             self.sink.upsert(TABLE, row)
         for key in outcome.deletes:
             self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
-        for row in outcome.version_rows:
-            self.sink.upsert(VERSIONS_TABLE, row)
         with self._lock:
             self._apply_tracking(stream, outcome.tracking)
             stream.ranges = replace_entry(stream.ranges, batch.entry_hi, batch.replacement)
             self.summary.upserted += len(outcome.upserts)
             self.summary.deleted += len(outcome.deletes)
-            self.summary.versions_upserted += len(outcome.version_rows)
             self.summary.head_errors.update(outcome.errors)
             self.checkpoints.add(len(batch.objects))
         self.checkpoints.maybe()
@@ -409,6 +526,11 @@ class Sync:
         with self._lock:
             total = sum(e.count or 0 for e in stream.ranges)
             stream.ranges = finish_pass(stream.ranges, effective_range_size(self.settings.range_size, total))
+            if run.versions:
+                keys = sum(e.count or 0 for e in stream.version_ranges)
+                stream.version_ranges = finish_pass(stream.version_ranges,
+                                                    effective_range_size(self.settings.range_size, keys))
+                stream.version_passes += 1
             stream.watermark = stream.pass_started
             stream.pass_started = None
             stream.passes += 1

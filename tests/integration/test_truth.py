@@ -104,13 +104,15 @@ def test_killed_resync_resumes_without_truncating_again(harness, base_config, sm
     s3.bulk_put(BUCKET, [f"k/{i:04d}" for i in range(400)])
     assert harness.sync(base_config()).ok
     s3.delete(BUCKET, "k/0003")
-    harness.faults.crash_at("ListObjectsV2", 6)
-    crashed = harness.sync(base_config(), state={})
+    harness.faults.clear()
+    harness.faults.crash_at("ListObjectsV2", 8)
+    crashed = harness.sync(base_config(range_size=50), state={})
     assert not crashed.ok and isinstance(crashed.error, SimulatedCrash)
     assert harness.saved_state()["reconcile_started"] is not None  # a checkpoint of the truncated pass
     harness.faults.clear()
-    resumed = harness.sync(base_config())
+    resumed = harness.sync(base_config(range_size=50))
     assert resumed.ok, resumed.error
+    assert harness.faults.requests.get("ListObjectsV2", 0) < 8  # resumed, not started over
     assert (BUCKET, "k/0003") not in harness.rows()
     assert len(harness.rows()) == 399
 
@@ -175,3 +177,50 @@ def test_recently_written_bucket_sends_only_what_changed(harness, base_config):
     assert result.ok, result.error
     assert result.upserts == len(added)
     assert project_rows(harness.rows(), COMPARED) == s3.expected_rows(BUCKET)
+
+
+def _expected_versions(s3) -> set[tuple[str, str, bool, bool]]:
+    listing = s3.client.list_object_versions(Bucket=BUCKET)
+    return ({(v["Key"], v["VersionId"], v["IsLatest"], False) for v in listing.get("Versions", [])}
+            | {(m["Key"], m["VersionId"], m["IsLatest"], True) for m in listing.get("DeleteMarkers", [])})
+
+
+def _landed_versions(harness) -> set[tuple[str, str, bool, bool]]:
+    return {(r["key"], r["version_id"], r["is_latest"], r["is_delete_marker"]) for r in harness.versions()}
+
+
+def test_versions_table_follows_permanent_deletions_and_new_versions(harness, base_config):
+    s3 = harness.s3
+    s3.create_bucket(BUCKET)
+    s3.versioned(BUCKET)
+    for i in range(12):
+        s3.put(BUCKET, f"k/{i:02d}", b"v1")
+    for i in (2, 5, 9):
+        s3.put(BUCKET, f"k/{i:02d}", b"v2")
+    config = base_config(sync_versions="true")
+    assert harness.sync(config).ok
+    assert _landed_versions(harness) == _expected_versions(s3)
+
+    # A new version and a delete marker: only the keys that changed are sent again, no rebuild.
+    s3.put(BUCKET, "k/07", b"v2")
+    s3.delete(BUCKET, "k/11")
+    changed = harness.sync(config)
+    assert changed.ok, changed.error
+    assert _landed_versions(harness) == _expected_versions(s3)
+    assert harness.saved_state()["versions_rebuild"] is None
+    assert (BUCKET, "k/11") not in harness.rows()
+
+    # A noncurrent version removed for good (DeleteObject with a VersionId, as NoncurrentVersionExpiration does)
+    # changes nothing ListObjectsV2 shows: the versions walk must see it, and the stale row must go.
+    noncurrent = next(v for v in s3.client.list_object_versions(Bucket=BUCKET, Prefix="k/05")["Versions"]
+                      if not v["IsLatest"])
+    s3.client.delete_object(Bucket=BUCKET, Key="k/05", VersionId=noncurrent["VersionId"])
+    removed = harness.sync(config)
+    assert removed.ok, removed.error
+    assert _landed_versions(harness) == _expected_versions(s3)
+    assert ("k/05", noncurrent["VersionId"], False, False) not in _landed_versions(harness)
+    assert harness.saved_state()["versions_rebuild"] is None
+
+    quiet = harness.sync(config)
+    assert quiet.ok and quiet.upserts == 0
+    assert _landed_versions(harness) == _expected_versions(s3)

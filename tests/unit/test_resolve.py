@@ -72,8 +72,8 @@ def batch(objects, emit, unexplained=False, lo=None, hi="z") -> Batch:
     return Batch(lo, hi, hi, objects, emit, [RangeEntry(hi, len(objects), 0, True)], unexplained)
 
 
-def view(mode=TRUSTED, tracked=None, history=True, sync_versions=False, keep=lambda key: True) -> StreamView:
-    return StreamView("b", mode, tracked or {}, history, sync_versions, keep)
+def view(mode=TRUSTED, tracked=None, history=True, keep=lambda key: True) -> StreamView:
+    return StreamView("b", mode, tracked or {}, history, keep)
 
 
 def marker(key, latest=True):
@@ -152,13 +152,6 @@ def test_resolve_tracked_key_not_listed_is_deleted_and_untracked():
 def test_resolve_deletes_respect_patterns():
     out = resolve(batch([], [], unexplained=True), view(keep=lambda key: key != "x"), {}, [], [marker("x"), marker("y")])
     assert out.deletes == ["y"]
-
-
-def test_resolve_version_rows_only_with_sync_versions():
-    versions = [version("a"), marker("x")]
-    assert resolve(batch([obj("a")], [True]), view(), {}, [], versions).version_rows == []
-    rows = resolve(batch([obj("a")], [True]), view(sync_versions=True), {}, [], versions).version_rows
-    assert [(r["key"], r["is_delete_marker"]) for r in rows] == [("a", False), ("x", True)]
 
 
 @pytest.mark.parametrize("unexplained, history, expected", [

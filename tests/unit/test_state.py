@@ -66,14 +66,33 @@ def test_saved_format_is_stable():
     stream.passes = 1
     stream.ranges = [RangeEntry("p/k", 2, 255, True), RangeEntry(None)]
     stream.restores = {"p/k": RestoreInfo(RESTORED, datetime(2024, 2, 1, tzinfo=UTC))}
-    assert state.to_json() == {"version": 1, "streams": {"b/p/": {
+    stream.version_ranges = [RangeEntry("p/k", 1, 16, False, 17), RangeEntry(None)]
+    stream.version_passes = 1
+    assert state.to_json() == {"version": 2, "streams": {"b/p/": {
         "watermark": "2024-01-01T00:00:00+00:00",
         "pass_started": None,
         "digest_mode": "listing",
         "passes": 1,
         "ranges": [["p/k", 2, "00000000000000ff", 1], [None, None, None, 0]],
         "restores": {"p/k": ["restored", "2024-02-01T00:00:00+00:00", None]},
-    }}, "restore_sources": {}, "last_reconcile": None, "reconcile_started": None}
+        "version_ranges": [["p/k", 1, "0000000000000010", 0, "0000000000000011"], [None, None, None, 0]],
+        "version_passes": 1,
+    }}, "restore_sources": {}, "last_reconcile": None, "reconcile_started": None, "versions_rebuild": None}
+
+
+def test_version_1_state_is_migrated_not_discarded():
+    """A state the previous version wrote loads with its ranges and digests intact; the new fields start empty."""
+    v1 = {"version": 1, "streams": {"b/p/": {
+        "watermark": "2024-01-01T00:00:00+00:00", "pass_started": None, "digest_mode": "listing+restore",
+        "passes": 3, "ranges": [["p/k", 2, "00000000000000ff", 0], [None, 5, "0000000000000001", 0]],
+        "restores": {}}}, "restore_sources": {"b": "listing"}, "last_reconcile": None, "reconcile_started": None}
+    loaded = load_state(v1)
+    stream = loaded.streams["b/p/"]
+    assert stream.ranges == [RangeEntry("p/k", 2, 255), RangeEntry(None, 5, 1)]
+    assert (stream.passes, stream.digest_mode, stream.version_ranges, stream.version_passes) == (
+        3, "listing+restore", [], 0)
+    assert loaded.restore_sources == {"b": "listing"} and loaded.versions_rebuild is None
+    assert loaded.to_json()["version"] == 2
 
 
 def test_streams_and_restores_are_written_sorted():
