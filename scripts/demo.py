@@ -26,11 +26,10 @@ from scripts.text_table import Bytes, format_table
 
 DEMO_DIR = REPO / ".demo"
 LOG_TAIL_LINES = 60
-# moto cannot backdate LastModified (see scripts/local_s3.py), so every demo object is seconds old and the default
-# 60-minute look-back would make the second sync re-send all of them. With no look-back the second sync sends what
-# it would send for a bucket whose objects are older than an hour. A range of 10 keys gives the 20-object bucket
-# several key ranges, as a real bucket of thousands has, so that the second sync's choice of ranges shows.
-DEMO_SETTINGS = {"lookback_minutes": "0", "range_size": "10"}
+# A range of 10 keys gives the 20-object bucket several key ranges, as a real bucket of thousands has, so that the
+# second sync's choice of ranges shows. (Every demo object is seconds old: moto cannot backdate LastModified, and the
+# range digests make that irrelevant to what the second sync sends.)
+DEMO_SETTINGS = {"range_size": "10"}
 LIVE = "NOT coalesce(_fivetran_deleted, false)"
 
 
@@ -146,9 +145,9 @@ def run_demo(endpoint: str) -> None:
     say(f"Project {shown(project)}/: a copy of connector.py, s3_metadata/ and requirements.txt, and a "
         "configuration.json for the local S3")
     say(f"  (endpoint_url {endpoint}, {settings}).")
-    say_wrapped("moto cannot backdate LastModified, so every object here is seconds old and the default 60-minute "
-                "look-back would re-send them all; 10-key ranges give this small bucket several key ranges, as a real "
-                "bucket of thousands has.")
+    say_wrapped("Every object here is seconds old (moto cannot backdate LastModified); the range digests tell what "
+                "changed regardless. 10-key ranges give this small bucket several key ranges, as a real bucket of "
+                "thousands has.")
     say()
     wait_for_next_second()
     sync(project, "First sync (fivetran debug, full)")
