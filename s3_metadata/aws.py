@@ -5,6 +5,12 @@ client per region with each bucket routed to its own region, and wraps every cal
 a bound on requests in flight (`max_concurrency`), our own retries with backoff (botocore's are switched
 off so every retry is counted), request counting by operation, and classification of what fails into a
 `SyncError` that says what to do. Callers get plain values back.
+
+Two answers need a second look before they can be classified. A HEAD has no response body, so a wrong key,
+a wrong secret, an expired token and a skewed clock all arrive as a bare 400 or 403: a one-key listing of the
+same bucket, which does carry an error code, tells them apart (`_probe`). And a server that is not S3 at
+all (a web page, a JSON API, a console port) answers ListObjectsV2 with HTML or JSON, which botocore either
+parses into an empty listing or turns into a retryable 500: both are recognised and explained at once.
 """
 from __future__ import annotations
 
@@ -21,25 +27,39 @@ from urllib.parse import urlparse
 
 import botocore.session
 from botocore.config import Config
-from botocore.credentials import RefreshableCredentials
+from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
 from botocore.exceptions import (
     BotoCoreError, ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
-    IncompleteReadError, NoCredentialsError, ReadTimeoutError, ResponseStreamingError,
+    IncompleteReadError, NoCredentialsError, ReadTimeoutError, ResponseStreamingError, SSLError,
 )
 
 from s3_metadata.configuration import Settings
 from s3_metadata.errors import (
-    CREDENTIAL_CODES, SyncError, classify_client_error, endpoint_unreachable, no_credentials, retries_exhausted,
+    CLOCK_SKEW_CODES, CREDENTIAL_CODES, NO_BUCKET_CODES, ClockSkewError, RetriesExhaustedError, SyncError,
+    answered_by_non_s3, classify_client_error, clock_skewed, endpoint_unreachable, is_bare, no_credentials,
+    not_s3_api, resolve_bare_head, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
 from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
 from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
 
 _NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
                    ResponseStreamingError, IncompleteReadError)
+_NETWORK_ERROR_NAMES = frozenset({e.__name__ for e in _NETWORK_ERRORS} | {SSLError.__name__})
 ROLE_DURATION_SECONDS = 3600
+# A failed role renewal is reported to every worker that asks within this window, without asking STS again.
+ROLE_FAILURE_REUSE_SECONDS = 30.0
+# The STS client's own retries: botocore's standard mode (3 attempts, jittered backoff). Not ours, because a renewal
+# happens inside botocore while a request is signed, outside the envelope of `_call`; each attempt is still counted.
+STS_RETRIES = {"mode": "standard"}
 LIST_PAGE_SIZE = 1000
 DEFAULT_POLICY = RetryPolicy()
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# A probe's verdict (see `_probe`) is reused for this long by every HEAD of the bucket: one probe, not one per object.
+PROBE_VERDICT_SECONDS = 30.0
+# HEAD statuses whose bare code hides the cause, per operation (HeadBucket: 404 also on a server that is not S3).
+_PROBED_STATUS = {"HeadObject": frozenset({400, 403}), "HeadBucket": frozenset({400, 403, 404})}
+# A HEAD failure with one of these codes is not about the object: the sync cannot go on.
+_FATAL_HEAD_CODES = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES
 
 
 class AwsCallError(Exception):
@@ -133,17 +153,99 @@ def configured_endpoint(settings: Settings) -> str | None:
     return settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
 
 
+class _NoCache(dict):
+    """The fetcher's credential cache, switched off: RefreshableCredentials holds the current credentials and
+    decides when to renew them, and a cache would only hand the same ones back."""
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+
+class AssumedRole:
+    """Credentials of `role_arn` that renew themselves, fetched by botocore's own AssumeRoleCredentialFetcher.
+
+    botocore renews them inside the request that notices they are about to expire, while that request is being
+    signed and already holds one of the gateway's `max_concurrency` slots. So renewal never goes through the
+    gateway's envelope: the STS client has its own retries (standard mode) and takes no slot, and a sync with
+    max_concurrency 1 renews as often as it needs to. A failed renewal raises a RoleAssumptionError (or a
+    CredentialsError for bad base credentials) that names STS and the role; it is remembered for
+    ROLE_FAILURE_REUSE_SECONDS, so the other workers, which botocore holds until the renewal is done, fail at once
+    instead of each asking STS in turn.
+    """
+
+    def __init__(self, settings: Settings, count: Callable[[str], None], clock: Callable[[], float] = time.monotonic):
+        self._role_arn = settings.role_arn
+        self._region = settings.aws_region
+        self._count = count
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failure: tuple[type[SyncError], str, float] | None = None
+        self._sts_endpoint: str | None = None
+        self._base = botocore.session.get_session()
+        if settings.aws_access_key_id and settings.aws_secret_access_key:
+            self._base.set_credentials(settings.aws_access_key_id, settings.aws_secret_access_key,
+                                       settings.aws_session_token)
+        source = self._base.get_credentials()
+        if source is None:
+            raise no_credentials()
+        extra: dict[str, Any] = {"RoleSessionName": settings.role_session_name,
+                                 "DurationSeconds": ROLE_DURATION_SECONDS}
+        if settings.external_id:
+            extra["ExternalId"] = settings.external_id
+        self._fetcher = AssumeRoleCredentialFetcher(self._sts_client, source, settings.role_arn, extra_args=extra,
+                                                    cache=_NoCache())
+
+    def credentials(self) -> RefreshableCredentials:
+        """The role's first credentials (fetched now, so a refused role fails before any S3 request)."""
+        return RefreshableCredentials.create_from_metadata(metadata=self.fetch(), refresh_using=self.fetch,
+                                                           method="sts-assume-role")
+
+    def _sts_client(self, service: str, **credentials: Any) -> Any:
+        client = self._base.create_client(service, region_name=self._region, **credentials,
+                                          config=Config(retries=STS_RETRIES, connect_timeout=10, read_timeout=60))
+        self._sts_endpoint = client.meta.endpoint_url
+        client.meta.events.register("before-send.sts.AssumeRole", self._count_attempt)
+        return client
+
+    def _count_attempt(self, **_: Any) -> None:
+        self._count("AssumeRole")
+
+    def fetch(self) -> dict[str, Any]:
+        """AssumeRole, for botocore's refresh; failures classified (and reused for a short while)."""
+        with self._lock:
+            if self._failure and self._clock() - self._failure[2] < ROLE_FAILURE_REUSE_SECONDS:
+                raise self._failure[0](self._failure[1])
+        try:
+            return self._fetcher.fetch_credentials()
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code") or "Unknown")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            failure = role_unavailable(self._role_arn, code, status) if is_retryable(code, status) else \
+                classify_client_error("AssumeRole", code, status, None, self._role_arn)
+        except NoCredentialsError:
+            failure = no_credentials()
+        except (*_NETWORK_ERRORS, SSLError) as error:
+            failure = role_unreachable(self._role_arn, self._sts_endpoint, type(error).__name__)
+        except BotoCoreError as error:
+            failure = role_not_sent(self._role_arn, type(error).__name__)
+        with self._lock:
+            self._failure = (type(failure), str(failure), self._clock())
+        raise failure
+
+
 class S3Gateway:
     """Every AWS request of a sync goes through one instance of this class."""
 
     def __init__(self, settings: Settings, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None):
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.policy = policy or DEFAULT_POLICY
         self.retry_stats = RetryStats()
         self.requests: Counter[str] = Counter()
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._clock = clock
         self._lock = threading.Lock()
         self._in_flight = threading.BoundedSemaphore(settings.max_concurrency)
         self._endpoint = configured_endpoint(settings)
@@ -151,6 +253,8 @@ class S3Gateway:
         install_fast_timestamp_parser(self._session)
         self._clients: dict[str, Any] = {}
         self._bucket_regions: dict[str, str] = {}
+        self._probe_gates: dict[str, threading.Lock] = {}
+        self._probe_verdicts: dict[str, tuple[str | SyncError | None, float]] = {}
         self._setup_credentials()
 
     @property
@@ -164,32 +268,13 @@ class S3Gateway:
         if s.aws_access_key_id and s.aws_secret_access_key:
             self._session.set_credentials(s.aws_access_key_id, s.aws_secret_access_key, s.aws_session_token)
         if s.role_arn:
-            self._session._credentials = self._assumed_role_credentials()  # botocore has no public setter for this
+            # botocore has no public setter for a session's credentials object.
+            self._session._credentials = AssumedRole(s, self._count, self._clock).credentials()
 
     def _client_config(self) -> Config:
         s3_options = {"addressing_style": "path"} if self._endpoint else {}
         return Config(retries={"total_max_attempts": 1}, max_pool_connections=self.settings.max_concurrency + 4,
                       connect_timeout=10, read_timeout=60, s3=s3_options, tcp_keepalive=True)
-
-    def _assumed_role_credentials(self) -> RefreshableCredentials:
-        base = botocore.session.get_session()
-        s = self.settings
-        if s.aws_access_key_id and s.aws_secret_access_key:
-            base.set_credentials(s.aws_access_key_id, s.aws_secret_access_key, s.aws_session_token)
-        sts = base.create_client("sts", region_name=s.aws_region, config=self._client_config())
-        request = {"RoleArn": s.role_arn, "RoleSessionName": s.role_session_name,
-                   "DurationSeconds": ROLE_DURATION_SECONDS}
-        if s.external_id:
-            request["ExternalId"] = s.external_id
-
-        def fetch() -> dict[str, str]:
-            response = self._call_classified("AssumeRole", None, sts.assume_role, **request)
-            credentials = response["Credentials"]
-            return {"access_key": credentials["AccessKeyId"], "secret_key": credentials["SecretAccessKey"],
-                    "token": credentials["SessionToken"], "expiry_time": to_utc(credentials["Expiration"]).isoformat()}
-
-        return RefreshableCredentials.create_from_metadata(metadata=fetch(), refresh_using=fetch,
-                                                           method="sts-assume-role")
 
     def client(self, region: str | None = None) -> Any:
         region = region or self.settings.aws_region
@@ -217,7 +302,8 @@ class S3Gateway:
             # A bucket in another region answers 301 (or 400) with its region in a header: that is the answer.
             region = error.headers.get("x-amz-bucket-region")
             if not region or self._endpoint:
-                raise classify_client_error("HeadBucket", error.code, error.status, bucket) from None
+                code = self._unmasked_head_code(error, bucket, client)
+                raise classify_client_error("HeadBucket", code, error.status, bucket) from None
         if self._endpoint or not region:
             region = self.settings.aws_region
         with self._lock:
@@ -249,7 +335,9 @@ class S3Gateway:
         )
 
     def head_object(self, bucket: str, key: str, checksums: bool = False) -> HeadResult | None:
-        """HEAD one object: None when it no longer exists; AwsCallError for a per-object failure.
+        """HEAD one object: None when it no longer exists; AwsCallError for a per-object failure (an error response,
+        or retries run out: code is the last failure's, e.g. SlowDown); SyncError when the sync cannot go on (bad
+        credentials, a skewed clock, the bucket gone, the endpoint unreachable).
 
         `checksums` asks for the checksum headers too, which event mode needs to build a whole row without
         a listing entry.
@@ -257,15 +345,55 @@ class S3Gateway:
         request: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if checksums:
             request["ChecksumMode"] = "ENABLED"
+        client = self.bucket_client(bucket)
         try:
-            response = self._call("HeadObject", bucket, self.bucket_client(bucket).head_object, **request)
+            response = self._call("HeadObject", bucket, client.head_object, **request)
+        except RetriesExhaustedError as error:
+            raise AwsCallError("HeadObject", error.code, error.status) from None
         except AwsCallError as error:
             if error.code in NOT_FOUND_CODES:
                 return None
-            if error.code in CREDENTIAL_CODES:
-                raise classify_client_error("HeadObject", error.code, error.status, bucket) from None
+            code = self._unmasked_head_code(error, bucket, client)
+            if code in _FATAL_HEAD_CODES:
+                raise classify_client_error("HeadObject", code, error.status, bucket) from None
+            if code != error.code:
+                raise AwsCallError("HeadObject", code, error.status, error.headers) from None
             raise
         return head_result(response)
+
+    def _unmasked_head_code(self, error: AwsCallError, bucket: str, client: Any) -> str:
+        """The real code behind a HEAD's bare 400/403 (and HeadBucket's 404), found by `_probe`."""
+        if not is_bare(error.code, error.status) or error.status not in _PROBED_STATUS.get(error.operation, ()):
+            return error.code
+        return resolve_bare_head(error.code, error.status, self._probe(bucket, client))
+
+    def _probe(self, bucket: str, client: Any) -> str | None:
+        """The error code a one-key ListObjectsV2 of `bucket` answers (None: it succeeded).
+
+        Unlike HEAD, a listing carries an error document, and it works on every S3-compatible store (STS does
+        not). Single-flight per bucket: while one thread probes, the others wait for its verdict, which is then
+        reused for PROBE_VERDICT_SECONDS, so a bucket of objects that all fail costs one probe, not one per object.
+        """
+        with self._lock:
+            gate = self._probe_gates.setdefault(bucket, threading.Lock())
+        with gate:
+            cached = self._probe_verdicts.get(bucket)
+            if cached is None or self._clock() - cached[1] >= PROBE_VERDICT_SECONDS:
+                verdict: str | SyncError | None
+                try:
+                    self._call("ListObjectsV2", bucket, client.list_objects_v2, Bucket=bucket, MaxKeys=1)
+                    verdict = None
+                except (AwsCallError, RetriesExhaustedError) as error:
+                    verdict = error.code
+                except ClockSkewError:
+                    verdict = next(iter(CLOCK_SKEW_CODES))
+                except SyncError as error:  # the endpoint is unreachable or not S3: every waiting HEAD says so
+                    verdict = error
+                cached = (verdict, self._clock())
+                self._probe_verdicts[bucket] = cached
+        if isinstance(cached[0], SyncError):
+            raise type(cached[0])(str(cached[0]))
+        return cached[0]
 
     def bucket_versioning(self, bucket: str) -> str | None:
         """'Enabled', 'Suspended' or None (never versioned): whether delete markers can exist."""
@@ -345,6 +473,10 @@ class S3Gateway:
         return response.get("Attributes", {})
 
     # -- the envelope
+    def _count(self, operation: str) -> None:
+        with self._lock:
+            self.requests[operation] += 1
+
     def _call_classified(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],
                          **request: Any) -> dict[str, Any]:
         try:
@@ -355,28 +487,42 @@ class S3Gateway:
 
     def _call(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],
               **request: Any) -> dict[str, Any]:
-        """Call with retries; raises SyncError when retries run out, AwsCallError for other error responses."""
+        """Call with retries; raises SyncError when retries run out (RetriesExhaustedError when the service kept
+        failing) or retrying cannot help (a skewed clock, a TLS or scheme mistake, a server that is not S3),
+        AwsCallError for other error responses."""
         attempt = 0
         waited = 0.0
+        status: int | None = None
         while True:
             attempt += 1
-            with self._lock:
-                self.requests[operation] += 1
+            self._count(operation)
             try:
                 with self._in_flight:
-                    return method(**request)
+                    response = method(**request)
+                if operation == "ListObjectsV2" and "IsTruncated" not in response:
+                    # Any XML parses, so a web page answering 200 would read as an empty bucket.
+                    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                    raise not_s3_api(self._endpoint, operation, 200, headers.get("content-type", ""))
+                return response
             except ClientError as error:
-                code = str(error.response.get("Error", {}).get("Code") or "Unknown")
+                raw_code = str(error.response.get("Error", {}).get("Code") or "")
+                code = raw_code or "Unknown"
                 status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-                failed_operation = getattr(error, "operation_name", None) or operation
-                if failed_operation == "AssumeRole" and operation != "AssumeRole":
-                    raise classify_client_error("AssumeRole", code, status, bucket, self.settings.role_arn) from None
+                headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                if code in CLOCK_SKEW_CODES:
+                    raise clock_skewed(operation, code) from None
+                if operation == "ListObjectsV2" and answered_by_non_s3(raw_code, status, headers):
+                    raise not_s3_api(self._endpoint, operation, status, headers.get("content-type", "")) from None
                 if not is_retryable(code, status):
-                    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
                     raise AwsCallError(operation, code, status, headers) from None
                 failure = code
             except NoCredentialsError:
                 raise no_credentials() from None
+            except SSLError as error:
+                explained = tls_failure(self._endpoint, str(error))
+                if explained is not None:
+                    raise explained from None
+                failure = type(error).__name__
             except _NETWORK_ERRORS as error:
                 failure = type(error).__name__
             except SyncError:
@@ -385,9 +531,9 @@ class S3Gateway:
                 raise SyncError(f"{operation} could not be sent: {type(error).__name__}") from None
             delay = self.policy.delay(attempt, self._rng)
             if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_wait:
-                if failure in {e.__name__ for e in _NETWORK_ERRORS}:
-                    raise endpoint_unreachable(self._endpoint or "AWS S3", failure, attempt)
-                raise retries_exhausted(operation, failure, attempt, waited, bucket)
+                if failure in _NETWORK_ERROR_NAMES:
+                    raise endpoint_unreachable(self._endpoint, failure, attempt)
+                raise retries_exhausted(operation, failure, attempt, waited, bucket, status)
             self.retry_stats.record(delay)
             waited += delay
             self._sleep(delay)

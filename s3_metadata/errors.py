@@ -4,9 +4,12 @@ A raw `AccessDenied` from deep inside a sync tells a user nothing about which pe
 which resource. Every failure that stops a sync is turned into a `SyncError` here, whose message says what
 happened and what to change. The functions are pure (codes and names in, an exception out); aws.py feeds
 them. Messages are built from codes and names only, never from configuration values, so no secret can
-reach them.
+reach them. An endpoint is only ever quoted through `mask_url`, because AWS_ENDPOINT_URL can carry user-info
+(`http://KEY:SECRET@host`).
 """
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 # The IAM action each operation needs, for AccessDenied messages.
 PERMISSIONS = {
@@ -37,6 +40,9 @@ WRONG_REGION_CODES = frozenset({
     "PermanentRedirect", "301", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException",
     "IncorrectEndpoint", "TemporaryRedirect", "307",
 })
+CLOCK_SKEW_CODES = frozenset({"RequestTimeTooSkewed"})
+# What a probe can reveal about a HEAD that failed without an error code (HEAD responses have no body).
+_PROBE_REVEALS = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES | WRONG_REGION_CODES
 
 
 class SyncError(Exception):
@@ -68,6 +74,15 @@ class RoleAssumptionError(SyncError):
 
 
 class RetriesExhaustedError(SyncError):
+    """Retries ran out; `code` and `status` are those of the last failure, for callers that may go on without it."""
+
+    def __init__(self, message: str, code: str = "", status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class ClockSkewError(SyncError):
     pass
 
 
@@ -99,12 +114,17 @@ def classify_client_error(operation: str, code: str, status: int | None, bucket:
     """The SyncError for an AWS error response that is not worth retrying."""
     where = f" for bucket '{bucket}'" if bucket else ""
     if code in CREDENTIAL_CODES:
+        if operation == "AssumeRole":
+            return CredentialsError(f"AWS STS rejected the base credentials used to assume role {role_arn}: "
+                                    + _credentials_message(code))
         return CredentialsError(_credentials_message(code))
+    if code in CLOCK_SKEW_CODES:
+        return clock_skewed(operation, code)
     if operation == "AssumeRole":
         return RoleAssumptionError(
-            f"Could not assume role {role_arn} ({code}). The role's trust policy must allow the base credentials to "
-            "call sts:AssumeRole, and its sts:ExternalId condition, if any, must equal external_id; the base "
-            "credentials also need sts:AssumeRole on the role.")
+            f"Could not assume role {role_arn}: AWS STS answered {code} (HTTP {status}). The role's trust policy must "
+            "allow the base credentials to call sts:AssumeRole, and its sts:ExternalId condition, if any, must equal "
+            "external_id; the base credentials also need sts:AssumeRole on the role.")
     if code in ACCESS_DENIED_CODES or status == 403:
         permission = PERMISSIONS.get(operation, f"the permission for {operation}")
         return AccessDeniedError(
@@ -126,18 +146,137 @@ def classify_client_error(operation: str, code: str, status: int | None, bucket:
     return AwsError(f"{operation}{where} failed with {code} (HTTP {status}).")
 
 
-def retries_exhausted(operation: str, code: str, attempts: int, waited: float, bucket: str | None) -> SyncError:
+def retries_exhausted(operation: str, code: str, attempts: int, waited: float, bucket: str | None,
+                      status: int | None = None) -> RetriesExhaustedError:
     where = f" for bucket '{bucket}'" if bucket else ""
     return RetriesExhaustedError(
         f"{operation}{where} kept failing with {code} after {attempts} attempts and {waited:.1f}s of backoff: the "
-        "service is throttling or unavailable. The sync stopped with its last checkpoint intact; the next sync "
-        "resumes from there. If this repeats, lower max_concurrency.")
+        "service is throttling or unavailable. If this repeats, lower max_concurrency.", code, status)
 
 
-def endpoint_unreachable(endpoint: str, detail: str, attempts: int) -> SyncError:
+def clock_skewed(operation: str, code: str = "RequestTimeTooSkewed") -> SyncError:
+    """AWS rejects requests signed more than 15 minutes away from its clock; waiting never fixes that."""
+    return ClockSkewError(
+        f"{operation} was rejected because this machine's clock is too far from AWS's ({code}): AWS refuses requests "
+        "signed more than 15 minutes off. Fix the machine's clock (enable NTP time synchronisation) and run the sync "
+        "again; what the last checkpoint saved is kept.")
+
+
+def mask_url(url: str) -> str:
+    """`url` with any user-info replaced by ***, so a key pasted into an endpoint URL is never shown.
+
+    Secret access keys hold '/' and '+', which end a URL's authority early, so everything up to the last '@' is
+    masked, even an '@' in a path (endpoint URLs have no path worth showing).
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return url
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+def _endpoint_name(endpoint: str | None) -> str:
+    return f"endpoint_url {mask_url(endpoint)}" if endpoint else "AWS S3"
+
+
+def endpoint_unreachable(endpoint: str | None, detail: str, attempts: int) -> SyncError:
+    hint = ""
+    if endpoint and urlsplit(endpoint).scheme == "http" and detail == "ConnectionClosedError":
+        hint = " The server closed the connection without an HTTP answer: if it serves HTTPS, endpoint_url must " \
+               "start with https://."
     return EndpointError(
-        f"Could not reach {endpoint} after {attempts} attempts ({detail}). Check endpoint_url (or AWS_ENDPOINT_URL), "
-        "the network path and any proxy; the sync stopped with its last checkpoint intact.")
+        f"Could not reach {_endpoint_name(endpoint)} after {attempts} attempts ({detail}). Check endpoint_url (or "
+        f"AWS_ENDPOINT_URL), the network path and any proxy.{hint}")
+
+
+def tls_failure(endpoint: str | None, detail: str) -> SyncError | None:
+    """The explanation of a TLS failure that retrying cannot fix, from the SSL error's text; None for the others
+    (an EOF in the middle of a handshake is a network failure like any other)."""
+    text = detail.lower()
+    if "wrong version number" in text or "wrong_version_number" in text:
+        if endpoint and urlsplit(endpoint).scheme == "https":
+            plain = mask_url("http" + endpoint[len("https"):])
+            return EndpointError(
+                f"{_endpoint_name(endpoint)} starts with https://, but the server there speaks plain HTTP (the TLS "
+                f"handshake got an HTTP answer: 'wrong version number'). Use {plain}, or enable TLS on the server.")
+        return EndpointError(
+            f"The TLS handshake with {_endpoint_name(endpoint)} got a plain HTTP answer ('wrong version number'): a "
+            "proxy or the server does not speak HTTPS on that port. Check endpoint_url's scheme and HTTPS_PROXY.")
+    if "certificate_verify_failed" in text or "certificate verify failed" in text:
+        return EndpointError(
+            f"The TLS certificate of {_endpoint_name(endpoint)} is not trusted (certificate verify failed). For a "
+            "self-signed certificate or a private CA, set AWS_CA_BUNDLE to the CA certificate; behind a proxy that "
+            "inspects TLS, to the proxy's CA bundle.")
+    return None
+
+
+def not_s3_api(endpoint: str | None, operation: str, status: int | None, content_type: str) -> SyncError:
+    """A server answered, but not with S3's API: HTML, JSON or a bare status where S3 always sends XML."""
+    what = f"HTTP {status}" + (f", {content_type}" if content_type else "")
+    if not endpoint:
+        return EndpointError(
+            f"{operation} got an answer that is not from S3 ({what}, no S3 document): a proxy or firewall between this "
+            "machine and AWS answered instead. Check HTTPS_PROXY/NO_PROXY and the network path to S3.")
+    hint = " If the server serves HTTPS, use https://." if urlsplit(endpoint).scheme == "http" else ""
+    return EndpointError(
+        f"{_endpoint_name(endpoint)} answers but is not an S3 API: {operation} got {what} without an S3 document. "
+        "Point endpoint_url at the service's S3 API (for MinIO the API port, usually 9000, not the console's 9001; "
+        f"no bucket name or path in the URL).{hint}")
+
+
+def is_bare(code: str, status: int | None) -> bool:
+    """Whether an error response carried no code of its own (botocore then reports the status as the code)."""
+    return code in ("", "Unknown") or code == str(status)
+
+
+def answered_by_non_s3(code: str, status: int | None, headers: dict[str, str]) -> bool:
+    """Whether a failed listing was answered by something that is not an S3 API.
+
+    S3 and the S3-compatible stores answer a failed listing with an XML error document that has a code. A bare
+    status with an HTML, JSON or text body comes from a web server, another kind of API or a console port (and an
+    unparsable 200 reaches here as botocore's 500). 429, 502, 503 and 504 stay retryable: load balancers in front
+    of real S3 APIs answer those in HTML too. Without a content type nothing can be told.
+    """
+    content_type = (headers.get("content-type") or "").lower()
+    if not is_bare(code, status) or not content_type or "xml" in content_type:
+        return False
+    return status not in (429, 502, 503, 504)
+
+
+def resolve_bare_head(code: str, status: int | None, probe_code: str | None) -> str:
+    """The code a HEAD that failed without one would have carried, from a probe request that returns codes.
+
+    HEAD responses have no body, so a wrong key, a wrong secret, an expired token and a skewed clock all read as a
+    bare 400 or 403. `probe_code` is what a one-key listing of the same bucket answered (None: it succeeded). When
+    the probe shows the credentials, the clock, the bucket or the region at fault, that is the answer; when it
+    shows the credentials work (it succeeded, or was itself denied), a 403 is this request's AccessDenied; when it
+    shows nothing (throttled, say), the bare code stays.
+    """
+    if not is_bare(code, status):
+        return code
+    if probe_code in _PROBE_REVEALS:
+        return probe_code
+    if probe_code is None or probe_code in ACCESS_DENIED_CODES:
+        return "AccessDenied" if status == 403 else code
+    return code
+
+
+def role_unreachable(role_arn: str | None, sts_endpoint: str | None, detail: str) -> SyncError:
+    where = mask_url(sts_endpoint) if sts_endpoint else "its regional endpoint"
+    return RoleAssumptionError(
+        f"Could not assume role {role_arn}: AWS STS ({where}) could not be reached ({detail}). The S3 endpoint is not "
+        "the problem: check the network path and any proxy to STS, or set AWS_ENDPOINT_URL_STS for a private STS "
+        "endpoint.")
+
+
+def role_not_sent(role_arn: str | None, detail: str) -> SyncError:
+    return RoleAssumptionError(f"Could not assume role {role_arn}: the AWS STS AssumeRole request could not be sent "
+                               f"({detail}). Check role_arn, role_session_name and external_id.")
+
+
+def role_unavailable(role_arn: str | None, code: str, status: int | None) -> SyncError:
+    return RoleAssumptionError(
+        f"Could not assume role {role_arn}: AWS STS kept answering {code} (HTTP {status}) through botocore's retries "
+        "(throttling or an outage). The next sync tries again.")
 
 
 def no_credentials() -> SyncError:

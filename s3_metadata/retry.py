@@ -11,9 +11,10 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-# Error codes S3, STS and SQS use for "try again later".
+# Error codes S3, STS and SQS use for "try again later". RequestTimeTooSkewed is not one: a clock that is 15
+# minutes off stays off, so it fails at once (errors.clock_skewed) instead of being retried as throttling.
 RETRYABLE_CODES = frozenset({
-    "SlowDown", "ServiceUnavailable", "InternalError", "InternalFailure", "RequestTimeout", "RequestTimeTooSkewed",
+    "SlowDown", "ServiceUnavailable", "InternalError", "InternalFailure", "RequestTimeout",
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled", "RequestThrottledException",
     "TooManyRequests", "TooManyRequestsException", "RequestLimitExceeded", "ProvisionedThroughputExceededException",
     "BandwidthLimitExceeded", "EC2ThrottledException", "PriorRequestNotComplete", "OperationAborted",

@@ -7,7 +7,9 @@ import boto3
 import pytest
 
 from s3_metadata.configuration import ConfigurationError
-from s3_metadata.errors import AccessDeniedError, BucketNotFoundError, CredentialsError, RoleAssumptionError
+from s3_metadata.errors import (
+    AccessDeniedError, BucketNotFoundError, ClockSkewError, CredentialsError, RoleAssumptionError,
+)
 from s3_metadata.state import StateError
 from tests.conftest import TEST_SECRET
 
@@ -70,20 +72,76 @@ def test_bad_credentials_are_explained(harness, base_config, code):
     assert code in str(result.error)
 
 
+def probe_listings(faults) -> int:
+    """The one-key listings sent to find out why a HEAD failed without an error code."""
+    return sum(1 for op, url in faults.urls if op == "ListObjectsV2" and "max-keys=1&" in url)
+
+
+@pytest.mark.parametrize("code", ["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"])
+def test_wrong_credentials_on_head_bucket_are_called_wrong_credentials(harness, base_config, code):
+    """HEAD has no error body: HeadBucket's bare 403 is explained by a listing, which carries the code."""
+    seed(harness.s3)
+    harness.faults.respond("HeadBucket", 403)
+    harness.faults.respond("ListObjectsV2", 403, code=code)
+    result = harness.sync(base_config())
+    assert isinstance(result.error, CredentialsError), result.error
+    assert f"({code})" in str(result.error) and "s3:ListBucket" not in str(result.error)
+    assert probe_listings(harness.faults) == 1
+
+
+def test_bad_credentials_met_by_head_fail_the_sync_instead_of_writing_error_rows(harness, base_config):
+    seed(harness.s3)
+    harness.faults.respond("HeadObject", 400)
+    harness.faults.respond("ListObjectsV2", 400, code="ExpiredToken", when=lambda op, request, n: "max-keys=1&" in
+                           request.url)
+    result = harness.sync(base_config())
+    assert isinstance(result.error, CredentialsError), result.error
+    assert "(ExpiredToken)" in str(result.error)
+    assert not [row for row in harness.rows().values() if (row["restore_status"] or "").startswith("error:")]
+
+
 def test_head_errors_become_rows_that_say_why(harness, base_config, capfd):
     seed(harness.s3)
-    harness.faults.respond("HeadObject", 403, when=lambda op, request, n: request.url.endswith("/cold/a"))
+    for i in range(10):
+        harness.s3.put("test-bucket", f"cold/denied-{i}", b"x", storage_class="GLACIER")
+    harness.faults.respond("HeadObject", 403, when=lambda op, request, n: "/cold/denied-" in request.url
+                           or request.url.endswith("/cold/a"))
     result = harness.sync(base_config())
     assert result.ok, result.error
     rows = harness.rows()
-    assert rows[("test-bucket", "cold/a")]["restore_status"] == "error:403"
+    assert rows[("test-bucket", "cold/a")]["restore_status"] == "error:AccessDenied"
+    assert rows[("test-bucket", "cold/denied-7")]["restore_status"] == "error:AccessDenied"
     assert rows[("test-bucket", "cold/b")]["restore_status"] == "archived"
+    # Eleven bare 403s, one listing to learn that the credentials work and the objects are denied.
+    assert probe_listings(harness.faults) == 1
     out = capfd.readouterr().out
-    assert "1 objects could not be described by HEAD (403: 1)" in out
+    assert "11 objects could not be described by HEAD (AccessDenied: 11)" in out
     # The failed object is tracked, so the next sync tries again and fixes the row.
     harness.faults.clear()
     assert harness.sync(base_config()).ok
     assert harness.rows()[("test-bucket", "cold/a")]["restore_status"] == "archived"
+
+
+def test_head_that_stays_throttled_is_a_row_to_retry_not_a_failed_sync(harness, base_config, fast_retries):
+    seed(harness.s3)
+    harness.faults.respond("HeadObject", 503, code="SlowDown",
+                           when=lambda op, request, n: request.url.endswith("/cold/a"))
+    result = harness.sync(base_config())
+    assert result.ok, result.error
+    assert harness.rows()[("test-bucket", "cold/a")]["restore_status"] == "error:SlowDown"
+    assert harness.rows()[("test-bucket", "cold/b")]["restore_status"] == "archived"
+    harness.faults.clear()
+    assert harness.sync(base_config()).ok
+    assert harness.rows()[("test-bucket", "cold/a")]["restore_status"] == "archived"
+
+
+def test_clock_skew_fails_at_once_and_says_fix_the_clock(harness, base_config, fast_retries):
+    seed(harness.s3)
+    harness.faults.respond("ListObjectsV2", 403, code="RequestTimeTooSkewed")
+    result = harness.sync(base_config())
+    assert isinstance(result.error, ClockSkewError), result.error
+    assert "clock" in str(result.error) and "NTP" in str(result.error) and "throttl" not in str(result.error)
+    assert harness.faults.requests["ListObjectsV2"] == 1
 
 
 def test_object_deleted_between_list_and_head_is_not_written(harness, base_config):
@@ -133,6 +191,7 @@ def test_assumed_role_is_used_and_renewed(harness, base_config):
     credentials._expiry_time = credentials._expiry_time - timedelta(hours=2)  # as if the sync ran for two hours
     gateway.list_page("test-bucket", "", None, None)
     assert harness.faults.requests["AssumeRole"] == 3
+    assert gateway.requests["AssumeRole"] == 2  # STS attempts are counted with the gateway's own requests
 
 
 def test_refused_role_is_explained(harness, base_config):

@@ -2,7 +2,9 @@
 
 The handler runs before moto's own, in every botocore session created while it is installed; returning
 a response short-circuits the request, so botocore still parses it (status, headers, error XML) as it
-would parse S3's. Raising `SimulatedCrash` stands for the process dying mid-request.
+would parse S3's. Raising `SimulatedCrash` stands for the process dying mid-request; raising one of
+botocore's own exceptions (`fail`) stands for the network failing, and goes through botocore's retry
+handling as a real failure would.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ class _Rule:
     headers: dict[str, str]
     body: bytes | None
     code: str | None = None
-    crash: bool = False
+    raises: Callable[[Any], BaseException] | None = None
 
 
 class FaultInjector:
@@ -101,7 +103,12 @@ class FaultInjector:
 
     def crash_at(self, operation: str, number: int) -> None:
         """Raise SimulatedCrash on the `number`-th request of `operation`."""
-        self._rules.append(_Rule(operation, lambda op, req, n: n == number, 0, {}, b"", crash=True))
+        self.fail(operation, lambda request: SimulatedCrash(f"simulated crash at {operation} #{number}"),
+                  when=lambda op, req, n: n == number)
+
+    def fail(self, operation: str | None, error: Callable[[Any], BaseException], when: Predicate | None = None) -> None:
+        """Raise `error(request)` instead of sending matching requests, e.g. botocore's EndpointConnectionError."""
+        self._rules.append(_Rule(operation, when or (lambda op, req, n: True), 0, {}, b"", raises=error))
 
     def _handle(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
         service, operation = event_name.split(".")[-2:]
@@ -113,8 +120,8 @@ class FaultInjector:
         for rule in rules:
             if rule.operation not in (None, operation) or not rule.predicate(operation, request, number):
                 continue
-            if rule.crash:
-                raise SimulatedCrash(f"simulated crash at {operation} #{number}")
+            if rule.raises is not None:
+                raise rule.raises(request)
             headers = {"x-amz-request-id": "TEST", **rule.headers}
             body = rule.body if rule.body is not None else (error_xml(rule.code, service) if rule.code else b"")
             return AWSResponse(request.url, rule.status, headers, _Body(body))

@@ -7,9 +7,10 @@ import random
 import pytest
 
 from s3_metadata.errors import (
-    AccessDeniedError, AwsError, BucketNotFoundError, CredentialsError, EndpointError, RetriesExhaustedError,
-    RoleAssumptionError, SyncError, WrongRegionError, classify_client_error, endpoint_unreachable, no_credentials,
-    resource_arn, retries_exhausted,
+    AccessDeniedError, AwsError, BucketNotFoundError, ClockSkewError, CredentialsError, EndpointError,
+    RetriesExhaustedError, RoleAssumptionError, SyncError, WrongRegionError, answered_by_non_s3, classify_client_error,
+    clock_skewed, endpoint_unreachable, is_bare, mask_url, no_credentials, not_s3_api, resolve_bare_head,
+    resource_arn, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
 from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
 
@@ -24,7 +25,7 @@ ROLE = "arn:aws:iam::123456789012:role/fivetran-s3-metadata"
     pytest.param("ServiceUnavailable", 503, True, id="service-unavailable"),
     pytest.param("InternalError", 500, True, id="internal-error"),
     pytest.param("RequestTimeout", 400, True, id="request-timeout-is-400"),
-    pytest.param("RequestTimeTooSkewed", 403, True, id="clock-skew-is-403"),
+    pytest.param("RequestTimeTooSkewed", 403, False, id="clock-skew-is-not-throttling"),
     pytest.param("Throttling", 400, True, id="sts-throttling"),
     pytest.param("ThrottlingException", 400, True, id="throttling-exception"),
     pytest.param("TooManyRequestsException", 429, True, id="too-many-requests"),
@@ -170,9 +171,51 @@ def test_assume_role_refused(code, status):
     error = classify_client_error("AssumeRole", code, status, role_arn=ROLE)
     message = str(error)
     assert type(error) is RoleAssumptionError
-    assert f"Could not assume role {ROLE} ({code})" in message
+    assert f"Could not assume role {ROLE}: AWS STS answered {code} (HTTP {status})" in message
     assert "sts:AssumeRole" in message
     assert "external_id" in message
+
+
+@pytest.mark.parametrize("code", ["InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken"])
+def test_bad_base_credentials_on_assume_role_name_sts_and_the_role(code):
+    message = str(classify_client_error("AssumeRole", code, 403, role_arn=ROLE))
+    assert message.startswith(f"AWS STS rejected the base credentials used to assume role {ROLE}: ")
+    assert f"({code})" in message
+
+
+@pytest.mark.parametrize("error, contains", [
+    pytest.param(role_unreachable(ROLE, "https://sts.eu-west-1.amazonaws.com", "EndpointConnectionError"),
+                 [f"Could not assume role {ROLE}: AWS STS (https://sts.eu-west-1.amazonaws.com) could not be reached "
+                  "(EndpointConnectionError)", "The S3 endpoint is not the problem", "AWS_ENDPOINT_URL_STS"],
+                 id="sts-unreachable"),
+    pytest.param(role_unreachable(ROLE, None, "ConnectTimeoutError"),
+                 [f"Could not assume role {ROLE}: AWS STS (its regional endpoint) could not be reached"],
+                 id="sts-endpoint-unknown"),
+    pytest.param(role_unreachable(ROLE, "http://K:S3CR3T@sts.local:8080", "SSLError"),
+                 ["AWS STS (http://***@sts.local:8080)"], id="sts-endpoint-masked"),
+    pytest.param(role_not_sent(ROLE, "ParamValidationError"),
+                 [f"Could not assume role {ROLE}: the AWS STS AssumeRole request could not be sent "
+                  "(ParamValidationError)", "role_session_name"], id="sts-request-invalid"),
+    pytest.param(role_unavailable(ROLE, "Throttling", 400),
+                 [f"Could not assume role {ROLE}: AWS STS kept answering Throttling (HTTP 400) through botocore's "
+                  "retries"], id="sts-throttling"),
+])
+def test_sts_failures_name_sts_and_the_role(error, contains):
+    assert type(error) is RoleAssumptionError
+    for text in contains:
+        assert text in str(error)
+    assert "S3CR3T" not in str(error) and "endpoint_url" not in str(error)
+
+
+@pytest.mark.parametrize("operation", ["ListObjectsV2", "HeadObject", "HeadBucket", "AssumeRole", "ReceiveMessage"])
+def test_clock_skew_is_its_own_error(operation):
+    error = classify_client_error(operation, "RequestTimeTooSkewed", 403, bucket="b", role_arn=ROLE)
+    assert type(error) is ClockSkewError
+    assert str(error) == str(clock_skewed(operation))
+    assert f"{operation} was rejected because this machine's clock is too far from AWS's (RequestTimeTooSkewed)" \
+        in str(error)
+    assert "enable NTP" in str(error) and "last checkpoint saved is kept" in str(error)
+    assert "throttl" not in str(error)
 
 
 @pytest.mark.parametrize("operation, code, status", [
@@ -237,12 +280,17 @@ def test_resource_arn(operation, bucket, expected):
 @pytest.mark.parametrize("error, cls, contains", [
     pytest.param(retries_exhausted("ListObjectsV2", "SlowDown", 10, 42.25, "my-bucket"), RetriesExhaustedError,
                  ["ListObjectsV2 for bucket 'my-bucket' kept failing with SlowDown after 10 attempts and 42.2s",
-                  "last checkpoint intact", "lower max_concurrency"], id="retries-exhausted"),
+                  "lower max_concurrency"], id="retries-exhausted"),
     pytest.param(retries_exhausted("AssumeRole", "Throttling", 3, 1.0, None), RetriesExhaustedError,
                  ["AssumeRole kept failing with Throttling after 3 attempts and 1.0s"], id="retries-no-bucket"),
-    pytest.param(endpoint_unreachable("http://localhost:9000", "connection refused", 4), EndpointError,
-                 ["Could not reach http://localhost:9000 after 4 attempts (connection refused)", "endpoint_url"],
-                 id="endpoint-unreachable"),
+    pytest.param(endpoint_unreachable("http://localhost:9000", "EndpointConnectionError", 4), EndpointError,
+                 ["Could not reach endpoint_url http://localhost:9000 after 4 attempts (EndpointConnectionError)",
+                  "AWS_ENDPOINT_URL"], id="endpoint-unreachable"),
+    pytest.param(endpoint_unreachable(None, "ConnectTimeoutError", 10), EndpointError,
+                 ["Could not reach AWS S3 after 10 attempts (ConnectTimeoutError)"], id="aws-unreachable"),
+    pytest.param(endpoint_unreachable("http://minio:9000", "ConnectionClosedError", 10), EndpointError,
+                 ["(ConnectionClosedError)", "if it serves HTTPS, endpoint_url must start with https://"],
+                 id="http-to-a-tls-port"),
     pytest.param(no_credentials(), CredentialsError,
                  ["No AWS credentials were found", "aws_access_key_id and aws_secret_access_key"],
                  id="no-credentials"),
@@ -253,9 +301,148 @@ def test_other_sync_errors(error, cls, contains):
         assert text in str(error)
 
 
+@pytest.mark.parametrize("error", [
+    pytest.param(retries_exhausted("HeadObject", "SlowDown", 10, 42.25, "b"), id="retries-exhausted"),
+    pytest.param(endpoint_unreachable("http://localhost:9000", "EndpointConnectionError", 4), id="unreachable"),
+])
+def test_no_message_promises_a_checkpoint(error):
+    """Whether a checkpoint was committed is the sync's to say; these messages cannot know it."""
+    assert "checkpoint" not in str(error) and "resumes" not in str(error)
+
+
+def test_retries_exhausted_keeps_the_last_failure():
+    error = retries_exhausted("HeadObject", "SlowDown", 10, 1.0, "b", 503)
+    assert (error.code, error.status) == ("SlowDown", 503)
+
+
+# ------------------------------------------------------------------------------------------ HEAD without a code
+
+@pytest.mark.parametrize("code, status, expected", [
+    pytest.param("403", 403, True, id="head-403"),
+    pytest.param("400", 400, True, id="head-400"),
+    pytest.param("", 404, True, id="empty-code"),
+    pytest.param("Unknown", 500, True, id="unknown"),
+    pytest.param("AccessDenied", 403, False, id="real-code"),
+    pytest.param("404", 403, False, id="code-is-another-status"),
+])
+def test_is_bare(code, status, expected):
+    assert is_bare(code, status) is expected
+
+
+@pytest.mark.parametrize("code, status, probe, expected", [
+    pytest.param("403", 403, None, "AccessDenied", id="403-credentials-work"),
+    pytest.param("403", 403, "AccessDenied", "AccessDenied", id="403-list-denied-too"),
+    pytest.param("403", 403, "InvalidAccessKeyId", "InvalidAccessKeyId", id="403-wrong-key"),
+    pytest.param("403", 403, "SignatureDoesNotMatch", "SignatureDoesNotMatch", id="403-wrong-secret"),
+    pytest.param("400", 400, "ExpiredToken", "ExpiredToken", id="400-expired-token"),
+    pytest.param("403", 403, "RequestTimeTooSkewed", "RequestTimeTooSkewed", id="403-clock-skew"),
+    pytest.param("400", 400, "AuthorizationHeaderMalformed", "AuthorizationHeaderMalformed", id="400-wrong-region"),
+    pytest.param("404", 404, "NoSuchBucket", "NoSuchBucket", id="head-bucket-404-no-bucket"),
+    pytest.param("400", 400, None, "400", id="400-credentials-work-sse-c"),
+    pytest.param("404", 404, None, "404", id="404-credentials-work"),
+    pytest.param("403", 403, "SlowDown", "403", id="403-probe-throttled-shows-nothing"),
+    pytest.param("403", 403, "InvalidArgument", "403", id="403-probe-other-code-shows-nothing"),
+    pytest.param("AccessDenied", 403, "InvalidAccessKeyId", "AccessDenied", id="real-code-is-kept"),
+])
+def test_resolve_bare_head(code, status, probe, expected):
+    assert resolve_bare_head(code, status, probe) == expected
+
+
+# ------------------------------------------------------------------------------------------ endpoints
+
+@pytest.mark.parametrize("url, expected", [
+    pytest.param("http://KEY:SECRET@minio:9000", "http://***@minio:9000", id="key-and-secret"),
+    pytest.param("https://user@host/path?x=1", "https://***@host/path?x=1", id="user-only"),
+    pytest.param("https://a:b@c@host:1", "https://***@host:1", id="at-in-password"),
+    pytest.param("http://localhost:9000", "http://localhost:9000", id="none"),
+    pytest.param("http://KEY:abc/def+g@minio:9000", "http://***@minio:9000", id="secret-with-slash"),
+    pytest.param("https://s3.example.com/p@th", "https://***@th", id="at-in-path-is-masked-too"),
+    pytest.param("minio:9000", "minio:9000", id="no-scheme"),
+])
+def test_mask_url(url, expected):
+    assert mask_url(url) == expected
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda url: endpoint_unreachable(url, "ConnectionClosedError", 3), id="unreachable"),
+    pytest.param(lambda url: tls_failure(url, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), id="tls-scheme"),
+    pytest.param(lambda url: tls_failure(url, "[SSL: CERTIFICATE_VERIFY_FAILED] self-signed"), id="tls-certificate"),
+    pytest.param(lambda url: not_s3_api(url, "ListObjectsV2", 404, "text/html"), id="not-s3"),
+    pytest.param(lambda url: role_unreachable(ROLE, url, "EndpointConnectionError"), id="sts"),
+])
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_endpoint_user_info_never_appears(make, scheme):
+    message = str(make(f"{scheme}://AKIAKEY:Very+Secret/1@minio.internal:9000"))
+    assert "Very+Secret" not in message and "AKIAKEY" not in message
+    assert "***@minio.internal:9000" in message
+
+
+@pytest.mark.parametrize("endpoint, detail, contains", [
+    pytest.param("https://minio:9000", "SSL validation failed for https://minio:9000/b [SSL: WRONG_VERSION_NUMBER] "
+                 "wrong version number (_ssl.c:1006)",
+                 ["endpoint_url https://minio:9000 starts with https://, but the server there speaks plain HTTP",
+                  "Use http://minio:9000"], id="https-to-plain-http"),
+    pytest.param(None, "[SSL: WRONG_VERSION_NUMBER] wrong version number",
+                 ["The TLS handshake with AWS S3 got a plain HTTP answer", "HTTPS_PROXY"], id="proxy-speaks-http"),
+    pytest.param("https://minio:9000", "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed",
+                 ["The TLS certificate of endpoint_url https://minio:9000 is not trusted", "AWS_CA_BUNDLE"],
+                 id="self-signed"),
+    pytest.param(None, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer",
+                 ["The TLS certificate of AWS S3 is not trusted", "proxy's CA bundle"], id="inspecting-proxy"),
+])
+def test_tls_failures_that_retrying_cannot_fix(endpoint, detail, contains):
+    error = tls_failure(endpoint, detail)
+    assert type(error) is EndpointError
+    for text in contains:
+        assert text in str(error)
+
+
+@pytest.mark.parametrize("detail", [
+    pytest.param("[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol", id="eof"),
+    pytest.param("The read operation timed out", id="timeout"),
+])
+def test_other_tls_failures_are_network_failures(detail):
+    assert tls_failure("https://minio:9000", detail) is None
+
+
+@pytest.mark.parametrize("code, status, content_type, expected", [
+    pytest.param("", 404, "text/html", True, id="html-404"),
+    pytest.param("500", 500, "application/json", True, id="json-200-became-500"),
+    pytest.param("403", 403, "text/html; charset=utf-8", True, id="html-403-block-page"),
+    pytest.param("400", 400, "text/plain", True, id="plain-400-http-to-https-port"),
+    pytest.param("NoSuchBucket", 404, "application/xml", False, id="s3-error"),
+    pytest.param("404", 404, "application/xml", False, id="xml-without-code"),
+    pytest.param("503", 503, "text/html", False, id="load-balancer-503-is-retried"),
+    pytest.param("502", 502, "text/html", False, id="bad-gateway-is-retried"),
+    pytest.param("429", 429, "application/json", False, id="429-is-retried"),
+    pytest.param("500", 500, "", False, id="no-content-type"),
+    pytest.param("SlowDown", 503, "text/html", False, id="real-code"),
+])
+def test_answered_by_non_s3(code, status, content_type, expected):
+    headers = {"content-type": content_type} if content_type else {}
+    assert answered_by_non_s3(code, status, headers) is expected
+
+
+@pytest.mark.parametrize("endpoint, contains, absent", [
+    pytest.param("http://localhost:9001", ["endpoint_url http://localhost:9001 answers but is not an S3 API: "
+                                           "ListObjectsV2 got HTTP 404, text/html", "If the server serves HTTPS"],
+                 [], id="custom-http"),
+    pytest.param("https://console.example", ["endpoint_url https://console.example answers but is not an S3 API"],
+                 ["If the server serves HTTPS"], id="custom-https"),
+    pytest.param(None, ["ListObjectsV2 got an answer that is not from S3 (HTTP 404, text/html", "proxy"],
+                 ["endpoint_url"], id="aws-behind-a-proxy"),
+])
+def test_not_s3_api(endpoint, contains, absent):
+    message = str(not_s3_api(endpoint, "ListObjectsV2", 404, "text/html"))
+    for text in contains:
+        assert text in message
+    for text in absent:
+        assert text not in message
+
+
 @pytest.mark.parametrize("cls", [
     CredentialsError, AccessDeniedError, BucketNotFoundError, WrongRegionError, EndpointError, RoleAssumptionError,
-    RetriesExhaustedError, AwsError,
+    RetriesExhaustedError, AwsError, ClockSkewError,
 ])
 def test_every_error_is_a_sync_error(cls):
     """run_sync's callers catch SyncError to show the message instead of a traceback."""

@@ -1,0 +1,146 @@
+"""The gateway's envelope around single calls, against moto with faults injected at botocore's before-send:
+what a HEAD's failure becomes, how the real cause of a bare 403 is found, and what is never retried."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from s3_metadata.aws import PROBE_VERDICT_SECONDS, AwsCallError, S3Gateway
+from s3_metadata.configuration import parse_configuration
+from s3_metadata.errors import ClockSkewError, CredentialsError, RetriesExhaustedError
+from s3_metadata.retry import RetryPolicy
+from tests.conftest import TEST_SECRET
+
+POLICY = RetryPolicy(max_attempts=4, base_delay=0.0005, max_delay=0.001, max_total_wait=1.0)
+KEYS = [f"cold/{i:02d}" for i in range(12)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def bucket(moto_s3, faults):
+    moto_s3.create_bucket("test-bucket")
+    for key in KEYS:
+        moto_s3.put("test-bucket", key, b"x", storage_class="GLACIER")
+    return faults
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def gateway(clock) -> S3Gateway:
+    settings = parse_configuration({"bucket": "test-bucket", "aws_access_key_id": "AKIATESTEXAMPLE00001",
+                                    "aws_secret_access_key": TEST_SECRET, "aws_region": "us-east-1",
+                                    "max_concurrency": "4"})
+    return S3Gateway(settings, policy=POLICY, clock=clock)
+
+
+def probes(faults) -> int:
+    """The one-key listings the gateway sent to find out what a bare HEAD failure meant."""
+    return sum(1 for op, url in faults.urls if op == "ListObjectsV2" and "max-keys=1&" in url)
+
+
+def head_all(gateway: S3Gateway, keys: list[str]) -> list[object]:
+    """HEAD each key from its own thread, as the sync's workers do; the answer or the exception per key."""
+    answers: list[object] = [None] * len(keys)
+
+    def head(index: int) -> None:
+        try:
+            answers[index] = gateway.head_object("test-bucket", keys[index])
+        except Exception as error:  # collected to be asserted on
+            answers[index] = error
+    threads = [threading.Thread(target=head, args=(i,)) for i in range(len(keys))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_head_that_runs_out_of_retries_is_a_per_object_failure(bucket, gateway):
+    bucket.throttle(1.0, operation="HeadObject")
+    with pytest.raises(AwsCallError) as raised:
+        gateway.head_object("test-bucket", KEYS[0])
+    assert (raised.value.operation, raised.value.code, raised.value.status) == ("HeadObject", "SlowDown", 503)
+    assert gateway.requests["HeadObject"] == POLICY.max_attempts
+    assert gateway.retry_stats.retries == POLICY.max_attempts - 1
+
+
+def test_listing_that_runs_out_of_retries_still_fails(bucket, gateway):
+    bucket.throttle(1.0, operation="ListObjectsV2")
+    with pytest.raises(RetriesExhaustedError) as raised:
+        gateway.list_page("test-bucket", "", None, None)
+    assert "ListObjectsV2 for bucket 'test-bucket' kept failing with SlowDown" in str(raised.value)
+
+
+def test_bare_403_with_working_credentials_is_access_denied_after_one_probe(bucket, gateway, clock):
+    bucket.respond("HeadObject", 403)  # no body: botocore reports the code "403"
+    answers = head_all(gateway, KEYS)
+    assert all(isinstance(a, AwsCallError) and (a.code, a.status) == ("AccessDenied", 403) for a in answers), answers
+    assert probes(bucket) == 1
+    clock.now += PROBE_VERDICT_SECONDS - 1
+    head_all(gateway, KEYS[:3])
+    assert probes(bucket) == 1
+    clock.now += 2  # the verdict is older than the window: asked again, once
+    head_all(gateway, KEYS)
+    assert probes(bucket) == 2
+
+
+def test_bare_400_with_working_credentials_keeps_its_code(bucket, gateway):
+    """SSE-C objects answer HEAD without their key with 400: a per-object failure, not AccessDenied."""
+    bucket.respond("HeadObject", 400)
+    with pytest.raises(AwsCallError) as raised:
+        gateway.head_object("test-bucket", KEYS[0])
+    assert (raised.value.code, raised.value.status) == ("400", 400)
+
+
+@pytest.mark.parametrize("status, probe_code, error", [
+    pytest.param(403, "InvalidAccessKeyId", CredentialsError, id="wrong-key"),
+    pytest.param(403, "SignatureDoesNotMatch", CredentialsError, id="wrong-secret"),
+    pytest.param(400, "ExpiredToken", CredentialsError, id="expired-token"),
+    pytest.param(403, "RequestTimeTooSkewed", ClockSkewError, id="clock-skew"),
+])
+def test_bare_head_failure_with_bad_credentials_stops_the_sync(bucket, gateway, status, probe_code, error):
+    bucket.respond("HeadObject", status)
+    bucket.respond("ListObjectsV2", 403 if status == 403 else 400, code=probe_code)
+    answers = head_all(gateway, KEYS)
+    assert all(type(a) is error and f"({probe_code})" in str(a) for a in answers), answers
+    assert probes(bucket) == 1
+
+
+def test_head_with_a_real_code_is_not_probed(bucket, gateway):
+    bucket.respond("HeadObject", 403, code="AccessDenied")
+    with pytest.raises(AwsCallError) as raised:
+        gateway.head_object("test-bucket", KEYS[0])
+    assert raised.value.code == "AccessDenied"
+    assert probes(bucket) == 0
+
+
+@pytest.mark.parametrize("operation", ["ListObjectsV2", "HeadObject", "GetBucketVersioning"])
+def test_clock_skew_is_never_retried(bucket, gateway, operation):
+    bucket.respond(operation, 403, code="RequestTimeTooSkewed")
+    calls = {"ListObjectsV2": lambda: gateway.list_page("test-bucket", "", None, None),
+             "HeadObject": lambda: gateway.head_object("test-bucket", KEYS[0]),
+             "GetBucketVersioning": lambda: gateway.bucket_versioning("test-bucket")}
+    with pytest.raises(ClockSkewError) as raised:
+        calls[operation]()
+    assert gateway.requests[operation] == 1 and gateway.retry_stats.retries == 0
+    assert "NTP" in str(raised.value)
+
+
+def test_probe_that_is_throttled_out_leaves_the_head_failure_per_object(bucket, gateway):
+    bucket.respond("HeadObject", 403)
+    bucket.throttle(1.0, operation="ListObjectsV2")
+    answers = head_all(gateway, KEYS)
+    assert all(isinstance(a, AwsCallError) and a.code == "403" for a in answers), answers
+    assert probes(bucket) == POLICY.max_attempts  # one probe, retried; its verdict reused by every other HEAD
