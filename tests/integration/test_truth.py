@@ -224,3 +224,47 @@ def test_versions_table_follows_permanent_deletions_and_new_versions(harness, ba
     quiet = harness.sync(config)
     assert quiet.ok and quiet.upserts == 0
     assert _landed_versions(harness) == _expected_versions(s3)
+
+
+def test_sustained_head_throttling_leaves_rows_that_say_why_and_commits_progress(harness, base_config, monkeypatch):
+    """60% SlowDown on a HEAD-heavy bucket (every archived object HEADed): HEADs that run out of retries are rows
+    saying error:SlowDown, the sync completes, and the next one repairs them."""
+    from s3_metadata import aws
+    from s3_metadata.retry import RetryPolicy
+    monkeypatch.setattr(aws, "DEFAULT_POLICY", RetryPolicy(max_attempts=3, base_delay=0.0005, max_delay=0.002,
+                                                           max_total_wait=1.0))
+    s3 = harness.s3
+    cold_bucket(s3, 150)
+    config = base_config(endpoint_url=S3_COMPATIBLE_ENDPOINT)
+    harness.faults.throttle(0.6, operation="HeadObject")
+    result = harness.sync(config)
+    assert result.ok, result.error
+    statuses = [row["restore_status"] for row in harness.rows().values() if row["storage_class"] != "STANDARD"]
+    assert len(statuses) == 100 and set(statuses) <= {"archived", "error:SlowDown"}
+    assert "error:SlowDown" in statuses
+    harness.faults.clear()
+    repaired = harness.sync(config)
+    assert repaired.ok, repaired.error
+    assert project_rows(harness.rows(), COMPARED) == s3.expected_rows(BUCKET)
+
+
+def test_a_late_failure_keeps_the_work_checkpointed_by_time_and_says_so(harness, base_config, small_pages,
+                                                                          monkeypatch):
+    from s3_metadata import checkpointing
+    monkeypatch.setattr(checkpointing, "CHECKPOINT_SECONDS", 0.0)  # every page is a minute late
+    monkeypatch.setattr(checkpointing, "CHECKPOINT_EVERY", 10**9)
+    s3 = harness.s3
+    s3.create_bucket(BUCKET)
+    s3.bulk_put(BUCKET, [f"k/{i:04d}" for i in range(400)])
+    harness.faults.respond("ListObjectsV2", 403, code="AccessDenied", when=lambda op, request, n: n >= 8)
+    failed = harness.sync(base_config(range_size=50))
+    assert not failed.ok
+    assert "committed" in str(failed.error) and "checkpoint" in str(failed.error)
+    assert "committed no checkpoint" not in str(failed.error)
+    kept = harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"]
+    assert sum(1 for entry in kept if entry[3]) >= 2  # ranges finished before the failure are kept
+
+    harness.faults.clear()
+    harness.faults.respond("ListObjectsV2", 403, code="AccessDenied")
+    early = harness.sync(base_config(range_size=50), state={})
+    assert "committed no checkpoint" in str(early.error)
