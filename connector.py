@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_field
 from fivetran_connector_sdk import Logging as log
@@ -12,7 +12,7 @@ from fivetran_connector_sdk import Operations as op
 from s3_metadata.configuration import ConfigurationError, parse_configuration
 from s3_metadata.errors import SyncError
 from s3_metadata.rows import table_schema
-from s3_metadata.setup import CHECKS, DROPDOWN, FIELDS, PASSWORD, FieldSpec
+from s3_metadata.setup import CHECKS, DROPDOWN, FAILED, FIELDS, PASSWORD, SKIPPED, Check, FieldSpec
 from s3_metadata.state import StateError
 from s3_metadata.sync import run_sync
 
@@ -75,10 +75,18 @@ def _form_field(spec: FieldSpec) -> Any:
                                 required=spec.required, placeholder=spec.placeholder)
 
 
-def _setup_test(check: Callable[[Mapping[str, str]], str | None]) -> Callable[[dict], Any]:
+def _setup_test(check: Check) -> Callable[[dict], Any]:
+    """The check as an SDK setup test. The SDK's `Test` has only success() (with no message) and failure(message),
+    so a skipped check succeeds, and the reason it was skipped is logged as a warning just before the result."""
     def setup_test(configuration: dict) -> Any:
-        failure = check(configuration)
-        return Test.success() if failure is None else Test.failure(failure)
+        result = check(configuration)
+        if result.outcome == FAILED:
+            return Test.failure(result.message)
+        if result.outcome == SKIPPED:
+            log.warning(f"setup test {check.__name__}: skipped: {result.message}")
+        elif result.message:
+            log.info(f"setup test {check.__name__}: passed; {result.message}")
+        return Test.success()
     setup_test.__name__ = check.__name__
     return setup_test
 
