@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
-.PHONY: venv test unit demo bench clean
+.PHONY: venv test unit demo bench package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ unit: venv
 demo: venv
 	$(BIN)/python -m scripts.demo
 
+# The deployment package, built explicitly: exactly connector.py, s3_metadata/*.py and requirements.txt in
+# build/package/ (scripts/package.py; standard library only, no virtual environment needed). With
+# CONFIGURATION=configuration.json that file is copied in too, where `fivetran deploy build/package` reads it.
+package:
+	$(PYTHON) -m scripts.package $(if $(CONFIGURATION),--configuration "$(CONFIGURATION)")
+
 bench: venv
 	$(BIN)/python bench/run_benchmark.py --objects 100000 --latency-ms 20
 
 clean:
-	rm -rf $(VENV) files .pytest_cache
+	rm -rf $(VENV) files build .pytest_cache

@@ -1,17 +1,24 @@
 """Fivetran Connector SDK entry point: wires the SDK to the `s3_metadata` package and nothing else."""
 from __future__ import annotations
 
+import html
 import json
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_field
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
 from s3_metadata.configuration import ConfigurationError, parse_configuration
+from s3_metadata.errors import SyncError
 from s3_metadata.rows import table_schema
-from s3_metadata.setup import CHECKS, DROPDOWN, FIELDS, PASSWORD, FieldSpec
+from s3_metadata.setup import CHECKS, DROPDOWN, FAILED, FIELDS, PASSWORD, SKIPPED, Check, FieldSpec
+from s3_metadata.state import StateError
 from s3_metadata.sync import run_sync
+
+# Failures whose message already says what happened and what to change. A traceback through this connector's modules
+# adds nothing a user can act on, so these are reported with `op.error`; anything else keeps its traceback.
+EXPLAINED_FAILURES = (SyncError, ConfigurationError, StateError)
 
 
 class SdkSink:
@@ -45,7 +52,17 @@ def schema(configuration: dict) -> list[dict[str, Any]]:
 
 
 def update(configuration: dict, state: dict) -> None:
-    run_sync(configuration, state, SdkSink())
+    """Run one sync; an explained failure fails it through `op.error`, with its message and no traceback.
+
+    `op.error` ends the sync at once as failed (it raises the SDK's `ConnectorTask`, which `except Exception` cannot
+    swallow): `fivetran debug` prints `SYNC FAILED`, the message and exits 1, and Fivetran shows the message in the
+    dashboard. What came after the last checkpoint is dropped and the saved state stays at that checkpoint, as for
+    any failed sync. The message is escaped because the SDK reads it as HTML (`<YOUR_AWS_REGION>` is not a tag).
+    """
+    try:
+        run_sync(configuration, state, SdkSink())
+    except EXPLAINED_FAILURES as failure:
+        op.error(html.escape(str(failure) or type(failure).__name__, quote=False))
 
 
 def _form_field(spec: FieldSpec) -> Any:
@@ -58,10 +75,18 @@ def _form_field(spec: FieldSpec) -> Any:
                                 required=spec.required, placeholder=spec.placeholder)
 
 
-def _setup_test(check: Callable[[Mapping[str, str]], str | None]) -> Callable[[dict], Any]:
+def _setup_test(check: Check) -> Callable[[dict], Any]:
+    """The check as an SDK setup test. The SDK's `Test` has only success() (with no message) and failure(message),
+    so a skipped check succeeds, and the reason it was skipped is logged as a warning just before the result."""
     def setup_test(configuration: dict) -> Any:
-        failure = check(configuration)
-        return Test.success() if failure is None else Test.failure(failure)
+        result = check(configuration)
+        if result.outcome == FAILED:
+            return Test.failure(result.message)
+        if result.outcome == SKIPPED:
+            log.warning(f"setup test {check.__name__}: skipped: {result.message}")
+        elif result.message:
+            log.info(f"setup test {check.__name__}: passed; {result.message}")
+        return Test.success()
     setup_test.__name__ = check.__name__
     return setup_test
 

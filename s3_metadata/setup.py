@@ -1,8 +1,12 @@
 """The setup form's fields and the checks Fivetran runs before the first sync.
 
 Both are plain data and plain functions, so the package does not depend on the SDK: connector.py turns
-the field specs into `form_field` objects and wraps each check in a setup test. A check returns None
-when it passes and a message saying what is wrong and how to fix it when it does not.
+the field specs into `form_field` objects and wraps each check in a setup test. A check returns a
+`CheckResult`: passed, skipped with the reason it did not apply, or failed with a message saying what is
+wrong and how to fix it. A check never passes what it did not test: with `endpoint_url` there is no STS to
+ask, without `sqs_queue_url` there is no queue, and a bucket with nothing under the prefix has no object to
+HEAD. The SDK's setup tests only know success and failure, so connector.py reports a skip as a success
+and logs the reason; the labels say when a check does not apply.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from s3_metadata.configuration import (
 from s3_metadata.errors import SyncError, classify_client_error
 
 TEXT, PASSWORD, DROPDOWN = "text", "password", "dropdown"
+PASSED, SKIPPED, FAILED = "passed", "skipped", "failed"
 
 AWS_REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1", "sa-east-1", "mx-central-1",
@@ -38,6 +43,28 @@ class FieldSpec:
     required: bool = False
     options: tuple[str, ...] = ()
 
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a setup check found. `message` is the reason for a skip, the fix for a failure, a note for a pass."""
+
+    outcome: str
+    message: str = ""
+
+
+def passed(note: str = "") -> CheckResult:
+    return CheckResult(PASSED, note)
+
+
+def skipped(reason: str) -> CheckResult:
+    return CheckResult(SKIPPED, reason)
+
+
+def failed(message: str) -> CheckResult:
+    return CheckResult(FAILED, message)
+
+
+Check = Callable[[Mapping[str, str]], CheckResult]
 
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bucket", "Bucket(s)", required=True, placeholder="my-data-bucket",
@@ -91,76 +118,93 @@ def _settings(configuration: Mapping[str, str]) -> tuple[Settings | None, str | 
         return None, str(error)
 
 
-def _with_gateway(configuration: Mapping[str, str], check: Callable[[Settings, S3Gateway], str | None]) -> str | None:
+def _with_gateway(configuration: Mapping[str, str], check: Callable[[Settings, S3Gateway], CheckResult]) -> CheckResult:
     settings, problem = _settings(configuration)
     if settings is None:
-        return problem
+        return failed(problem or "the configuration is not valid")
     try:
         return check(settings, S3Gateway(settings))
     except SyncError as error:
-        return str(error)
+        return failed(str(error))
 
 
-def check_configuration(configuration: Mapping[str, str]) -> str | None:
+def check_configuration(configuration: Mapping[str, str]) -> CheckResult:
     """Every value is valid."""
-    return _settings(configuration)[1]
+    problem = _settings(configuration)[1]
+    return passed() if problem is None else failed(problem)
 
 
-def check_credentials(configuration: Mapping[str, str]) -> str | None:
-    """The credentials (and the role, when one is set) are accepted by AWS."""
-    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+def check_credentials(configuration: Mapping[str, str]) -> CheckResult:
+    """The credentials (and the role, when one is set) are accepted by AWS STS; skipped with endpoint_url."""
+    def check(settings: Settings, gateway: S3Gateway) -> CheckResult:
         if settings.endpoint_url:
-            return None  # S3-compatible services rarely offer STS; the bucket checks exercise the credentials.
+            return skipped("endpoint_url is set, and S3-compatible services rarely offer STS; the bucket checks "
+                           "exercise the credentials instead")
         gateway.caller_identity()
-        return None
+        return passed()
     return _with_gateway(configuration, check)
 
 
-def check_buckets_listable(configuration: Mapping[str, str]) -> str | None:
+def check_buckets_listable(configuration: Mapping[str, str]) -> CheckResult:
     """Each bucket exists and s3:ListBucket is allowed."""
-    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+    def check(settings: Settings, gateway: S3Gateway) -> CheckResult:
         for bucket in settings.buckets:
             gateway.bucket_region(bucket)
             gateway.list_page(bucket, settings.prefixes[0], None, None, max_keys=1)
-        return None
+        return passed()
     return _with_gateway(configuration, check)
 
 
-def check_objects_readable(configuration: Mapping[str, str]) -> str | None:
-    """HEAD is allowed (s3:GetObject) on an object of each bucket that has one."""
-    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+def check_objects_readable(configuration: Mapping[str, str]) -> CheckResult:
+    """HEAD is allowed (s3:GetObject) on an object of each bucket that has one under the prefix."""
+    def check(settings: Settings, gateway: S3Gateway) -> CheckResult:
+        empty = []
         for bucket in settings.buckets:
             page = gateway.list_page(bucket, settings.prefixes[0], None, None, max_keys=1)
             if not page.entries:
+                empty.append(bucket)
                 continue
             try:
                 gateway.head_object(bucket, page.entries[0]["Key"])
             except AwsCallError as error:
-                return str(classify_client_error("HeadObject", error.code, error.status, bucket))
-        return None
+                return failed(str(classify_client_error("HeadObject", error.code, error.status, bucket)))
+        return _objects_outcome(settings.buckets, empty, settings.prefixes[0])
     return _with_gateway(configuration, check)
 
 
-def check_event_queue(configuration: Mapping[str, str]) -> str | None:
+def _objects_outcome(buckets: tuple[str, ...], empty: list[str], prefix: str) -> CheckResult:
+    where = f"under the prefix '{prefix}'" if prefix else "in it"
+    names = ", ".join(f"'{bucket}'" for bucket in empty)
+    if len(empty) == len(buckets):
+        return skipped(f"no object to HEAD: {names} {'has' if len(empty) == 1 else 'have'} no object {where}; "
+                       "the first sync reports any object it cannot read")
+    if empty:
+        return passed(f"not tested on {names}, which {'has' if len(empty) == 1 else 'have'} no object {where}")
+    return passed()
+
+
+def check_event_queue(configuration: Mapping[str, str]) -> CheckResult:
     """With sqs_queue_url: the queue exists and sqs:GetQueueAttributes, ReceiveMessage and DeleteMessage are allowed.
 
     Nothing is consumed: the receive makes any message visible again at once, and the delete uses a receipt
-    handle that cannot exist, which SQS rejects only after checking the permission.
+    handle that cannot exist, which SQS rejects only after checking the permission. Without a queue it is skipped.
     """
-    def check(settings: Settings, gateway: S3Gateway) -> str | None:
+    def check(settings: Settings, gateway: S3Gateway) -> CheckResult:
         if not settings.sqs_queue_url:
-            return None
+            return skipped("sqs_queue_url is empty, so event mode is off and there is no queue to test")
         gateway.queue_attributes(settings.sqs_queue_url)
         gateway.receive_messages(settings.sqs_queue_url, wait_seconds=0, max_messages=1, visibility_timeout=0)
         gateway.delete_messages(settings.sqs_queue_url, ["setup-test-receipt-handle-that-does-not-exist"])
-        return None
+        return passed()
     return _with_gateway(configuration, check)
 
 
-CHECKS: tuple[tuple[str, Callable[[Mapping[str, str]], str | None]], ...] = (
+CHECKS: tuple[tuple[str, Check], ...] = (
     ("Configuration values are valid", check_configuration),
-    ("AWS accepts the credentials (and the role, when set)", check_credentials),
+    ("AWS STS accepts the credentials and the role, when set (skipped with endpoint_url)", check_credentials),
     ("Each bucket exists and can be listed (s3:ListBucket)", check_buckets_listable),
-    ("Objects can be described (s3:GetObject for HEAD)", check_objects_readable),
-    ("Event queue can be read and emptied (sqs:GetQueueAttributes, ReceiveMessage, DeleteMessage)", check_event_queue),
+    ("Objects can be described (s3:GetObject for HEAD; skipped with no object under the prefix)",
+     check_objects_readable),
+    ("Event queue can be read and emptied (sqs:GetQueueAttributes, ReceiveMessage, DeleteMessage; skipped without "
+     "sqs_queue_url)", check_event_queue),
 )

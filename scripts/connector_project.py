@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,11 +19,8 @@ from typing import Any, Iterable, Mapping
 import duckdb
 
 from scripts.local_s3 import DUMMY_ACCESS_KEY_ID, DUMMY_CREDENTIALS, DUMMY_SECRET, REGION
+from scripts.package import REPO, build_package
 
-REPO = Path(__file__).resolve().parent.parent
-# The directory Fivetran packages (the one holding connector.py) and what of it a project needs.
-CONNECTOR_ROOT = REPO
-CONNECTOR_FILES = ("connector.py", "s3_metadata", "requirements.txt")
 SCHEMA = "tester"
 TABLE = "s_3_objects"
 QUALIFIED_TABLE = f"{SCHEMA}.{TABLE}"
@@ -32,7 +28,6 @@ DEBUG_TIMEOUT_S = 300.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _COUNT_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*\|\s*(\d+)\s*$", re.MULTILINE)
 _SUCCEEDED = "SYNC SUCCEEDED"
-_COPY_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 @dataclass(frozen=True)
@@ -62,19 +57,12 @@ class CliRun:
 
 
 def make_project(destination: Path) -> Path:
-    """A fresh project directory holding a copy of the connector (connector.py, s3_metadata/, requirements.txt).
+    """A project directory holding the deployment package (connector.py, s3_metadata/, requirements.txt), built by
+    the code `make package` runs, so what is tested is what ships.
 
-    Copies, not the repository itself, so that a user's own configuration.json and files/ are never touched.
+    A folder of its own, not the repository, so that a user's own configuration.json and files/ are never touched.
     """
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.mkdir(parents=True)
-    for name in CONNECTOR_FILES:
-        source = CONNECTOR_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=_COPY_IGNORED)
-        else:
-            shutil.copy2(source, destination / name)
+    build_package(destination)
     return destination
 
 

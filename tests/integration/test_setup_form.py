@@ -1,21 +1,88 @@
-"""The setup form and the setup tests Fivetran runs before the first sync."""
+"""The setup form and the setup tests Fivetran runs before the first sync.
+
+Each check is a plain function returning passed, skipped (with the reason) or failed (with the fix); the table
+below runs every check against in-process moto and asserts its outcome. The form tests then run the same checks
+as the SDK does (`Connector.run_test`), where a skip can only be a success: its reason must be logged.
+"""
 from __future__ import annotations
 
+from typing import Any
+
+import boto3
 import pytest
 
 import connector
 from s3_metadata.configuration import KNOWN_KEYS
-from s3_metadata.setup import FIELDS, PASSWORD
+from s3_metadata.setup import (
+    FAILED, FIELDS, PASSED, PASSWORD, SKIPPED, check_buckets_listable, check_configuration, check_credentials,
+    check_event_queue, check_objects_readable,
+)
 
 TEST_NAMES = ["check_configuration", "check_credentials", "check_buckets_listable", "check_objects_readable",
               "check_event_queue"]
+QUEUE = "<the queue's URL>"  # replaced by the URL of the queue the fixture creates
+ROLE = "arn:aws:iam::123456789012:role/r"
 
 
-def run_tests(configuration: dict) -> dict[str, str | None]:
-    """Every setup test's failure message (None when it passed), as the platform runs them."""
-    from fivetran_connector_sdk import Logging
-    Logging.LOG_LEVEL = Logging.Level.INFO
-    return {name: connector.connector.run_test(name, configuration).failure for name in TEST_NAMES}
+@pytest.fixture
+def world(harness: Any) -> dict[str, Any]:
+    """A bucket with one object, an empty bucket and an SQS queue, in moto."""
+    harness.s3.create_bucket("test-bucket")
+    harness.s3.put("test-bucket", "a.txt", b"a")
+    harness.s3.create_bucket("empty-bucket")
+    queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="events")["QueueUrl"]
+    return {"harness": harness, "queue_url": queue_url}
+
+
+def configure(world: dict[str, Any], base_config: Any, overrides: dict[str, str]) -> dict[str, str]:
+    return base_config(**{key: world["queue_url"] if value == QUEUE else value for key, value in overrides.items()})
+
+
+@pytest.mark.parametrize("check,overrides,fault,outcome,says", [
+    pytest.param(check_configuration, {}, None, PASSED, "", id="configuration-valid"),
+    pytest.param(check_configuration, {"max_concurrency": "0"}, None, FAILED, "max_concurrency",
+                 id="configuration-invalid"),
+    pytest.param(check_credentials, {}, None, PASSED, "", id="credentials-accepted"),
+    pytest.param(check_credentials, {"role_arn": ROLE}, None, PASSED, "", id="credentials-role-assumed"),
+    pytest.param(check_credentials, {"endpoint_url": "http://minio.internal:9000"}, None, SKIPPED, "endpoint_url",
+                 id="credentials-skipped-with-endpoint"),
+    pytest.param(check_credentials, {}, ("GetCallerIdentity", 403, "InvalidClientTokenId"), FAILED,
+                 "InvalidClientTokenId", id="credentials-unknown-key"),
+    pytest.param(check_credentials, {"role_arn": ROLE}, ("AssumeRole", 403, "AccessDenied"), FAILED, "sts:AssumeRole",
+                 id="credentials-role-refused"),
+    pytest.param(check_credentials, {"max_concurrency": "0"}, None, FAILED, "max_concurrency",
+                 id="credentials-invalid-configuration"),
+    pytest.param(check_buckets_listable, {}, None, PASSED, "", id="buckets-listable"),
+    pytest.param(check_buckets_listable, {"bucket": "test-bucket,absent-bucket"}, None, FAILED,
+                 "Bucket 'absent-bucket' does not exist", id="buckets-missing"),
+    pytest.param(check_buckets_listable, {}, ("ListObjectsV2", 403, "AccessDenied"), FAILED, "s3:ListBucket",
+                 id="buckets-list-denied"),
+    pytest.param(check_objects_readable, {}, None, PASSED, "", id="objects-readable"),
+    pytest.param(check_objects_readable, {}, ("HeadObject", 403, None), FAILED, "s3:GetObject", id="objects-head-denied"),
+    pytest.param(check_objects_readable, {"bucket": "empty-bucket"}, None, SKIPPED, "'empty-bucket' has no object",
+                 id="objects-skipped-empty-bucket"),
+    pytest.param(check_objects_readable, {"prefix": "nothing/here/"}, None, SKIPPED, "under the prefix 'nothing/here/'",
+                 id="objects-skipped-empty-prefix"),
+    pytest.param(check_objects_readable, {"bucket": "test-bucket,empty-bucket"}, None, PASSED,
+                 "not tested on 'empty-bucket'", id="objects-passed-on-one-of-two"),
+    pytest.param(check_event_queue, {}, None, SKIPPED, "sqs_queue_url is empty", id="queue-skipped-without-url"),
+    pytest.param(check_event_queue, {"sqs_queue_url": QUEUE}, None, PASSED, "", id="queue-usable"),
+    pytest.param(check_event_queue, {"sqs_queue_url": QUEUE}, ("GetQueueAttributes", 403, "AccessDenied"), FAILED,
+                 "sqs:GetQueueAttributes", id="queue-attributes-denied"),
+    pytest.param(check_event_queue, {"sqs_queue_url": QUEUE}, ("ReceiveMessage", 403, "AccessDenied"), FAILED,
+                 "sqs:ReceiveMessage", id="queue-receive-denied"),
+    pytest.param(check_event_queue, {"sqs_queue_url": QUEUE}, ("DeleteMessageBatch", 403, "AccessDenied"), FAILED,
+                 "sqs:DeleteMessage", id="queue-delete-denied"),
+    pytest.param(check_event_queue, {"sqs_queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/absent"}, None,
+                 FAILED, "does not exist", id="queue-missing"),
+])
+def test_check_outcome(world, base_config, check, overrides, fault, outcome, says):
+    if fault:
+        operation, status, code = fault
+        world["harness"].faults.respond(operation, status, code=code)
+    result = check(configure(world, base_config, overrides))
+    assert result.outcome == outcome, result
+    assert says in result.message if says else result.message == ""
 
 
 def test_form_has_a_field_for_every_key_and_hides_secrets():
@@ -31,48 +98,33 @@ def test_form_has_a_field_for_every_key_and_hides_secrets():
     assert [test.name for test in form.tests] == TEST_NAMES
 
 
-@pytest.fixture
-def bucket(harness):
-    harness.s3.create_bucket("test-bucket")
-    harness.s3.put("test-bucket", "a.txt", b"a")
-    return harness
+def run_tests(configuration: dict[str, str], names: list[str] = TEST_NAMES) -> dict[str, Any]:
+    """The setup tests' responses, as the platform runs them."""
+    from fivetran_connector_sdk import Logging
+    Logging.LOG_LEVEL = Logging.Level.INFO
+    return {name: connector.connector.run_test(name, configuration) for name in names}
 
 
-def test_all_setup_tests_pass_on_a_good_configuration(bucket, base_config):
-    assert run_tests(base_config()) == dict.fromkeys(TEST_NAMES)
+def test_all_setup_tests_pass_on_a_good_configuration(world, base_config, capfd):
+    responses = run_tests(configure(world, base_config, {"sqs_queue_url": QUEUE}))
+    assert {name: (r.success, r.failure) for name, r in responses.items()} == dict.fromkeys(TEST_NAMES, (True, None))
+    assert "skipped" not in capfd.readouterr().out
 
 
-@pytest.mark.parametrize("fault,failing,expected", [
-    pytest.param(("GetCallerIdentity", 403, "InvalidClientTokenId"), "check_credentials", "InvalidClientTokenId",
-                 id="unknown-key"),
-    pytest.param(("ListObjectsV2", 403, "AccessDenied"), "check_buckets_listable", "s3:ListBucket", id="no-list"),
-    pytest.param(("HeadObject", 403, None), "check_objects_readable", "s3:GetObject", id="no-get"),
-    pytest.param(("AssumeRole", 403, "AccessDenied"), "check_credentials", "sts:AssumeRole", id="role-refused"),
-])
-def test_each_failure_says_what_is_wrong(bucket, base_config, fault, failing, expected):
-    operation, status, code = fault
-    bucket.faults.respond(operation, status, code=code)
-    config = base_config(role_arn="arn:aws:iam::123456789012:role/r") if operation == "AssumeRole" else base_config()
-    results = run_tests(config)
-    assert expected in (results[failing] or "")
+def test_a_skipped_check_succeeds_and_logs_why(world, base_config, capfd):
+    # Only the two checks that skip here: the others would try to reach the endpoint, which does not exist.
+    responses = run_tests(configure(world, base_config, {"endpoint_url": "http://minio.internal:9000"}),
+                          ["check_configuration", "check_credentials", "check_event_queue"])
+    output = capfd.readouterr().out
+    assert responses["check_credentials"].success is True and responses["check_credentials"].failure is None
+    assert responses["check_event_queue"].success is True
+    assert "setup test check_credentials: skipped: endpoint_url is set" in output
+    assert "setup test check_event_queue: skipped: sqs_queue_url is empty" in output
+    assert "check_configuration: skipped" not in output
 
 
-def test_missing_bucket_and_bad_values(bucket, base_config):
-    results = run_tests(base_config(bucket="test-bucket,absent-bucket"))
-    assert "absent-bucket" in results["check_buckets_listable"] and "does not exist" in results["check_buckets_listable"]
-    results = run_tests(base_config(max_concurrency="0"))
-    assert "max_concurrency" in results["check_configuration"]
-
-
-@pytest.mark.parametrize("operation,permission", [
-    pytest.param("GetQueueAttributes", "sqs:GetQueueAttributes", id="attributes"),
-    pytest.param("ReceiveMessage", "sqs:ReceiveMessage", id="receive"),
-    pytest.param("DeleteMessageBatch", "sqs:DeleteMessage", id="delete"),
-])
-def test_event_queue_permissions_are_named(bucket, base_config, operation, permission):
-    import boto3
-    queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="events")["QueueUrl"]
-    config = base_config(sqs_queue_url=queue_url)
-    assert run_tests(config)["check_event_queue"] is None
-    bucket.faults.respond(operation, 403, code="AccessDenied")
-    assert permission in (run_tests(config)["check_event_queue"] or "")
+def test_a_failed_check_returns_its_message(world, base_config):
+    responses = run_tests(configure(world, base_config, {"bucket": "test-bucket,absent-bucket"}))
+    failure = responses["check_buckets_listable"].failure
+    assert failure and "absent-bucket" in failure and "does not exist" in failure
+    assert responses["check_configuration"].success is True

@@ -22,7 +22,8 @@ SAVED = object()
 class RunResult:
     ok: bool
     counts: dict[str, int] | None
-    error: BaseException | None
+    error: BaseException | None  # what the connector raised
+    raised: BaseException | None = None  # what the runner raised for it: the SDK's wrapper, or op.error's ConnectorTask
 
     @property
     def upserts(self) -> int:
@@ -56,13 +57,14 @@ class Harness:
         import connector
         from fivetran_connector_sdk import Logging
         from fivetran_connector_sdk_cli import core_adapter
+        from fivetran_connector_sdk_core import ConnectorTask
 
         Logging.LOG_LEVEL = Logging.Level.INFO
         start_state = self.saved_state() if state is SAVED else state
         try:
             counts = core_adapter.run(connector.connector, str(self.project), configuration, start_state)
-        except Exception as error:  # the runner wraps what update() raised
-            return RunResult(False, None, error.__cause__ or error)
+        except (Exception, ConnectorTask) as error:  # the runner wraps what update() raised; op.error raises a task
+            return RunResult(False, None, error.__cause__ or error.__context__ or error, error)
         return RunResult(True, counts, None)
 
     def _fetch(self, sql: str, table: str = TABLE) -> tuple[list[str], list[tuple]]:
