@@ -93,7 +93,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               options=("4", "8", "16", "32", "64"),
               description=f"Upper bound on S3 requests in flight (default {DEFAULT_MAX_CONCURRENCY})."),
     FieldSpec("lookback_minutes", "LastModified look-back (minutes)", placeholder=f"{DEFAULT_LOOKBACK_MINUTES:g}",
-              description="Objects modified this long before the previous sync started are sent again."),
+              description="No longer used: range digests tell exactly which objects changed. Kept so existing "
+                          "configurations stay valid; leave it empty."),
     FieldSpec("range_size", "Change-detection range size (objects)", placeholder=str(DEFAULT_RANGE_SIZE),
               description="Smaller ranges re-send fewer unchanged rows when something changes, at the cost of a "
                           "larger state."),
