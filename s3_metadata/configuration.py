@@ -20,7 +20,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
-from s3_metadata.patterns import PatternError, can_match_under, compile_glob, list_prefixes, some_key_passes
+from s3_metadata.patterns import (
+    PatternError, SearchBudget, can_match_under, compile_glob, list_prefixes, some_key_passes,
+)
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_CONCURRENCY = 16
@@ -46,6 +48,8 @@ MAX_URL_LENGTH = 2048
 # No value needs more; a longer one is a paste gone wrong, and refusing it keeps validation fast whatever arrives.
 MAX_VALUE_LENGTH = 65_536
 MAX_LIST_ENTRIES = 1000
+# Automaton steps all pattern warnings may take together (a few milliseconds); past it, nothing is claimed.
+PATTERN_ANALYSIS_STEPS = 20_000
 
 KNOWN_KEYS = frozenset({
     "bucket", "prefix",
@@ -611,8 +615,9 @@ def _pattern_warnings(r: _Reader, prefixes: tuple[str, ...], includes: tuple[str
                        "really begin with '/'")
     if not excludes:
         return
+    budget = SearchBudget(PATTERN_ANALYSIS_STEPS)
     listed = list_prefixes(prefixes, includes)
-    empty = [p for p in listed if some_key_passes(p, includes, excludes) is False]
+    empty = [p for p in listed if some_key_passes(p, includes, excludes, budget) is False]
     for prefix in empty:
         where = f"under the prefix {r.quote('prefix', prefix)}" if prefix else "in the bucket"
         r.warn(f"exclude_patterns: no key {where} can be synced: every key there that the prefixes and include "
@@ -621,7 +626,7 @@ def _pattern_warnings(r: _Reader, prefixes: tuple[str, ...], includes: tuple[str
     if len(empty) == len(listed):
         return
     for pattern in includes:
-        if some_key_passes("", (pattern,), excludes) is False:
+        if some_key_passes("", (pattern,), excludes, budget) is False:
             r.warn(f"include_patterns {r.quote('include_patterns', pattern)} selects nothing: every key it matches "
                    "also matches an exclude pattern, and excludes win")
 

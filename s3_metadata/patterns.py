@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 _WILDCARDS = ("*", "?")
+_FIRST_WILDCARD = re.compile(r"[*?]")
 STAR, DOUBLE_STAR, DOUBLE_STAR_SLASH, ONE_CHAR = "*", "**", "**/", "?"
 _MAY_BE_EMPTY = (STAR, DOUBLE_STAR, DOUBLE_STAR_SLASH)
 # S3 keys are at most 1,024 bytes; a longer pattern is a paste gone wrong, not a filter.
@@ -228,20 +229,30 @@ class _LazyDfa:
                 self._transitions += 1
             return following
 
-    def matches(self, key: str) -> bool:
+    def _walk(self, text: str) -> int | None:
+        """The state after reading `text` (0 as soon as nothing can match), or None when the cache is full."""
         rows = self._rows
         state = self._start
-        for char in key:
+        for char in text:
             try:
                 state = rows[state][char]
             except KeyError:
                 following = self._learn(state, char)
                 if following is None:
-                    return self._automaton.matches(key)
+                    return None
                 state = following
             if not state:
-                return False
-        return self._accepting[state]
+                return 0
+        return state
+
+    def matches(self, key: str) -> bool:
+        state = self._walk(key)
+        return self._automaton.matches(key) if state is None else self._accepting[state]
+
+    def can_continue(self, prefix: str) -> bool:
+        """Whether some key starting with `prefix` matches."""
+        state = self._walk(prefix)
+        return bool(self._automaton.read(prefix)) if state is None else state != 0
 
 
 class Glob:
@@ -273,16 +284,29 @@ def compile_glob(pattern: str) -> Glob:
     return Glob(pattern)
 
 
+@lru_cache(maxsize=1024)
+def _automaton(pattern: str) -> Automaton:
+    return Automaton(_tokens(pattern))
+
+
+@lru_cache(maxsize=1024)
+def _dfa(pattern: str) -> _LazyDfa:
+    return _LazyDfa(_automaton(pattern))
+
+
 def can_match_under(pattern: str, prefix: str) -> bool:
     """Whether some key starting with `prefix` can match `pattern`: a pattern written relative to the prefix
     (`*.gz` with prefix `logs/`) never can, since `*` does not cross `/`."""
-    return bool(Automaton(_tokens(pattern)).read(prefix))
+    literal = literal_prefix(pattern)
+    if literal.startswith(prefix):  # every pattern matches some key, and all of them start with its literal part
+        return True
+    return prefix.startswith(literal) and _dfa(pattern).can_continue(prefix)
 
 
 def literal_prefix(pattern: str) -> str:
     """Everything before the first wildcard: every key the pattern matches starts with it."""
-    cut = min((pattern.index(w) for w in _WILDCARDS if w in pattern), default=len(pattern))
-    return pattern[:cut]
+    wildcard = _FIRST_WILDCARD.search(pattern)
+    return pattern if wildcard is None else pattern[:wildcard.start()]
 
 
 def minimal_prefixes(prefixes: Iterable[str]) -> list[str]:
@@ -299,9 +323,9 @@ def list_prefixes(prefixes: Sequence[str], include_patterns: Sequence[str]) -> l
     if not include_patterns:
         return minimal_prefixes(prefixes)
     candidates = []
+    literals = [(pattern, literal_prefix(pattern)) for pattern in include_patterns]
     for prefix in prefixes:
-        for pattern in include_patterns:
-            literal = literal_prefix(pattern)
+        for pattern, literal in literals:
             if literal.startswith(prefix):
                 candidates.append(literal)
             elif prefix.startswith(literal) and can_match_under(pattern, prefix):
@@ -309,15 +333,31 @@ def list_prefixes(prefixes: Sequence[str], include_patterns: Sequence[str]) -> l
     return minimal_prefixes(candidates)
 
 
+class SearchBudget:
+    """How many automaton steps a set of searches may take together, so that checks on a configuration stay
+    quick whatever patterns arrive."""
+
+    def __init__(self, steps: int):
+        self.left = steps
+
+    def spend(self, steps: int) -> bool:
+        """Take `steps`; False once the budget is exhausted."""
+        self.left -= steps
+        return self.left >= 0
+
+
 def some_key_passes(prefix: str, include_patterns: Sequence[str], exclude_patterns: Sequence[str],
-                    budget: int = 20_000) -> bool | None:
+                    budget: SearchBudget | None = None) -> bool | None:
     """Whether some non-empty key starting with `prefix` is kept by KeyFilter(includes, excludes).
 
     An exact search over the product of the patterns' automata: every character no pattern names behaves
-    alike, so the alphabet is the patterns' literal characters, '/' and one other. None when the search would
-    take more than `budget` automaton steps (so callers only say what they know).
+    alike, so the alphabet is the patterns' literal characters, '/' and one other. None when the search runs
+    out of `budget` (20,000 automaton steps unless given), so callers only say what they know.
     """
-    automata = [Automaton(_tokens(p)) for p in (*include_patterns, *exclude_patterns)]
+    budget = budget or SearchBudget(20_000)
+    automata = [_automaton(p) for p in (*include_patterns, *exclude_patterns)]
+    if not budget.spend(len(automata) * (len(prefix) + 1)):
+        return None
     split = len(include_patterns)
 
     def passes(states: tuple[frozenset[int], ...]) -> bool:
@@ -333,14 +373,13 @@ def some_key_passes(prefix: str, include_patterns: Sequence[str], exclude_patter
     start = tuple(a.read(prefix) for a in automata)
     if prefix and passes(start):
         return True
-    seen, queue, steps = {start}, deque([start]), 0
+    seen, queue = {start}, deque([start])
     while queue:
         states = queue.popleft()
         if not alive(states):
             continue
         for char in alphabet:
-            steps += len(automata)
-            if steps > budget:
+            if not budget.spend(len(automata)):
                 return None
             following = tuple(a.step(s, char) for a, s in zip(automata, states))
             if passes(following):

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from s3_metadata.patterns import (
-    MAX_PATTERN_LENGTH, Automaton, KeyFilter, PatternError, _LazyDfa, _tokens, can_match_under, compile_glob,
-    linear_regex, list_prefixes, literal_prefix, minimal_prefixes, some_key_passes,
+    MAX_PATTERN_LENGTH, Automaton, KeyFilter, PatternError, SearchBudget, _LazyDfa, _tokens, can_match_under,
+    compile_glob, linear_regex, list_prefixes, literal_prefix, minimal_prefixes, some_key_passes,
 )
 
 
@@ -233,7 +233,9 @@ def test_some_key_passes(prefix, includes, excludes, expected):
 
 
 def test_some_key_passes_says_so_when_it_gives_up():
-    assert some_key_passes("", ("*a*b*c*d",), ("*x*y*z*w",), budget=10) is None
+    budget = SearchBudget(10)
+    assert some_key_passes("", ("*a*b*c*d",), ("*x*y*z*w",), budget) is None
+    assert some_key_passes("", (), ("**",), budget) is None, "a spent budget is spent for every later search"
 
 
 @pytest.mark.parametrize("pattern, expected", [
