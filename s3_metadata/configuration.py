@@ -3,18 +3,26 @@
 Fivetran hands every value over as a string, and a form field left empty arrives as "" rather than being
 absent, so "" means "not set" throughout. Everything is checked here, before any S3 call, so that a
 mistake fails the sync with a message that names the key, says what is wrong and shows a good value,
-instead of surfacing later as an AWS error about something else. Secrets are kept out of `repr` so a
-`Settings` can be logged or shown in a traceback without leaking them.
+instead of surfacing later as an AWS error about something else. Every bad key is reported at once, one per
+line, so a configuration is fixed in one round. Settings that are valid but almost certainly not what was
+meant (a prefix starting with '/', an exclude pattern that leaves nothing) become `Settings.warnings`.
+
+Secrets never reach a message: every value a message shows goes through `quote_value`, which hides the
+secret keys, masks credentials in URLs and cuts long values to a short preview. Secrets are also kept out
+of `repr`, so a `Settings` can be logged or shown in a traceback without leaking them.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Mapping
-from urllib.parse import urlparse
+from typing import Any, Iterable, Mapping, Sequence
 
-from s3_metadata.patterns import PatternError, can_match_under, compile_glob, list_prefixes
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+from s3_metadata.patterns import (
+    PatternError, SearchBudget, can_match_under, compile_glob, list_prefixes, some_key_passes,
+)
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_CONCURRENCY = 16
@@ -31,6 +39,17 @@ DEFAULT_ROLE_SESSION_NAME = "fivetran-s3-metadata"
 DEFAULT_EVENT_MAX_MESSAGES = 100_000
 DEFAULT_EVENT_TIME_BUDGET_SECONDS = 900.0
 RESTORE_SOURCES = ("auto", "listing", "head")
+# A reconciliation lists every object and re-sends every row; more often than this it mostly re-writes the table.
+MIN_RECONCILE_HOURS = 6.0
+MAX_RECONCILE_HOURS = 24.0 * 366
+# S3 keys are at most 1,024 bytes of UTF-8, so no key can start with a longer prefix.
+MAX_KEY_BYTES = 1024
+MAX_URL_LENGTH = 2048
+# No value needs more; a longer one is a paste gone wrong, and refusing it keeps validation fast whatever arrives.
+MAX_VALUE_LENGTH = 65_536
+MAX_LIST_ENTRIES = 1000
+# Automaton steps all pattern warnings may take together (a few milliseconds); past it, nothing is claimed.
+PATTERN_ANALYSIS_STEPS = 20_000
 
 KNOWN_KEYS = frozenset({
     "bucket", "prefix",
@@ -42,22 +61,72 @@ KNOWN_KEYS = frozenset({
     "restore_status_source", "sync_versions", "reconcile_every_hours",
     "sqs_queue_url", "event_max_messages", "event_time_budget_seconds",
 })
+SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "external_id"})
+URL_KEYS = frozenset({"endpoint_url", "sqs_queue_url"})
+# How much of a value a message may show: enough to recognise it, never a whole pasted document.
+PREVIEW_CHARACTERS = 40
+KEY_ID_PREVIEW_CHARACTERS = 4
+HIDDEN = "(value hidden)"
+# A secret shorter than this is not looked for inside other values: "s" would blank out every letter s.
+_MIN_SCRUBBED_SECRET = 6
 
-_BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
+# S3's rules for general purpose bucket names (Amazon S3 User Guide, "General purpose bucket naming rules").
+BUCKET_NAME_LENGTH = (3, 63)
+_BUCKET_CHARACTERS = re.compile(r"[a-z0-9.-]+")
+_IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_BUCKET_SUFFIXES = {
+    "-s3alias": "access point aliases",
+    "--ol-s3": "Object Lambda access point aliases",
+    ".mrap": "Multi-Region Access Points",
+    "--table-s3": "S3 Tables table buckets",
+}
+DIRECTORY_BUCKET_SUFFIX = "--x-s3"
+
 _REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 # AWS key IDs are 16-128 letters and digits; S3-compatible stores use shorter ones ("minioadmin", "test").
 _ACCESS_KEY_ID = re.compile(r"^[A-Za-z0-9_.+=@-]{1,128}$")
 _PLACEHOLDER = re.compile(r"^<[^<>]*>$")
+_PORT = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one key, and a value that would work."""
+
+    key: str
+    problem: str
+    example: str
+
+    def __str__(self) -> str:
+        return f"Configuration key '{self.key}': {self.problem}. Example of a good value: {self.example}"
 
 
 class ConfigurationError(ValueError):
-    """A configuration value that cannot work; the message names the key and shows a good value."""
+    """Configuration values that cannot work: one line per problem, each naming the key and showing a good value.
 
-    def __init__(self, key: str, problem: str, example: str):
-        self.key = key
-        super().__init__(f"Configuration key '{key}': {problem}. Example of a good value: {example}")
+    `ConfigurationError(key, problem, example)` makes a single-problem error; `ConfigurationError.of(problems)`
+    one with several. `.key` is the first key, `.keys` every key named.
+    """
+
+    def __init__(self, key: str, problem: str, example: str, *more: Problem):
+        self.problems: tuple[Problem, ...] = (Problem(key, problem, example), *more)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def of(cls, problems: Sequence[Problem]) -> ConfigurationError:
+        first, *rest = problems
+        return cls(first.key, first.problem, first.example, *rest)
+
+    @property
+    def key(self) -> str:
+        return self.problems[0].key
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.key for p in self.problems))
 
 
 @dataclass(frozen=True)
@@ -86,6 +155,8 @@ class Settings:
     event_max_messages: int = DEFAULT_EVENT_MAX_MESSAGES
     event_time_budget: timedelta = timedelta(seconds=DEFAULT_EVENT_TIME_BUDGET_SECONDS)
     unknown_keys: tuple[str, ...] = ()
+    # Valid settings that are almost certainly not what was meant; to be logged when a sync starts.
+    warnings: tuple[str, ...] = ()
 
     def streams(self) -> list[tuple[str, str]]:
         """(bucket, LIST prefix) pairs, in configuration order: the units of listing, state and progress."""
@@ -95,6 +166,40 @@ class Settings:
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret, so logging can be checked (and scrubbed) against them."""
         return tuple(v for v in (self.aws_secret_access_key, self.aws_session_token, self.external_id) if v)
+
+
+def mask_url_credentials(text: str, url: bool = False) -> str:
+    """`text` with the user-info of a URL (`http://KEY:SECRET@host`) replaced by `***`. Everything up to the last
+    '@' is masked, since a secret may itself hold '/', '?' or '#'; with `url`, also when the scheme is missing."""
+    at = text.rfind("@")
+    if at < 0:
+        return text
+    scheme_end = text.find("://")
+    if 0 <= scheme_end < at:
+        return text[:scheme_end + 3] + "***" + text[at:]
+    return "***" + text[at:] if url else text
+
+
+def quote_value(key: str, value: str, secrets: Iterable[str] = ()) -> str:
+    """How a message shows the value of configuration key `key`; every message quoting a value goes through here.
+
+    Never the value of a secret key; at most the first characters of an access key ID (it is often where a
+    secret gets pasted by mistake); never URL credentials; never any of `secrets`, wherever it was pasted; and
+    never more than a short preview, so a pasted document or a huge value stays out of logs.
+    """
+    if key in SECRET_KEYS:
+        return HIDDEN
+    for secret in secrets:
+        if len(secret) >= _MIN_SCRUBBED_SECRET and secret in value:
+            value = value.replace(secret, HIDDEN)
+    if key == "aws_access_key_id":
+        if HIDDEN in value or len(value) <= 2 * KEY_ID_PREVIEW_CHARACTERS:
+            return HIDDEN
+        return f"{value[:KEY_ID_PREVIEW_CHARACTERS]!r}… ({len(value)} characters)"
+    value = mask_url_credentials(value, url=key in URL_KEYS)
+    if len(value) <= PREVIEW_CHARACTERS:
+        return repr(value)
+    return f"{value[:PREVIEW_CHARACTERS]!r}… ({len(value)} characters)"
 
 
 def split_list(text: str) -> list[str]:
@@ -119,24 +224,8 @@ def split_list(text: str) -> list[str]:
     return items
 
 
-def _text(configuration: Mapping[str, Any], key: str) -> str | None:
-    """The value of `key` as text, None when absent or empty. Numbers are accepted as written (a hand-made
-    configuration.json often has them); other types and unfilled placeholders are rejected."""
-    value = configuration.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ConfigurationError(key, f"must be a string, got {type(value).__name__}", '"..." (all values are strings)')
-    text = str(value).strip()
-    if not text:
-        return None
-    if _PLACEHOLDER.match(text):
-        raise ConfigurationError(key, f"still holds the placeholder {text}; replace it with a real value",
-                                 _EXAMPLES.get(key, '"..."'))
-    return text
-
-
 _EXAMPLES = {
+    "configuration": '{"bucket": "my-bucket"}',
     "bucket": '"my-data-bucket" or "logs-bucket,archive-bucket"',
     "prefix": '"logs/2024/" or "raw/,curated/"',
     "aws_access_key_id": '"AKIAIOSFODNN7EXAMPLE"',
@@ -154,225 +243,448 @@ _EXAMPLES = {
     "range_size": '"250"',
     "restore_status_source": '"auto", "listing" or "head"',
     "sync_versions": '"true" or "false"',
-    "reconcile_every_hours": '"24" (or "0.5"; empty turns reconciliation off)',
+    "reconcile_every_hours": '"24" (at least 6; empty turns reconciliation off)',
     "sqs_queue_url": '"https://sqs.us-east-1.amazonaws.com/123456789012/s3-events"',
     "event_max_messages": '"100000"',
     "event_time_budget_seconds": '"900"',
 }
 
 
-def _buckets(configuration: Mapping[str, Any]) -> tuple[str, ...]:
-    text = _text(configuration, "bucket")
+def bucket_name_problem(name: str) -> str | None:
+    """What is wrong with `name` as a bucket name (S3's general purpose bucket rules), or None."""
+    if name.lower().startswith(("s3://", "arn:", "http://", "https://")) or "/" in name:
+        return "is not a bare bucket name (give the name only; put any folder in 'prefix')"
+    if name.endswith(DIRECTORY_BUCKET_SUFFIX):
+        return ("is an S3 Express directory bucket, whose listings are not in key order; the resumable key ranges "
+                "this connector relies on need key order, so directory buckets are not supported")
+    low, high = BUCKET_NAME_LENGTH
+    why = None
+    if not low <= len(name) <= high:
+        why = f"it has {len(name)} characters, and bucket names have {low} to {high}"
+    elif not _BUCKET_CHARACTERS.fullmatch(name):
+        why = "bucket names hold only lowercase letters, digits, '.' and '-'"
+    elif not (name[0].isalnum() and name[-1].isalnum()):
+        why = "bucket names begin and end with a letter or digit"
+    elif ".." in name:
+        why = "bucket names never hold two dots in a row"
+    elif _IP_ADDRESS.fullmatch(name):
+        why = "bucket names are never shaped like an IP address"
+    elif name.startswith(RESERVED_BUCKET_PREFIXES):
+        why = f"S3 reserves names starting with {next(p for p in RESERVED_BUCKET_PREFIXES if name.startswith(p))!r}"
+    else:
+        suffix = next((s for s in RESERVED_BUCKET_SUFFIXES if name.endswith(s)), None)
+        if suffix is not None:
+            why = f"S3 reserves names ending with {suffix!r} for {RESERVED_BUCKET_SUFFIXES[suffix]}"
+    return None if why is None else f"is not a valid S3 bucket name: {why}"
+
+
+def url_problem(text: str) -> str | None:
+    """What would stop botocore and urllib3 from using `text` as an http(s) URL, or None. Checked here because
+    their own errors either crash (`urlparse(...).port` raises ValueError on a bad port) or quote the whole URL,
+    credentials included."""
+    if len(text) > MAX_URL_LENGTH:
+        return f"is {len(text)} characters long, more than any endpoint URL ({MAX_URL_LENGTH})"
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return "contains a space or a control character; copy the URL again without them"
+    if not text.isascii():
+        return "contains characters outside ASCII; write an international host name in its ASCII (xn--) form"
+    if "@" in text:
+        return ("contains credentials (user:password@); they do not belong in the URL: put the key pair in "
+                "aws_access_key_id and aws_secret_access_key")
+    if "?" in text or "#" in text:
+        return "has a query string or fragment ('?...' or '#...'); give the URL without it"
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        return "has no scheme; start it with http:// or https://"
+    if scheme.lower() not in ("http", "https"):
+        return "does not start with http:// or https://, the only schemes that work"
+    authority = rest.partition("/")[0]
+    if not authority:
+        return "has no host"
+    if "[" in authority or "]" in authority:
+        host, bracket, port_part = authority.partition("]")
+        if not host.startswith("[") or host.count("[") != 1 or not bracket or "]" in port_part \
+                or not (port_part == "" or port_part.startswith(":")):
+            return "has misplaced brackets; brackets are only for an IPv6 address, as in http://[::1]:9000"
+        port = port_part[1:] if port_part else None
+        try:
+            valid = bool(is_valid_ipv6_endpoint_url(f"http://{host}]"))
+        except ValueError:  # urllib raises for brackets around something that is not an IP address
+            valid = False
+        if not valid:
+            return "has brackets that do not hold an IPv6 address (write one as http://[::1]:9000)"
+    else:
+        host, colon, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+        port = port if colon else None
+        if ":" in host:
+            return "holds an IPv6 address without brackets; write it as http://[::1]:9000"
+        if not is_valid_endpoint_url(f"http://{host}"):
+            return ("has a host name that is not valid (dot-separated labels of letters, digits and '-', no '_'; "
+                    "botocore refuses anything else)")
+    if port is not None:
+        if not port:
+            return "ends its host with ':' but gives no port; write it as http://host:9000, or drop the ':'"
+        if not _PORT.fullmatch(port):
+            return "has a port that is not a number; write it as http://host:9000"
+        if not 1 <= int(port) <= 65535:
+            return f"has the port {int(port)}, outside 1 to 65535"
+    return None
+
+
+class _Reader:
+    """Reads a configuration and gathers every problem and warning instead of stopping at the first."""
+
+    def __init__(self, configuration: Mapping[str, Any]):
+        self.configuration = configuration
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        self.failed: set[str] = set()
+        raw = (configuration.get(k) for k in sorted(SECRET_KEYS))
+        self.secrets = tuple(sorted({v.strip() for v in raw if isinstance(v, str) and v.strip()}, key=len,
+                                    reverse=True))
+
+    def quote(self, key: str, value: str) -> str:
+        return quote_value(key, value, self.secrets)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if len(secret) >= _MIN_SCRUBBED_SECRET:
+                text = text.replace(secret, HIDDEN)
+        return text
+
+    def entries(self, key: str, text: str) -> list[str]:
+        """The comma-separated entries of `text`, at most MAX_LIST_ENTRIES of them (the rest is a problem)."""
+        entries = split_list(text)
+        if len(entries) > MAX_LIST_ENTRIES:
+            self.problem(key, f"lists {len(entries)} entries; at most {MAX_LIST_ENTRIES} are supported")
+            return []
+        return entries
+
+    def problem(self, key: str, problem: str, example: str | None = None) -> None:
+        self.failed.add(key)
+        self.problems.append(Problem(key, self._scrub(problem), example or _EXAMPLES.get(key, '"..."')))
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(self._scrub(text))
+
+    def text(self, key: str) -> str | None:
+        """The value of `key` as text, None when absent, empty or unusable (the problem is then recorded).
+        Numbers are accepted as written (a hand-made configuration.json often has them)."""
+        value = self.configuration.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.problem(key, f"must be a string, got {type(value).__name__}", '"..." (all values are strings)')
+            return None
+        try:
+            text = str(value).strip()
+        except ValueError:  # an int with more digits than Python converts to text
+            self.problem(key, "is a number with far too many digits")
+            return None
+        if not text:
+            return None
+        if len(text) > MAX_VALUE_LENGTH:
+            self.problem(key, f"is {len(text)} characters long; no value needs more than {MAX_VALUE_LENGTH}")
+            return None
+        if _PLACEHOLDER.match(text):
+            self.problem(key, f"still holds the placeholder {self.quote(key, text)}; replace it with a real value")
+            return None
+        return text
+
+
+def _buckets(r: _Reader) -> tuple[str, ...]:
+    text = r.text("bucket")
     if text is None:
-        raise ConfigurationError("bucket", "is required and was empty", _EXAMPLES["bucket"])
+        if "bucket" not in r.failed:
+            r.problem("bucket", "is required and was empty")
+        return ()
     buckets: list[str] = []
-    for name in split_list(text):
-        if not name:
-            raise ConfigurationError("bucket", f"has an empty entry in {text!r}", _EXAMPLES["bucket"])
-        if name.lower().startswith(("s3://", "arn:", "http://", "https://")) or "/" in name:
-            raise ConfigurationError(
-                "bucket", f"{name!r} is not a bare bucket name (give the name only; put any folder in 'prefix')",
-                _EXAMPLES["bucket"])
-        if not _BUCKET_NAME.match(name) or ".." in name:
-            raise ConfigurationError(
-                "bucket", f"{name!r} is not a valid S3 bucket name (3 to 255 letters, digits, '.', '-' or '_', "
-                          "starting and ending with a letter or digit)", _EXAMPLES["bucket"])
-        if name.endswith("--x-s3"):
-            raise ConfigurationError(
-                "bucket", f"{name!r} is an S3 Express directory bucket, whose listings are not in key order; the "
-                          "resumable key ranges this connector relies on need key order, so directory buckets are not "
-                          "supported", _EXAMPLES["bucket"])
-        if name not in buckets:
+    names = r.entries("bucket", text)
+    if "" in names:
+        r.problem("bucket", f"has an empty entry in {r.quote('bucket', text)}")
+    for name in names:
+        problem = bucket_name_problem(name) if name else None
+        if problem:
+            r.problem("bucket", f"{r.quote('bucket', name)} {problem}")
+        elif name and name not in buckets:
             buckets.append(name)
     return tuple(buckets)
 
 
-def _prefixes(configuration: Mapping[str, Any]) -> tuple[str, ...]:
-    text = configuration.get("prefix")
-    if text is None or (isinstance(text, str) and not text.strip()):
+def _prefixes(r: _Reader) -> tuple[str, ...]:
+    text = r.text("prefix")
+    if text is None:
         return ("",)
-    _text(configuration, "prefix")
     prefixes: list[str] = []
-    for prefix in split_list(str(text)):
+    entries = r.entries("prefix", text)
+    if "" in entries:
+        r.problem("prefix", f"has an empty entry in {r.quote('prefix', text)} (an empty entry would mean the whole "
+                            "bucket; leave the whole value empty for that)")
+    for prefix in entries:
         if not prefix:
-            raise ConfigurationError("prefix", f"has an empty entry in {text!r} (an empty entry would mean the whole "
-                                     "bucket; leave the whole value empty for that)", _EXAMPLES["prefix"])
+            continue
         if prefix.startswith("s3://"):
-            raise ConfigurationError("prefix", f"{prefix!r} is a URL; give the key prefix inside the bucket",
-                                     _EXAMPLES["prefix"])
-        if prefix not in prefixes:
+            r.problem("prefix", f"{r.quote('prefix', prefix)} is a URL; give the key prefix inside the bucket")
+        elif len(prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            r.problem("prefix", f"{r.quote('prefix', prefix)} is longer than the longest S3 key ({MAX_KEY_BYTES} "
+                                "bytes), so no key can start with it")
+        elif prefix not in prefixes:
             prefixes.append(prefix)
-    return tuple(prefixes)
+    return tuple(prefixes) or ("",)
 
 
-def _patterns(configuration: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    text = _text(configuration, key)
+def _patterns(r: _Reader, key: str) -> tuple[str, ...]:
+    text = r.text(key)
     if text is None:
         return ()
-    patterns = []
-    for pattern in split_list(text):
+    patterns: list[str] = []
+    entries = r.entries(key, text)
+    if "" in entries:
+        r.problem(key, f"has an empty pattern in {r.quote(key, text)}")
+    for pattern in entries:
         if not pattern:
-            raise ConfigurationError(key, f"has an empty pattern in {text!r}", _EXAMPLES[key])
+            continue
         try:
             compile_glob(pattern)
         except PatternError as error:
-            raise ConfigurationError(key, str(error), _EXAMPLES[key]) from None
+            r.problem(key, f"{r.quote(key, pattern)}: {error}")
+            continue
         patterns.append(pattern)
     return tuple(patterns)
 
 
-def _number(configuration: Mapping[str, Any], key: str, default: float, low: float, high: float,
-            integer: bool) -> float:
-    text = _text(configuration, key)
+def _number(r: _Reader, key: str, default: float, low: float, high: float, integer: bool) -> float:
+    text = r.text(key)
     if text is None:
         return default
     try:
         value = int(text) if integer else float(text)
     except ValueError:
         kind = "a whole number" if integer else "a number"
-        raise ConfigurationError(key, f"must be {kind}, got {text!r}", _EXAMPLES[key]) from None
-    if not (low <= value <= high) or value != value:
-        raise ConfigurationError(key, f"must be between {low:.10g} and {high:.10g}, got {text!r}", _EXAMPLES[key])
+        r.problem(key, f"must be {kind}, got {r.quote(key, text)}")
+        return default
+    if not (low <= value <= high):  # NaN fails every comparison, so it lands here too
+        r.problem(key, f"must be between {low:.10g} and {high:.10g}, got {r.quote(key, text)}")
+        return default
     return value
 
 
-def _choice(configuration: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
-    text = _text(configuration, key)
+def _choice(r: _Reader, key: str, choices: tuple[str, ...]) -> str:
+    text = r.text(key)
     if text is None:
         return choices[0]
     if text.lower() not in choices:
-        raise ConfigurationError(key, f"must be one of {', '.join(choices)}, got {text!r}", _EXAMPLES[key])
+        r.problem(key, f"must be one of {', '.join(choices)}, got {r.quote(key, text)}")
+        return choices[0]
     return text.lower()
 
 
-def _flag(configuration: Mapping[str, Any], key: str) -> bool:
-    value = configuration.get(key)
+def _flag(r: _Reader, key: str) -> bool:
+    value = r.configuration.get(key)
     if isinstance(value, bool):
         return value
-    text = _text(configuration, key)
+    text = r.text(key)
     if text is None:
         return False
     if text.lower() in ("true", "yes", "1", "on"):
         return True
-    if text.lower() in ("false", "no", "0", "off"):
-        return False
-    raise ConfigurationError(key, f"must be true or false, got {text!r}", _EXAMPLES[key])
+    if text.lower() not in ("false", "no", "0", "off"):
+        r.problem(key, f"must be true or false, got {r.quote(key, text)}")
+    return False
 
 
-def _queue_url(configuration: Mapping[str, Any]) -> str | None:
-    text = _text(configuration, "sqs_queue_url")
+def _endpoint(r: _Reader) -> str | None:
+    text = r.text("endpoint_url")
     if text is None:
         return None
-    parsed = urlparse(text)
-    segments = [segment for segment in parsed.path.split("/") if segment]
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(segments) < 2:
-        raise ConfigurationError("sqs_queue_url", f"{text!r} is not an SQS queue URL (the queue's URL, not its ARN)",
-                                 _EXAMPLES["sqs_queue_url"])
-    return text
-
-
-def _endpoint(configuration: Mapping[str, Any]) -> str | None:
-    text = _text(configuration, "endpoint_url")
-    if text is None:
+    problem = url_problem(text)
+    if problem is None:
+        if text.partition("://")[2].partition("/")[2].strip("/"):
+            problem = ("has a path, which is not supported: S3-compatible stores serve the S3 API at the root of their "
+                       "host, and botocore would put the path in front of every bucket name. Give scheme, host and "
+                       "port only, and the bucket in 'bucket'")
+    if problem is not None:
+        r.problem("endpoint_url", f"{r.quote('endpoint_url', text)} {problem}")
         return None
-    parsed = urlparse(text)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigurationError("endpoint_url", f"{text!r} is not an http(s) URL", _EXAMPLES["endpoint_url"])
     return text.rstrip("/")
 
 
-def _credentials(configuration: Mapping[str, Any]) -> dict[str, str | None]:
-    key_id = _text(configuration, "aws_access_key_id")
-    secret = _text(configuration, "aws_secret_access_key")
-    token = _text(configuration, "aws_session_token")
-    if key_id and not secret:
-        raise ConfigurationError("aws_secret_access_key", "is empty but aws_access_key_id is set; give both or neither "
-                                 "(neither uses the default AWS credential chain)", _EXAMPLES["aws_secret_access_key"])
-    if secret and not key_id:
-        raise ConfigurationError("aws_access_key_id", "is empty but aws_secret_access_key is set; give both or neither "
-                                 "(neither uses the default AWS credential chain)", _EXAMPLES["aws_access_key_id"])
-    if token and not key_id:
-        raise ConfigurationError("aws_session_token", "is only used with aws_access_key_id and aws_secret_access_key",
-                                 _EXAMPLES["aws_session_token"])
+def _queue_url(r: _Reader) -> str | None:
+    text = r.text("sqs_queue_url")
+    if text is None:
+        return None
+    if text.lower().startswith("arn:"):
+        problem: str | None = "is not an SQS queue URL (the queue's URL, not its ARN)"
+    else:
+        problem = url_problem(text)
+        segments = [s for s in text.partition("://")[2].partition("/")[2].split("/") if s]
+        if problem is None and len(segments) < 2:
+            problem = "is not an SQS queue URL: it needs the account and the queue name after the host"
+    if problem is not None:
+        r.problem("sqs_queue_url", f"{r.quote('sqs_queue_url', text)} {problem}")
+        return None
+    return text
+
+
+def _credentials(r: _Reader) -> dict[str, str | None]:
+    key_id = r.text("aws_access_key_id")
+    secret = r.text("aws_secret_access_key")
+    token = r.text("aws_session_token")
+    both_or_neither = "give both or neither (neither uses the default AWS credential chain)"
+    if key_id and not secret and "aws_secret_access_key" not in r.failed:
+        r.problem("aws_secret_access_key", f"is empty but aws_access_key_id is set; {both_or_neither}")
+    if secret and not key_id and "aws_access_key_id" not in r.failed:
+        r.problem("aws_access_key_id", f"is empty but aws_secret_access_key is set; {both_or_neither}")
+    if token and not key_id and "aws_access_key_id" not in r.failed:
+        r.problem("aws_session_token", "is only used with aws_access_key_id and aws_secret_access_key")
     if key_id and not _ACCESS_KEY_ID.match(key_id):
-        raise ConfigurationError("aws_access_key_id", "has characters an access key ID never has (an AWS key ID looks like "
-                                 "AKIA... or ASIA...); check for stray spaces, quotes or a pasted secret",
-                                 _EXAMPLES["aws_access_key_id"])
+        r.problem("aws_access_key_id", f"{r.quote('aws_access_key_id', key_id)} has characters an access key ID "
+                                       "never has (an AWS key ID looks like AKIA... or ASIA...); check for stray "
+                                       "spaces, quotes or a pasted secret")
     return {"aws_access_key_id": key_id, "aws_secret_access_key": secret, "aws_session_token": token}
 
 
-def _role(configuration: Mapping[str, Any]) -> dict[str, str | None]:
-    role_arn = _text(configuration, "role_arn")
-    external_id = _text(configuration, "external_id")
-    session_name = _text(configuration, "role_session_name")
+def _role(r: _Reader) -> dict[str, str | None]:
+    role_arn = r.text("role_arn")
+    external_id = r.text("external_id")
+    session_name = r.text("role_session_name")
     if role_arn and not _ROLE_ARN.match(role_arn):
-        raise ConfigurationError("role_arn", f"{role_arn!r} is not an IAM role ARN", _EXAMPLES["role_arn"])
-    if (external_id or session_name) and not role_arn:
-        which = "external_id" if external_id else "role_session_name"
-        raise ConfigurationError(which, "is only used together with role_arn, which is empty", _EXAMPLES["role_arn"])
+        r.problem("role_arn", f"{r.quote('role_arn', role_arn)} is not an IAM role ARN")
+    if not role_arn and "role_arn" not in r.failed:
+        for which, value in (("external_id", external_id), ("role_session_name", session_name)):
+            if value:
+                r.problem(which, "is only used together with role_arn, which is empty", _EXAMPLES["role_arn"])
     if external_id and not (2 <= len(external_id) <= 1224):
-        raise ConfigurationError("external_id", "must be 2 to 1224 characters long", _EXAMPLES["external_id"])
+        r.problem("external_id", "must be 2 to 1224 characters long")
     if session_name and not _SESSION_NAME.match(session_name):
-        raise ConfigurationError("role_session_name", "must be 2 to 64 letters, digits or +=,.@_-",
-                                 _EXAMPLES["role_session_name"])
+        r.problem("role_session_name", f"{r.quote('role_session_name', session_name)} must be 2 to 64 letters, "
+                                       "digits or +=,.@_-")
     return {"role_arn": role_arn, "external_id": external_id,
             "role_session_name": session_name or DEFAULT_ROLE_SESSION_NAME}
 
 
-def _region(configuration: Mapping[str, Any]) -> str:
-    region = _text(configuration, "aws_region") or DEFAULT_REGION
+def _region(r: _Reader) -> str:
+    region = r.text("aws_region")
+    if region is None:
+        return DEFAULT_REGION
     if not _REGION.match(region):
-        raise ConfigurationError("aws_region", f"{region!r} is not a region name", _EXAMPLES["aws_region"])
+        r.problem("aws_region", f"{r.quote('aws_region', region)} is not a region name")
+        return DEFAULT_REGION
     return region
 
 
-def _reconcile_every(configuration: Mapping[str, Any]) -> timedelta | None:
-    hours = _number(configuration, "reconcile_every_hours", 0.0, 0.0, 24.0 * 366, integer=False)
+def _reconcile_every(r: _Reader) -> timedelta | None:
+    hours = _number(r, "reconcile_every_hours", 0.0, 0.0, MAX_RECONCILE_HOURS, integer=False)
+    if 0 < hours < MIN_RECONCILE_HOURS:
+        r.problem("reconcile_every_hours",
+                  f"must be at least {MIN_RECONCILE_HOURS:g} (or 0 or empty to turn reconciliation off), got "
+                  f"{hours:g}: every reconciliation lists the whole bucket and re-sends every row, each of which "
+                  f"Fivetran bills as a monthly active row, so more often than every {MIN_RECONCILE_HOURS:g} hours "
+                  "it mostly re-writes the whole table")
+        return None
     return timedelta(hours=hours) if hours > 0 else None
 
 
+def _check_includes_reach_prefixes(r: _Reader, prefixes: tuple[str, ...], includes: tuple[str, ...]) -> None:
+    where = f"the prefixes {r.quote('prefix', ','.join(prefixes))}"
+    if not list_prefixes(prefixes, includes):
+        r.problem("include_patterns", f"no pattern in {r.quote('include_patterns', ','.join(includes))} can match a "
+                                      f"key under {where}; a pattern is matched against the whole key, prefix "
+                                      "included", '"logs/**/*.gz" together with prefix "logs/"')
+        return
+    unreachable = [p for p in includes if not any(can_match_under(p, prefix) for prefix in prefixes)]
+    if unreachable:
+        r.problem("include_patterns", f"{r.quote('include_patterns', ', '.join(unreachable))} cannot match any key "
+                                      f"under {where}; patterns are matched against the whole key, prefix included",
+                  '"logs/**/*.gz" together with prefix "logs/"')
+
+
+def _pattern_warnings(r: _Reader, prefixes: tuple[str, ...], includes: tuple[str, ...],
+                      excludes: tuple[str, ...]) -> None:
+    """Warn about prefixes and patterns that are valid but select nothing, or far less than they seem to."""
+    slash = "S3 keys almost never start with '/' (a folder shown as 'logs' in the console is the prefix 'logs/')"
+    for prefix in prefixes:
+        if prefix.startswith("/"):
+            r.warn(f"prefix {r.quote('prefix', prefix)} starts with '/': {slash}, so nothing is listed unless your "
+                   "keys really begin with '/'")
+    for key, patterns, effect in (("include_patterns", includes, "matches nothing"),
+                                  ("exclude_patterns", excludes, "excludes nothing")):
+        for pattern in patterns:
+            if pattern.startswith("/"):
+                r.warn(f"{key} {r.quote(key, pattern)} starts with '/': {slash}, so it {effect} unless your keys "
+                       "really begin with '/'")
+    if not excludes:
+        return
+    budget = SearchBudget(PATTERN_ANALYSIS_STEPS)
+    listed = list_prefixes(prefixes, includes)
+    empty = [p for p in listed if some_key_passes(p, includes, excludes, budget) is False]
+    for prefix in empty:
+        where = f"under the prefix {r.quote('prefix', prefix)}" if prefix else "in the bucket"
+        r.warn(f"exclude_patterns: no key {where} can be synced: every key there that the prefixes and include "
+               f"patterns allow matches an exclude pattern ({r.quote('exclude_patterns', ','.join(excludes))}), and "
+               "excludes win, so those rows stay empty")
+    if len(empty) == len(listed):
+        return
+    for pattern in includes:
+        if some_key_passes("", (pattern,), excludes, budget) is False:
+            r.warn(f"include_patterns {r.quote('include_patterns', pattern)} selects nothing: every key it matches "
+                   "also matches an exclude pattern, and excludes win")
+
+
 def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
-    """Validate `configuration` and return `Settings`; raises ConfigurationError on the first bad value."""
+    """Validate `configuration` and return `Settings`; raises ConfigurationError naming every bad value, and
+    nothing else, whatever the input."""
     if configuration is None:
         configuration = {}
     if not isinstance(configuration, Mapping):
-        raise ConfigurationError("configuration", "must be a JSON object of string values", '{"bucket": "my-bucket"}')
-    lookback_minutes = _number(configuration, "lookback_minutes", DEFAULT_LOOKBACK_MINUTES, 0, MAX_LOOKBACK_MINUTES,
+        raise ConfigurationError("configuration", "must be a JSON object of string values", _EXAMPLES["configuration"])
+    r = _Reader(configuration)
+    buckets = _buckets(r)
+    prefixes = _prefixes(r)
+    include_patterns = _patterns(r, "include_patterns")
+    exclude_patterns = _patterns(r, "exclude_patterns")
+    credentials = _credentials(r)
+    role = _role(r)
+    region = _region(r)
+    endpoint_url = _endpoint(r)
+    max_concurrency = _number(r, "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, MAX_MAX_CONCURRENCY, integer=True)
+    lookback_minutes = _number(r, "lookback_minutes", DEFAULT_LOOKBACK_MINUTES, 0, MAX_LOOKBACK_MINUTES,
                                integer=False)
-    prefixes = _prefixes(configuration)
-    include_patterns = _patterns(configuration, "include_patterns")
-    if include_patterns and not list_prefixes(prefixes, include_patterns):
-        raise ConfigurationError(
-            "include_patterns", f"no pattern in {','.join(include_patterns)!r} can match a key under the prefixes "
-                                f"{','.join(prefixes)!r}; a pattern is matched against the whole key, prefix included",
-            '"logs/**/*.gz" together with prefix "logs/"')
-    unreachable = [p for p in include_patterns if not any(can_match_under(p, prefix) for prefix in prefixes)]
-    if unreachable:
-        raise ConfigurationError(
-            "include_patterns", f"{', '.join(unreachable)!r} cannot match any key under the prefixes "
-                                f"{','.join(prefixes)!r}; patterns are matched against the whole key, prefix included",
-            '"logs/**/*.gz" together with prefix "logs/"')
+    range_size = _number(r, "range_size", DEFAULT_RANGE_SIZE, MIN_RANGE_SIZE, MAX_RANGE_SIZE, integer=True)
+    restore_status_source = _choice(r, "restore_status_source", RESTORE_SOURCES)
+    sync_versions = _flag(r, "sync_versions")
+    reconcile_every = _reconcile_every(r)
+    sqs_queue_url = _queue_url(r)
+    event_max_messages = _number(r, "event_max_messages", DEFAULT_EVENT_MAX_MESSAGES, 1, 10_000_000, integer=True)
+    event_time_budget = _number(r, "event_time_budget_seconds", DEFAULT_EVENT_TIME_BUDGET_SECONDS, 10, 86_400,
+                                integer=False)
+    if include_patterns and not r.failed & {"prefix", "include_patterns"}:
+        _check_includes_reach_prefixes(r, prefixes, include_patterns)
+    if not r.failed & {"prefix", "include_patterns", "exclude_patterns"}:
+        _pattern_warnings(r, prefixes, include_patterns, exclude_patterns)
+    if restore_status_source == "listing" and endpoint_url:
+        r.warn("restore_status_source is 'listing' while endpoint_url is set: S3-compatible stores do not report "
+               "RestoreStatus in listings, so restored objects would show as archived forever; use 'auto' or 'head'")
+    if r.problems:
+        raise ConfigurationError.of(r.problems)
     return Settings(
-        buckets=_buckets(configuration),
+        buckets=buckets,
         prefixes=prefixes,
-        **_credentials(configuration),
-        **_role(configuration),
-        aws_region=_region(configuration),
-        endpoint_url=_endpoint(configuration),
+        **credentials,
+        **role,
+        aws_region=region,
+        endpoint_url=endpoint_url,
         include_patterns=include_patterns,
-        exclude_patterns=_patterns(configuration, "exclude_patterns"),
-        max_concurrency=int(_number(configuration, "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, MAX_MAX_CONCURRENCY,
-                                    integer=True)),
+        exclude_patterns=exclude_patterns,
+        max_concurrency=int(max_concurrency),
         lookback=timedelta(minutes=lookback_minutes),
-        range_size=int(_number(configuration, "range_size", DEFAULT_RANGE_SIZE, MIN_RANGE_SIZE, MAX_RANGE_SIZE,
-                               integer=True)),
-        restore_status_source=_choice(configuration, "restore_status_source", RESTORE_SOURCES),
-        sync_versions=_flag(configuration, "sync_versions"),
-        reconcile_every=_reconcile_every(configuration),
-        sqs_queue_url=_queue_url(configuration),
-        event_max_messages=int(_number(configuration, "event_max_messages", DEFAULT_EVENT_MAX_MESSAGES, 1, 10_000_000,
-                                       integer=True)),
-        event_time_budget=timedelta(seconds=_number(configuration, "event_time_budget_seconds",
-                                                    DEFAULT_EVENT_TIME_BUDGET_SECONDS, 10, 86_400, integer=False)),
-        unknown_keys=tuple(sorted(k for k in configuration if k not in KNOWN_KEYS)),
+        range_size=int(range_size),
+        restore_status_source=restore_status_source,
+        sync_versions=sync_versions,
+        reconcile_every=reconcile_every,
+        sqs_queue_url=sqs_queue_url,
+        event_max_messages=int(event_max_messages),
+        event_time_budget=timedelta(seconds=event_time_budget),
+        unknown_keys=tuple(sorted(str(k) for k in configuration if k not in KNOWN_KEYS)),
+        warnings=tuple(r.warnings),
     )

@@ -569,7 +569,7 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     settings = parse_configuration(configuration)
     if settings.unknown_keys:
         sink.warning(f"unknown configuration keys are ignored: {', '.join(settings.unknown_keys)}")
-    for warning in getattr(settings, "warnings", ()):
+    for warning in settings.warnings:
         sink.warning(warning)
     if state and is_fivetran_example_state(state):
         sink.info("found the state of Fivetran's example S3 connector; this connector starts with a full sync")

@@ -2,12 +2,14 @@
 reconciliation pass that removes the deleted objects of an unversioned bucket."""
 from __future__ import annotations
 
-import time
+import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 from scripts.connector_project import (
     QUALIFIED_TABLE, SCHEMA, local_configuration, make_project, query, write_configuration,
 )
@@ -49,6 +51,16 @@ def test_versioned_bucket_deletes_and_versions_table(tmp_path: Path, local_s3: s
     assert ("v/12.txt", True, True) in versions and ("v/25.txt", True, True) in versions
 
 
+def make_reconciliation_due(project: Path, hours: float) -> None:
+    """Move the saved last reconciliation back `hours` (the configured interval, at least 6), so the next run of
+    `fivetran debug` reconciles without waiting for it."""
+    path = project / "files" / "state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    state["last_reconcile"] = isoformat_utc(parse_isoformat_utc(state["last_reconcile"]) - timedelta(hours=hours,
+                                                                                                     seconds=1))
+    path.write_text(json.dumps(state), encoding="utf-8")
+
+
 def test_reconciliation_marks_deleted_objects_of_an_unversioned_bucket(tmp_path: Path, local_s3: str,
                                                                          s3: Any) -> None:
     bucket = "e2e-reconcile"
@@ -57,11 +69,11 @@ def test_reconciliation_marks_deleted_objects_of_an_unversioned_bucket(tmp_path:
         s3.put_object(Bucket=bucket, Key=f"r/{i:02d}.txt", Body=b"x")
     project = make_project(tmp_path / "project")
     write_configuration(project, local_configuration(bucket, local_s3, lookback_minutes="0",
-                                                     reconcile_every_hours="0.0002"))
+                                                     reconcile_every_hours="6"))
     wait_for_next_second()
     synced(project)
     s3.delete_object(Bucket=bucket, Key="r/03.txt")
-    time.sleep(1.0)
+    make_reconciliation_due(project, 6)
     second = synced(project)
 
     assert second.counts["Truncates"] >= 1

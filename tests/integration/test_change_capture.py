@@ -6,11 +6,11 @@ stated bound (about two ranges per changed run of keys).
 from __future__ import annotations
 
 import random
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 from tests.integration.test_full_and_incremental import COMPARED
 from tests.support.harness import project_rows
 
@@ -160,15 +160,21 @@ def test_object_versions_table(harness, base_config):
     assert set(harness.rows()) == {("test-bucket", "doc.txt")}
 
 
+def reconciliation_due(state: dict, hours: float) -> dict:
+    """The saved state with its last reconciliation moved back `hours` (the configured interval, at least 6), so
+    the next sync reconciles without waiting for it."""
+    last = parse_isoformat_utc(state["last_reconcile"])
+    return {**state, "last_reconcile": isoformat_utc(last - timedelta(hours=hours, seconds=1))}
+
+
 def test_reconciliation_removes_deleted_objects_of_unversioned_buckets(harness, base_config):
     names = fill(harness.s3, 100)
-    config = base_config(reconcile_every_hours="0.0002")  # 0.72 s
+    config = base_config(reconcile_every_hours="6")
     assert harness.sync(config).ok
     assert harness.saved_state()["last_reconcile"] is not None
     harness.s3.delete("test-bucket", "a/000005")
     harness.s3.delete("test-bucket", "b/000099")
-    time.sleep(1.0)
-    result = harness.sync(config)
+    result = harness.sync(config, state=reconciliation_due(harness.saved_state(), 6))
     assert result.ok, result.error
     live = set(harness.rows())
     assert live == {("test-bucket", k) for k in names} - {("test-bucket", "a/000005"), ("test-bucket", "b/000099")}
@@ -180,13 +186,12 @@ def test_reconciliation_removes_deleted_objects_of_unversioned_buckets(harness, 
 
 def test_killed_reconciliation_resumes_without_truncating_again(harness, base_config, small_pages):
     names = fill(harness.s3, 600)
-    config = base_config(reconcile_every_hours="0.0002", range_size=20)
+    config = base_config(reconcile_every_hours="6", range_size=20)
     assert harness.sync(config).ok
     harness.s3.delete("test-bucket", "a/000300")
-    time.sleep(1.0)
     harness.faults.clear()
     harness.faults.crash_at("ListObjectsV2", 12)
-    assert not harness.sync(config).ok
+    assert not harness.sync(config, state=reconciliation_due(harness.saved_state(), 6)).ok
     assert harness.saved_state()["reconcile_started"] is not None
     harness.faults.clear()
     result = harness.sync(config)

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 
 from s3_metadata.configuration import (
-    DEFAULT_EVENT_MAX_MESSAGES, DEFAULT_EVENT_TIME_BUDGET_SECONDS, DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY, DEFAULT_RANGE_SIZE, DEFAULT_REGION, DEFAULT_ROLE_SESSION_NAME,
-    KNOWN_KEYS, ConfigurationError, Settings, parse_configuration, split_list,
+    DEFAULT_EVENT_MAX_MESSAGES, DEFAULT_EVENT_TIME_BUDGET_SECONDS, DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_RANGE_SIZE, DEFAULT_REGION, DEFAULT_ROLE_SESSION_NAME, KNOWN_KEYS, SECRET_KEYS, ConfigurationError,
+    Settings, parse_configuration, split_list,
 )
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETzz"
@@ -195,8 +196,6 @@ def test_split_list(text, expected):
                  id="buckets-with-spaces"),
     pytest.param("bucket", "one-bucket,two-bucket,one-bucket", "buckets", ("one-bucket", "two-bucket"),
                  id="duplicate-bucket-listed-once"),
-    pytest.param("bucket", "Legacy.Bucket_1", "buckets", ("Legacy.Bucket_1",),
-                 id="legacy-bucket-name-with-capitals-and-underscore"),
     pytest.param("prefix", "logs/ , raw/", "prefixes", ("logs/", "raw/"), id="prefixes-with-spaces"),
     pytest.param("prefix", "logs/,logs/", "prefixes", ("logs/",), id="duplicate-prefix-listed-once"),
     pytest.param("prefix", r"odd\,name/", "prefixes", ("odd,name/",), id="prefix-with-escaped-comma"),
@@ -241,7 +240,8 @@ def test_comma_lists(key, text, field, expected):
     pytest.param("sync_versions", True, "sync_versions", True, id="versions-json-true"),
     pytest.param("sync_versions", False, "sync_versions", False, id="versions-json-false"),
     pytest.param("reconcile_every_hours", "0", "reconcile_every", None, id="reconcile-zero-is-off"),
-    pytest.param("reconcile_every_hours", "0.5", "reconcile_every", timedelta(minutes=30), id="reconcile-half-hour"),
+    pytest.param("reconcile_every_hours", "6", "reconcile_every", timedelta(hours=6), id="reconcile-min"),
+    pytest.param("reconcile_every_hours", "6.5", "reconcile_every", timedelta(hours=6.5), id="reconcile-fraction"),
     pytest.param("reconcile_every_hours", "8784", "reconcile_every", timedelta(hours=8784), id="reconcile-max"),
     pytest.param("sqs_queue_url", "http://localhost:9324/000000000000/q", "sqs_queue_url",
                  "http://localhost:9324/000000000000/q", id="queue-url-local"),
@@ -385,10 +385,10 @@ def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_pr
                  id="lookback-with-unit"),
     # endpoint
     pytest.param({"bucket": "my-bucket", "endpoint_url": "localhost:9000"}, "endpoint_url",
-                 "is not an http(s) URL", id="endpoint-no-scheme"),
+                 "has no scheme; start it with http:// or https://", id="endpoint-no-scheme"),
     pytest.param({"bucket": "my-bucket", "endpoint_url": "ftp://example.com"}, "endpoint_url",
-                 "is not an http(s) URL", id="endpoint-ftp"),
-    pytest.param({"bucket": "my-bucket", "endpoint_url": "http://"}, "endpoint_url", "is not an http(s) URL",
+                 "does not start with http:// or https://", id="endpoint-ftp"),
+    pytest.param({"bucket": "my-bucket", "endpoint_url": "http://"}, "endpoint_url", "has no host",
                  id="endpoint-no-host"),
     # region
     pytest.param({"bucket": "my-bucket", "aws_region": "US-EAST-1"}, "aws_region", "is not a region name",
@@ -408,6 +408,13 @@ def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_pr
                  id="versions-maybe"),
     pytest.param({"bucket": "my-bucket", "sync_versions": "2"}, "sync_versions", "must be true or false",
                  id="versions-two"),
+    pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "0.5"}, "reconcile_every_hours",
+                 "must be at least 6 (or 0 or empty to turn reconciliation off), got 0.5: every reconciliation lists "
+                 "the whole bucket and re-sends every row", id="reconcile-too-often"),
+    pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "5.99"}, "reconcile_every_hours",
+                 "monthly active row", id="reconcile-just-under-the-minimum"),
+    pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "0.0002"}, "reconcile_every_hours",
+                 "must be at least 6", id="reconcile-every-second"),
     pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "-1"}, "reconcile_every_hours",
                  "must be between 0 and 8784", id="reconcile-negative"),
     pytest.param({"bucket": "my-bucket", "reconcile_every_hours": "8785"}, "reconcile_every_hours",
@@ -420,7 +427,7 @@ def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_pr
                  "sqs_queue_url", "is not an SQS queue URL (the queue's URL, not its ARN)", id="queue-arn"),
     pytest.param({"bucket": "my-bucket", "sqs_queue_url": "https://sqs.us-east-1.amazonaws.com/s3-events"},
                  "sqs_queue_url", "is not an SQS queue URL", id="queue-url-without-account"),
-    pytest.param({"bucket": "my-bucket", "sqs_queue_url": "s3-events"}, "sqs_queue_url", "is not an SQS queue URL",
+    pytest.param({"bucket": "my-bucket", "sqs_queue_url": "s3-events"}, "sqs_queue_url", "has no scheme",
                  id="queue-name-only"),
     pytest.param({"bucket": "my-bucket", "event_max_messages": "0"}, "event_max_messages",
                  "must be between 1 and", id="event-messages-zero"),
@@ -480,6 +487,202 @@ def test_errors(configuration, key, problem):
     expect_error(configuration, key, problem)
 
 
+# ------------------------------------------------------------------------------------ bucket names (S3's rules)
+
+@pytest.mark.parametrize("name", [
+    pytest.param("abc", id="shortest"),
+    pytest.param("a" * 63, id="longest"),
+    pytest.param("my.data-bucket.2024", id="dots-and-dashes"),
+    pytest.param("1bucket9", id="digits-at-the-ends"),
+    pytest.param("192.168.5.4x", id="almost-an-ip-address"),
+    pytest.param("xn-single-dash", id="xn-with-one-dash"),
+    pytest.param("my-sthree-bucket", id="reserved-prefix-inside"),
+    pytest.param("s3alias-bucket", id="reserved-suffix-at-the-start"),
+    pytest.param("amzn-s3-demo", id="reserved-prefix-without-its-dash"),
+    pytest.param("logs-111122223333-us-west-2-an", id="account-regional-namespace"),
+])
+def test_valid_bucket_names(name):
+    assert parse_configuration({"bucket": name}).buckets == (name,)
+
+
+CHARACTERS = "bucket names hold only lowercase letters, digits, '.' and '-'"
+
+
+@pytest.mark.parametrize("name, why", [
+    pytest.param("ab", "it has 2 characters, and bucket names have 3 to 63", id="too-short"),
+    pytest.param("a" * 64, "it has 64 characters, and bucket names have 3 to 63", id="too-long"),
+    pytest.param("Legacy.Bucket", CHARACTERS, id="uppercase"),
+    pytest.param("my_bucket", CHARACTERS, id="underscore"),
+    pytest.param("my bucket", CHARACTERS, id="inner-space"),
+    pytest.param("b@d", CHARACTERS, id="at-sign"),
+    pytest.param("caf\u00e9-bucket", CHARACTERS, id="accented-letter"),
+    pytest.param("-bucket", "bucket names begin and end with a letter or digit", id="leading-dash"),
+    pytest.param("bucket.", "bucket names begin and end with a letter or digit", id="trailing-dot"),
+    pytest.param(".bucket", "bucket names begin and end with a letter or digit", id="leading-dot"),
+    pytest.param("my..bucket", "bucket names never hold two dots in a row", id="two-dots"),
+    pytest.param("192.168.5.4", "bucket names are never shaped like an IP address", id="ip-address"),
+    pytest.param("10.0.0.1", "bucket names are never shaped like an IP address", id="short-ip-address"),
+    pytest.param("xn--bucket", "S3 reserves names starting with 'xn--'", id="punycode-prefix"),
+    pytest.param("sthree-bucket", "S3 reserves names starting with 'sthree-'", id="sthree-prefix"),
+    pytest.param("sthree-configurator-x", "S3 reserves names starting with 'sthree-'", id="sthree-configurator"),
+    pytest.param("amzn-s3-demo-bucket", "S3 reserves names starting with 'amzn-s3-demo-'", id="demo-prefix"),
+    pytest.param("my-ap-abc123-s3alias", "S3 reserves names ending with '-s3alias' for access point aliases",
+                 id="access-point-alias"),
+    pytest.param("my-olap-abc--ol-s3", "S3 reserves names ending with '--ol-s3' for Object Lambda access point "
+                 "aliases", id="object-lambda-alias"),
+    pytest.param("abcdef.mrap", "S3 reserves names ending with '.mrap' for Multi-Region Access Points",
+                 id="multi-region-access-point"),
+    pytest.param("tables--table-s3", "S3 reserves names ending with '--table-s3' for S3 Tables table buckets",
+                 id="table-bucket"),
+])
+def test_invalid_bucket_names_say_which_rule(name, why):
+    error = expect_error({"bucket": name}, "bucket", f"is not a valid S3 bucket name: {why}")
+    assert repr(name)[:-1] in str(error) if len(name) <= 40 else repr(name[:40]) in str(error)
+
+
+def test_directory_buckets_keep_their_own_message():
+    expect_error({"bucket": "my-bucket--usw2-az1--x-s3"}, "bucket", "is an S3 Express directory bucket, whose "
+                 "listings are not in key order")
+
+
+def test_every_bad_bucket_of_a_list_is_named():
+    error = expect_error({"bucket": "good-bucket,Bad_One,ab,good-bucket-2"}, "bucket", "'Bad_One'")
+    assert [p.key for p in error.problems] == ["bucket", "bucket"]
+    assert "'ab'" in error.problems[1].problem
+
+
+# ------------------------------------------------------------------------------ endpoint_url and sqs_queue_url
+
+@pytest.mark.parametrize("url, expected", [
+    pytest.param("http://localhost:9000", "http://localhost:9000", id="local"),
+    pytest.param("https://abc.r2.cloudflarestorage.com/", "https://abc.r2.cloudflarestorage.com", id="r2"),
+    pytest.param("HTTP://MinIO.internal:9000", "HTTP://MinIO.internal:9000", id="upper-case-scheme-and-host"),
+    pytest.param("http://[::1]:9000", "http://[::1]:9000", id="ipv6"),
+    pytest.param("http://[fe80::1%25eth0]:9000", "http://[fe80::1%25eth0]:9000", id="ipv6-with-zone"),
+    pytest.param("http://[2001:db8::7]", "http://[2001:db8::7]", id="ipv6-no-port"),
+    pytest.param("http://10.0.0.5:65535", "http://10.0.0.5:65535", id="highest-port"),
+    pytest.param("http://host:1", "http://host:1", id="lowest-port"),
+    pytest.param("http://minio.:9000", "http://minio.:9000", id="fully-qualified-trailing-dot"),
+    pytest.param("http://xn--bcher-kva.example", "http://xn--bcher-kva.example", id="punycode-host"),
+])
+def test_valid_endpoint_urls(url, expected):
+    assert parse_configuration({"bucket": "my-bucket", "endpoint_url": url}).endpoint_url == expected
+
+
+URL_PROBLEMS = [
+    pytest.param("http://host:abc", "has a port that is not a number", id="port-letters"),
+    pytest.param("http://host:+80", "has a port that is not a number", id="port-with-sign"),
+    pytest.param("http://host:\uff18\uff10", "outside ASCII", id="port-full-width-digits"),
+    pytest.param("http://host:99999", "has the port 99999, outside 1 to 65535", id="port-too-high"),
+    pytest.param("http://host:0", "has the port 0, outside 1 to 65535", id="port-zero"),
+    pytest.param("http://host:123456789012345678901234567890", "outside 1 to 65535", id="port-huge"),
+    pytest.param("http://host:", "ends its host with ':' but gives no port", id="port-empty"),
+    pytest.param("http://[::1", "has misplaced brackets", id="bracket-unclosed"),
+    pytest.param("http://::1]:9000", "has misplaced brackets", id="bracket-unopened"),
+    pytest.param("http://a[::1]:9000", "has misplaced brackets", id="bracket-after-text"),
+    pytest.param("http://[::1]9000", "has misplaced brackets", id="bracket-then-port-without-colon"),
+    pytest.param("http://[[::1]]:9000", "has misplaced brackets", id="brackets-doubled"),
+    pytest.param("http://[minio]:9000", "brackets that do not hold an IPv6 address", id="bracketed-name"),
+    pytest.param("http://::1:9000", "holds an IPv6 address without brackets", id="ipv6-without-brackets"),
+    pytest.param("http://my_minio:9000", "has a host name that is not valid", id="underscore-host"),
+    pytest.param("http://-minio:9000", "has a host name that is not valid", id="host-leading-dash"),
+    pytest.param("http://b\u00fccher.example", "outside ASCII", id="unicode-host"),
+    pytest.param("http://mini o:9000", "contains a space or a control character", id="inner-space"),
+    pytest.param("http://minio\t:9000", "contains a space or a control character", id="tab"),
+    pytest.param("http://minio:9000\x00", "contains a space or a control character", id="nul"),
+    pytest.param("http://minio\u200b:9000", "contains a space or a control character", id="zero-width-space"),
+    pytest.param("http://host:9000?x=1", "has a query string or fragment", id="query"),
+    pytest.param("http://host:9000#top", "has a query string or fragment", id="fragment"),
+    pytest.param("http://AKIAEXAMPLE:wJalr/XUt@host:9000", "contains credentials (user:password@)",
+                 id="user-info"),
+    pytest.param("ftp://host", "does not start with http:// or https://", id="ftp"),
+    pytest.param("s3://my-bucket", "does not start with http:// or https://", id="s3-url"),
+    pytest.param("host:9000", "has no scheme", id="no-scheme"),
+    pytest.param("//host:9000", "has no scheme", id="scheme-relative"),
+    pytest.param("http:///path", "has no host", id="no-host"),
+    pytest.param("http://" + "a" * 3000, "characters long, more than any endpoint URL", id="huge"),
+]
+
+
+@pytest.mark.parametrize("url, problem", URL_PROBLEMS)
+def test_bad_endpoint_urls_are_refused_before_any_request(url, problem):
+    expect_error({"bucket": "my-bucket", "endpoint_url": url}, "endpoint_url", problem)
+
+
+@pytest.mark.parametrize("url, problem", URL_PROBLEMS)
+def test_bad_queue_urls_are_refused_before_any_request(url, problem):
+    expect_error({"bucket": "my-bucket", "sqs_queue_url": url.replace(":9000", ":9000/123456789012/q")},
+                 "sqs_queue_url", problem)
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("http://localhost:9000/minio", id="path"),
+    pytest.param("http://localhost:9000/my-bucket/", id="bucket-in-the-url"),
+    pytest.param("https://s3.amazonaws.com/my-bucket/logs", id="bucket-and-folder"),
+])
+def test_endpoint_url_with_a_path_is_refused_and_says_why(url):
+    expect_error({"bucket": "my-bucket", "endpoint_url": url}, "endpoint_url",
+                 "which is not supported: S3-compatible stores serve the S3 API at the root of their host, and "
+                 "botocore would put the path in front of every bucket name")
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events", id="aws"),
+    pytest.param("https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events.fifo", id="fifo"),
+    pytest.param("http://localhost:9324/queue/s3-events", id="elasticmq"),
+    pytest.param("http://[::1]:9324/000000000000/q", id="ipv6"),
+])
+def test_valid_queue_urls(url):
+    assert parse_configuration({"bucket": "my-bucket", "sqs_queue_url": url}).sqs_queue_url == url
+
+
+# -------------------------------------------------------------------------------------------------- warnings
+
+@pytest.mark.parametrize("configuration, expected", [
+    pytest.param({}, [], id="none"),
+    pytest.param({"prefix": "/logs/"}, ["prefix '/logs/' starts with '/': S3 keys almost never start with '/'"],
+                 id="prefix-with-leading-slash"),
+    pytest.param({"prefix": "logs/,/raw/"}, ["prefix '/raw/' starts with '/'"], id="second-prefix-with-slash"),
+    pytest.param({"include_patterns": "/logs/*.gz"},
+                 ["include_patterns '/logs/*.gz' starts with '/'", "so it matches nothing unless"],
+                 id="include-with-leading-slash"),
+    pytest.param({"exclude_patterns": "/tmp/**"},
+                 ["exclude_patterns '/tmp/**' starts with '/'", "so it excludes nothing unless"],
+                 id="exclude-with-leading-slash"),
+    pytest.param({"exclude_patterns": "**"}, ["exclude_patterns: no key in the bucket can be synced"],
+                 id="exclude-everything"),
+    pytest.param({"exclude_patterns": "**/*"}, ["no key in the bucket can be synced"],
+                 id="exclude-everything-written-differently"),
+    pytest.param({"prefix": "logs/", "exclude_patterns": "logs/**"},
+                 ["no key under the prefix 'logs/' can be synced"], id="exclude-the-whole-prefix"),
+    pytest.param({"prefix": "logs/,tmp/", "exclude_patterns": "tmp/**"},
+                 ["no key under the prefix 'tmp/' can be synced"], id="exclude-one-whole-prefix"),
+    pytest.param({"include_patterns": "**/*.gz", "exclude_patterns": "**/*.gz"},
+                 ["no key in the bucket can be synced"], id="include-equals-exclude"),
+    pytest.param({"include_patterns": "logs/*.gz,**/*.csv", "exclude_patterns": "logs/**"},
+                 ["include_patterns 'logs/*.gz' selects nothing: every key it matches also matches an exclude "
+                  "pattern"], id="include-shadowed-by-exclude"),
+    pytest.param({"include_patterns": "**/*.gz", "exclude_patterns": "**/_temporary/**,**/*.tmp"}, [],
+                 id="ordinary-patterns"),
+    pytest.param({"endpoint_url": "http://localhost:9000", "restore_status_source": "listing"},
+                 ["restore_status_source is 'listing' while endpoint_url is set", "archived forever"],
+                 id="listing-restore-status-on-s3-compatible-store"),
+    pytest.param({"endpoint_url": "http://localhost:9000", "restore_status_source": "auto"}, [],
+                 id="auto-restore-status-on-s3-compatible-store"),
+    pytest.param({"restore_status_source": "listing"}, [], id="listing-restore-status-on-aws"),
+])
+def test_warnings(configuration, expected):
+    """Valid, but almost certainly not what was meant: each warning names the key and the value."""
+    warnings = parse_configuration({"bucket": "my-bucket", **configuration}).warnings
+    assert len(warnings) == (1 if expected else 0), warnings
+    for part in expected:
+        assert part in warnings[0]
+
+
+def test_warnings_do_not_change_equality_of_plain_settings():
+    assert parse_configuration({"bucket": "my-bucket"}).warnings == ()
+
+
 NON_STRING_VALUES = [(["my-bucket"], "list"), ({"name": "my-bucket"}, "dict"), (True, "bool"), (b"my-bucket", "bytes")]
 
 
@@ -496,10 +699,12 @@ def test_non_string_value_is_rejected_for_every_key(key, value):
 
 @pytest.mark.parametrize("key", sorted(KNOWN_KEYS))
 def test_unfilled_placeholder_is_rejected_for_every_key(key):
-    """Copying configuration.json.example without filling in `<YOUR_...>` must fail naming that key."""
+    """Copying configuration.json.example without filling in `<YOUR_...>` must fail naming that key. The
+    placeholder is shown, except for keys whose value is secret (or, for the key ID, may be): never shown."""
     configuration = {"bucket": "my-bucket", key: PLACEHOLDERS[key]}
     error = expect_error(configuration, key, "still holds the placeholder")
-    assert PLACEHOLDERS[key] in str(error)
+    shown = key not in SECRET_KEYS and key != "aws_access_key_id"
+    assert (PLACEHOLDERS[key] in str(error)) is shown
 
 
 @pytest.mark.parametrize("key, value", [

@@ -1,9 +1,40 @@
 """Unit tests for s3_metadata.patterns: glob semantics on whole keys, LIST prefixes, and the key filter."""
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
-from s3_metadata.patterns import KeyFilter, PatternError, compile_glob, list_prefixes, literal_prefix, minimal_prefixes
+from s3_metadata.patterns import (
+    MAX_PATTERN_LENGTH, Automaton, KeyFilter, PatternError, SearchBudget, _LazyDfa, _tokens, can_match_under,
+    compile_glob, linear_regex, list_prefixes, literal_prefix, minimal_prefixes, some_key_passes,
+)
+
+
+def reference_regex(pattern: str) -> re.Pattern[str]:
+    """The translation patterns were matched with before the automaton: the reference semantics. It backtracks
+    exponentially on patterns like `*a*a*a*b`, so it only ever runs here, on short keys."""
+    translated = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(translated.get(t, re.escape(t)) for t in _tokens(pattern)), re.DOTALL)
+
+
+class SmallDfa(_LazyDfa):
+    """The DFA with a cache so small that most keys overflow it and finish on the automaton."""
+
+    MAX_STATES = 3
+    MAX_TRANSITIONS = 4
+
+
+# Every way a key can be matched: the public matcher, and each engine behind it on its own.
+ENGINES = {
+    "glob": lambda pattern: compile_glob(pattern).matches,
+    "automaton": lambda pattern: Automaton(_tokens(pattern)).matches,
+    "dfa": lambda pattern: _LazyDfa(Automaton(_tokens(pattern))).matches,
+    "dfa-overflowing": lambda pattern: SmallDfa(Automaton(_tokens(pattern))).matches,
+    "linear-regex": lambda pattern: (lambda key, rx=re.compile(linear_regex(pattern) or "(?!)", re.DOTALL):
+                                     rx.fullmatch(key) is not None),
+}
 
 
 @pytest.mark.parametrize("pattern, key, matches", [
@@ -74,13 +105,137 @@ from s3_metadata.patterns import KeyFilter, PatternError, compile_glob, list_pre
     pytest.param("\u65e5\u672c/**", "\u65e5\u672c/\u6771\u4eac/\U0001f600.png", True, id="cjk-and-emoji"),
     pytest.param("**/*.png", "\u65e5\u672c/\U0001f600.png", True, id="emoji-under-star"),
 ])
-def test_compile_glob_matches_whole_keys(pattern, key, matches):
-    assert (compile_glob(pattern).fullmatch(key) is not None) is matches
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_compile_glob_matches_whole_keys(pattern, key, matches, engine):
+    if engine == "linear-regex" and linear_regex(pattern) is None:
+        pytest.skip("this pattern is matched by the automaton")
+    assert ENGINES[engine](pattern)(key) is matches
+    assert (reference_regex(pattern).fullmatch(key) is not None) is matches
 
 
-def test_compile_glob_rejects_empty_pattern():
-    with pytest.raises(PatternError, match="may not be empty"):
-        compile_glob("")
+@pytest.mark.parametrize("pattern, message", [
+    pytest.param("", "may not be empty", id="empty"),
+    pytest.param("x" * (MAX_PATTERN_LENGTH + 1), "at most 1024 characters", id="longer-than-any-key"),
+])
+def test_compile_glob_rejects_unusable_patterns(pattern, message):
+    with pytest.raises(PatternError, match=message):
+        compile_glob(pattern)
+
+
+def test_longest_pattern_is_accepted():
+    assert compile_glob("x" * MAX_PATTERN_LENGTH).matches("x" * MAX_PATTERN_LENGTH)
+
+
+def random_text(rng: random.Random, alphabet: str, longest: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, longest)))
+
+
+@pytest.mark.parametrize("seed, longest_pattern, longest_key", [
+    pytest.param(1, 9, 14, id="short-1"),
+    pytest.param(2, 9, 14, id="short-2"),
+    pytest.param(3, 16, 40, id="long-3"),
+    pytest.param(4, 16, 40, id="long-4"),
+])
+def test_every_engine_agrees_with_the_reference_regex(seed, longest_pattern, longest_key):
+    """Random short patterns (literals 'a' 'b', '/', '*', '**', '***', '?') against random keys over 'ab/':
+    small alphabets reach every interaction of the wildcards with each other and with '/'."""
+    rng = random.Random(seed)
+    disagreements = []
+    for _ in range(1000):
+        pattern = random_text(rng, "ab/*?", longest_pattern) or "*"
+        reference = reference_regex(pattern)
+        engines = {name: make(pattern) for name, make in ENGINES.items()
+                   if name != "linear-regex" or linear_regex(pattern) is not None}
+        for _ in range(20):
+            key = random_text(rng, "ab/", longest_key)
+            expected = reference.fullmatch(key) is not None
+            disagreements += [(name, pattern, key) for name, matches in engines.items() if matches(key) != expected]
+    assert disagreements == []
+
+
+@pytest.mark.parametrize("pattern, linear", [
+    pytest.param("**/*.parquet", "(?:.*/)?[^/]*\\.parquet", id="common-suffix"),
+    pytest.param("logs/*/*.gz", "logs/[^/]*/[^/]*\\.gz", id="common-per-segment"),
+    pytest.param("**/_temporary/**", "(?:.*/)?_temporary/.*", id="common-folder-anywhere"),
+    pytest.param("**.gz", ".*\\.gz", id="one-repetition-mid-segment"),
+    pytest.param("*a*b", "(?>[^/]*?a)[^/]*b", id="stars-in-a-segment-become-atomic-searches"),
+    pytest.param("**/a/**/b", "(?>(?:[^/]*/)*?a/)(?:.*/)?b", id="runs-between-double-stars-become-atomic"),
+    pytest.param("a**b*c", None, id="double-star-inside-a-segment-needs-the-automaton"),
+    pytest.param("**a**b", None, id="two-double-stars-inside-segments"),
+    pytest.param("a/**b/**", None, id="double-star-not-starting-its-segment"),
+])
+def test_linear_regex(pattern, linear):
+    assert linear_regex(pattern) == linear
+
+
+@pytest.mark.parametrize("pattern, key, expected", [
+    pytest.param("*a*a*a*a*a*b", "a" * 1024, False, id="stars-in-one-segment"),
+    pytest.param("*a*a*a*a*a*a", "a" * 1024, True, id="stars-in-one-segment-matching"),
+    pytest.param("**/**/**/**/x", "a/" * 512, False, id="repeated-double-star-slash"),
+    pytest.param("**a**a**a**a**b", "a" * 1024, False, id="double-stars-inside-a-segment"),
+    pytest.param("**a**a**a**a**a", "a" * 1024, True, id="double-stars-inside-a-segment-matching"),
+    pytest.param("**/a*a*a*/**/a*a*a*/**/b", ("a" * 30 + "/") * 33 + "a", False,
+                 id="runs-and-stars"),
+    pytest.param("**/*/*/*/*/*/*/*/*/b", "a/" * 512, False, id="many-segments-after-double-star"),
+    pytest.param("?*?*?*?*?*?*?*?*/x", "ab" * 512, False, id="question-marks-and-stars"),
+    pytest.param("*a*?*a*?*a*?*a*", "a" * 1023 + "b", True, id="mixed-wildcards-matching"),
+])
+def test_adversarial_patterns_on_a_1024_character_key_finish(pattern, key, expected):
+    """The regex translation backtracks polynomially with a degree set by the pattern on these (the first took
+    44 s on 128 characters); every engine is linear in the key, so all of them finish, with the right answer."""
+    assert len(key) == 1024
+    for name, engine in ENGINES.items():
+        if name == "linear-regex" and linear_regex(pattern) is None:
+            continue
+        assert engine(pattern)(key) is expected, name
+
+
+def test_dfa_cache_is_shared_and_stays_bounded():
+    dfa = SmallDfa(Automaton(_tokens("**a**b*c")))
+    for key in ["xaybzc", "abc", "a/b/c", "ab", "zzz"] * 3:
+        assert dfa.matches(key) == (reference_regex("**a**b*c").fullmatch(key) is not None)
+    assert len(dfa._sets) <= SmallDfa.MAX_STATES
+    assert dfa._transitions <= SmallDfa.MAX_TRANSITIONS
+
+
+@pytest.mark.parametrize("pattern, prefix, expected", [
+    pytest.param("*.gz", "logs/", False, id="relative-pattern-under-folder"),
+    pytest.param("logs/*.gz", "logs/", True, id="pattern-inside-prefix"),
+    pytest.param("logs/**", "logs/2024/", True, id="prefix-deeper-than-literal"),
+    pytest.param("**/x", "anything/at/all", True, id="double-star-slash-never-dies"),
+    pytest.param("**/x", "abx", True, id="double-star-slash-mid-segment-can-still-end-later"),
+    pytest.param("a?c", "abd", False, id="question-then-mismatch"),
+    pytest.param("a?c", "a/", False, id="question-not-slash"),
+    pytest.param("raw/**", "logs/", False, id="disjoint"),
+    pytest.param("logs", "logs/", False, id="prefix-longer-than-pattern"),
+    pytest.param("logs/*", "", True, id="empty-prefix"),
+])
+def test_can_match_under(pattern, prefix, expected):
+    assert can_match_under(pattern, prefix) is expected
+
+
+@pytest.mark.parametrize("prefix, includes, excludes, expected", [
+    pytest.param("", (), ("**",), False, id="exclude-everything"),
+    pytest.param("", (), ("**/*",), False, id="exclude-everything-written-differently"),
+    pytest.param("", (), ("*",), True, id="exclude-top-level-only"),
+    pytest.param("logs/", (), ("logs/**",), False, id="exclude-everything-under-the-prefix"),
+    pytest.param("logs/", (), ("raw/**",), True, id="exclude-elsewhere"),
+    pytest.param("", ("**/*.gz",), ("**/*.gz",), False, id="include-equals-exclude"),
+    pytest.param("", ("logs/*.gz",), ("**/*.gz",), False, id="include-inside-exclude"),
+    pytest.param("", ("**/*.gz",), ("logs/**",), True, id="include-wider-than-exclude"),
+    pytest.param("", ("**/*.gz",), ("**/*.tmp", "**/*.csv"), True, id="unrelated-excludes"),
+    pytest.param("", ("a/**",), ("a/*", "a/*/**"), False, id="two-excludes-cover-together"),
+    pytest.param("", ("*",), ("?*",), False, id="only-the-empty-key-would-pass-and-keys-are-never-empty"),
+    pytest.param("x", (), ("x?*",), True, id="the-prefix-itself-is-a-key"),
+])
+def test_some_key_passes(prefix, includes, excludes, expected):
+    assert some_key_passes(prefix, includes, excludes) is expected
+
+
+def test_some_key_passes_says_so_when_it_gives_up():
+    budget = SearchBudget(10)
+    assert some_key_passes("", ("*a*b*c*d",), ("*x*y*z*w",), budget) is None
+    assert some_key_passes("", (), ("**",), budget) is None, "a spent budget is spent for every later search"
 
 
 @pytest.mark.parametrize("pattern, expected", [
