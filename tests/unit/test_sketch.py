@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from s3_metadata.sketch import (
-    CELL_BYTES, CELLS_PER_250, FINGERPRINT_BITS, KEY_HASH_BITS, MAX_CELLS, MIN_CELLS, Element, PeelResult, Sketch, cells_for,
-    key_hash, reconcile,
+    CELL_BYTES, CELLS_PER_250, FINGERPRINT_BITS, KEY_HASH_BITS, MAX_CELLS, MIN_CELLS, Element, PeelResult, Sketch,
+    cells_for, key_hash, reconcile,
 )
 
 MASK64 = (1 << 64) - 1
