@@ -23,16 +23,15 @@ Why cells by key hash, with the listing as side information. A plain IBLT over (
 object as two differences in six cells. Here its two versions share three cells, where together they are
 not pure; but the listing is known, so a cell that becomes pure once one listed element is removed from it
 names that element as changed (and the remainder as its old version). A changed object then costs one
-element's room, a new or deleted one as well. Measured at 5% scattered and the same state (240 bytes per
-range of 250), rows sent / changed: 6.3 with 20 cells of 12 bytes chosen by element, 2.8 with 24 cells of
-10 bytes chosen by key.
+element's room, a new or deleted one as well. Measured at 5% scattered, 24 cells of 10 bytes per range of
+250 and the same fallback, rows sent / changed: 5.4 with cells chosen by the whole element, 2.8 by key.
 
 Why three hashes over the whole table (not three sub-tables), 24 cells per 250 objects. Peeling stops when
 every remaining element shares all its cells with others; for small tables the commonest cause is two keys
 with the same three cells, 1 in C(24,3) = 2,024 here against 1 in 8^3 = 512 with sub-tables. Four hashes
 were worse at 5% (3.2 against 2.5 on random elements). With ranges of 250 objects, 1% of objects changed
 means 2.5 changed keys per range on average (P(more than 8) = 0.1%), 5% means 12.5 (standard deviation
-3.4). One range of 250 objects with 24 cells (bench/sketch_bench.py) completes: 100% up to 4 changed keys,
+3.4, P(more than 16) = 12%). One range of 250 objects with 24 cells (bench/sketch_bench.py) completes: 100% up to 4 changed keys,
 99% at 6 and 8, 98% at 10, 95% at 12, 87% at 14, 70% at 16, 44% at 18, 12% at 20, none at 24: about 1.7
 cells per changed key at 87%, 0.86 per difference. Bucket of 100,000 objects (3 seeds): 1% scattered sends
 1.00 x the changed objects, 5% 2.8 x (today: 90 x and 20 x), a clustered change the same whole ranges as
@@ -49,7 +48,7 @@ An incomplete range does not fall back to everything: its `send` is every listed
 prove unchanged. A listed object in the difference keeps its three cells occupied once every other listed
 element found is taken out (only an exact listed value is taken out, never a value read from a cell, which
 is trusted only as far as its 16-bit check and could empty a cell of a changed object: trusting those was
-measured to miss a changed object about once in 1,000 incomplete ranges). So an object with an empty cell
+measured to miss a changed object in about 1 incomplete range in 100). So an object with an empty cell
 is unchanged, and the rest is sent. Deletes of an incomplete range are unknown (None): in a versioned
 bucket look up its delete markers; otherwise report it (the count still gives deleted - added exactly).
 
