@@ -88,15 +88,16 @@ def state_section(objects: list[ListedObject], range_size: int, cells: int) -> N
     today_bytes = len(json.dumps(StreamState("bench-bucket", "", ranges=entries).to_json()))
     today_per_range = today_bytes / len(entries)
     ranges_1m = 1_000_000 / range_size
-    with_sketches_1m = TODAY_STATE_1M + ranges_1m * per_range
+    today_1m = ranges_1m * today_per_range
+    with_sketches_1m = today_1m + ranges_1m * per_range
     cap_cells = cells_for(10 ** 9)
     cap = MAX_RANGES_PER_STREAM * (today_per_range + len(Sketch.empty(cap_cells).to_text()) + 4)
     print(f"cells per range        {cells} x {CELL_BYTES} bytes (key hash {KEY_HASH_BITS} bits, fingerprint "
           f"{FINGERPRINT_BITS}, check {CELL_BYTES * 8 - KEY_HASH_BITS - FINGERPRINT_BITS}), 3 cells per key")
     print(f"state per range        today {today_per_range:.0f} bytes (measured on these keys); sketch "
           f"+{per_range} bytes of base85 JSON = {per_range / range_size:.2f} bytes per object")
-    print(f"state at 1,000,000     today {TODAY_STATE_1M / 1024:.0f} KB (README); with sketches "
-          f"{with_sketches_1m / 1024:.0f} KB = {with_sketches_1m / TODAY_STATE_1M:.2f} x today")
+    print(f"state at 1,000,000     today {today_1m / 1024:.0f} KB (README: {TODAY_STATE_1M / 1024:.0f} KB at 250); "
+          f"with sketches {with_sketches_1m / 1024:.0f} KB = {with_sketches_1m / today_1m:.2f} x today")
     print(f"state at the cap       {MAX_RANGES_PER_STREAM:,} ranges x ({today_per_range:.0f} + "
           f"{len(Sketch.empty(cap_cells).to_text()) + 4} bytes, {cap_cells} cells = MAX_CELLS {MAX_CELLS}) = "
           f"{cap / 2 ** 20:.1f} MB per stream, however large")
