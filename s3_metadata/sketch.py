@@ -68,8 +68,8 @@ import binascii
 import zlib
 from array import array
 from collections import Counter
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Collection, Iterable, NamedTuple, Sequence
 
 HASHES = 3
@@ -115,12 +115,22 @@ def _check(fp: int) -> int:
 
 
 def _pack(kh: int, fp: int) -> int:
+    _check_key_hashes((kh,))
     fp &= _FP_MASK
     return (kh << _KEY_SHIFT) | (fp << CHECK_BITS) | _check(fp)
 
 
+def _check_key_hashes(key_hashes: Sequence[int]) -> None:
+    if key_hashes and (min(key_hashes) < 0 or max(key_hashes) >> KEY_HASH_BITS):
+        raise ValueError(f"key hashes are {KEY_HASH_BITS}-bit values from sketch.key_hash, not "
+                         f"{min(key_hashes)}..{max(key_hashes)}")
+
+
 def _pack_all(key_hashes: Sequence[int], fingerprints: Sequence[int]) -> list[int]:
     """`_pack` over a whole range, inlined: this runs once per listed object of a changed range."""
+    if len(key_hashes) != len(fingerprints):
+        raise ValueError(f"{len(key_hashes)} key hashes for {len(fingerprints)} fingerprints")
+    _check_key_hashes(key_hashes)
     fp_mask, mix, mask, shift, key_shift = _FP_MASK, _MIX, _MASK64, 64 - CHECK_BITS, _KEY_SHIFT
     return [(kh << key_shift) | (fp << CHECK_BITS) | (((fp * mix) & mask) >> shift)
             for kh, fp in zip(key_hashes, (f & fp_mask for f in fingerprints))]

@@ -106,6 +106,18 @@ def test_cells_for(range_size, expected):
     assert cells_for(range_size) % 3 == 0
 
 
+@pytest.mark.parametrize("key_hashes, fingerprints, message", [
+    pytest.param([1 << KEY_HASH_BITS], [1], "16-bit values from sketch.key_hash", id="key-hash-too-wide"),
+    pytest.param([-1], [1], "16-bit values", id="negative-key-hash"),
+    pytest.param([1, 2], [1], "2 key hashes for 1 fingerprints", id="lengths-differ"),
+])
+def test_build_rejects_what_key_hash_cannot_produce(key_hashes, fingerprints, message):
+    with pytest.raises(ValueError, match=message):
+        Sketch.build(M, key_hashes, fingerprints)
+    with pytest.raises(ValueError, match=message):
+        reconcile(Sketch.empty(M), 0, 0, key_hashes, fingerprints)
+
+
 # ---------------------------------------------------------------------------------------------------- insert
 
 def test_insert_touches_three_distinct_cells_with_the_same_value():
@@ -206,6 +218,16 @@ def test_peel_does_not_take_a_cell_of_two_elements_for_one():
     both = sketch_of([Element(0x0505, 0xE1), Element(0x0505, 0xE2)])
     result = both.peel(present=[])
     assert (result.appeared, result.disappeared, result.complete) == ([], [], False)
+
+
+def test_check_field_rejects_cells_of_two_elements():
+    """2,000 random pairs of deleted keys sharing their cells: the 16-bit check (and the cells the key hash
+    leads to) let none pass for a single element (expected false passes: 2,000 / 2^16 / 8 = 0.004)."""
+    rng = random.Random(15)
+    for _ in range(2000):
+        kh = rng.getrandbits(KEY_HASH_BITS)
+        result = sketch_of([element(rng, kh), element(rng, kh)]).peel()
+        assert (result.appeared, result.disappeared, result.complete) == ([], [], False)
 
 
 def test_peel_of_an_overfull_sketch_is_incomplete():
