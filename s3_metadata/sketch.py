@@ -31,15 +31,16 @@ every remaining element shares all its cells with others; for small tables the c
 with the same three cells, 1 in C(24,3) = 2,024 here against 1 in 8^3 = 512 with sub-tables. Four hashes
 were worse at 5% (3.2 against 2.5 on random elements). With ranges of 250 objects, 1% of objects changed
 means 2.5 changed keys per range on average (P(more than 8) = 0.1%), 5% means 12.5 (standard deviation
-3.4, P(more than 16) = 12%). One range of 250 objects with 24 cells (bench/sketch_bench.py) completes: 100% up to 4 changed keys,
-99% at 6 and 8, 98% at 10, 95% at 12, 87% at 14, 70% at 16, 44% at 18, 12% at 20, none at 24: about 1.7
-cells per changed key at 87%, 0.86 per difference. Bucket of 100,000 objects (3 seeds): 1% scattered sends
-1.00 x the changed objects, 5% 2.8 x (today: 90 x and 20 x), a clustered change the same whole ranges as
-today. The state grows by 304 bytes of JSON per range (1.22 bytes per object): 1.5 MB at 1,000,000 objects,
-4.8 x today's 311 KB. 18 cells would keep to 3.9 x, at 7.4 x rows for 5% scattered: the rows cost money,
-the bytes do not, so 24 it is. `cells_for` keeps 24 per 250 objects as ranges grow, up to `MAX_CELLS`, so a
-stream of 5,000 ranges stays near 6 MB however large (past 5 million objects the capacity per object
-shrinks in proportion).
+3.4, P(more than 16) = 12%). One range of 250 objects with 24 cells (bench/sketch_bench.py, 500 trials)
+completes: 100% with 1 or 2 changed keys, 99% with 4, 98% with 6 to 8, 97% with 10, 93% with 12, 86% with
+14, 69% with 16, 47% with 18, 12% with 20, none with 24: about 1.7 cells per changed key at 86%, 0.86 per
+difference. Bucket of 100,000 objects (5 seeds): 1% scattered sends 1.00 x the changed objects, 5% 2.87 x
+(today: 90 x and 20 x), a clustered change the same whole ranges as today. The state grows by 304 bytes of
+JSON per range (1.22 bytes per object): 1.5 MB at 1,000,000 objects, 4.8 x today's 311 KB. 18 cells would
+keep to 3.9 x but send 7.4 x at 5% scattered; 27 cells send 1.9 x at 5.3 x the state. Rows are what users
+pay for, a megabyte of state at a million objects is not, so 24. `cells_for` keeps 24 per 250 objects as
+ranges grow, up to `MAX_CELLS`, so a stream of 5,000 ranges stays near 6 MB however large (past 5 million
+objects the capacity per object shrinks in proportion).
 
 Never a wrong answer. `reconcile` calls a range complete only if the difference peels to nothing and the
 range's count and digest (on the 48 fingerprint bits) agree with what came out; anything else (a false pure
