@@ -35,7 +35,8 @@ from s3_metadata.ranges import MAX_RANGES_PER_STREAM, RangeEntry, fingerprint  #
 from s3_metadata.restore import IN_PROGRESS, RESTORED, RestoreInfo  # noqa: E402
 from s3_metadata.rows import ListedObject  # noqa: E402
 from s3_metadata.sketch import (  # noqa: E402
-    CELL_BYTES, FINGERPRINT_BITS, KEY_HASH_BITS, MAX_CELLS, Sketch, cells_for, key_hash, reconcile,
+    CELL_BYTES, CHECK_BITS, FINGERPRINT_BITS, HASHES, KEY_HASH_BITS, MAX_CELLS, Sketch, cells_for, key_hash,
+    reconcile,
 )
 from s3_metadata.state import StreamState  # noqa: E402
 
@@ -93,7 +94,7 @@ def state_section(objects: list[ListedObject], range_size: int, cells: int) -> N
     cap_cells = cells_for(10 ** 9)
     cap = MAX_RANGES_PER_STREAM * (today_per_range + len(Sketch.empty(cap_cells).to_text()) + 4)
     print(f"cells per range        {cells} x {CELL_BYTES} bytes (key hash {KEY_HASH_BITS} bits, fingerprint "
-          f"{FINGERPRINT_BITS}, check {CELL_BYTES * 8 - KEY_HASH_BITS - FINGERPRINT_BITS}), 3 cells per key")
+          f"{FINGERPRINT_BITS}, check {CHECK_BITS}), {HASHES} cells per key")
     print(f"state per range        today {today_per_range:.0f} bytes (measured on these keys); sketch "
           f"+{per_range} bytes of base85 JSON = {per_range / range_size:.2f} bytes per object")
     print(f"state at 1,000,000     today {today_1m / 1024:.0f} KB (README: {TODAY_STATE_1M / 1024:.0f} KB at 250); "
