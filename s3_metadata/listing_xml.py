@@ -87,6 +87,7 @@ _VERSION = re.compile(
     + r"</\2>)")
 _CHECKSUM_ALGORITHM = re.compile(r"<ChecksumAlgorithm>([^<]+)</ChecksumAlgorithm>")
 _WHOLE = itemgetter(0)
+_HEX_PAIRS = {a + b: chr(int(a + b, 16)) for a in "0123456789abcdefABCDEF" for b in "0123456789abcdefABCDEF"}
 
 # The order-free reading of one entry: its known containers, then its leaves.
 _ANY_ENTRY = re.compile("(" + _WS + r"<(Contents|Version|DeleteMarker)>(.*?)</\2>)", re.S)
@@ -203,7 +204,7 @@ def parse_objects_page(body: bytes, restore_status_requested: bool) -> Optional[
             if "&" in key:
                 key = _unescape(key)
             if encoded and ("%" in key or "+" in key):
-                key = unquote_plus(key)
+                key = url_decode(key)
             try:
                 last_modified = fromisoformat(modified) if len(modified) >= 20 and modified[10] == "T" else None
             except ValueError:
@@ -238,7 +239,7 @@ def parse_versions_page(body: bytes, restore_status_requested: bool = False) -> 
         versions = [_listed_version(entry, encoded, restore) for entry in entries]
         next_key = header.get("NextKeyMarker") if truncated else None
         if next_key is not None and encoded:
-            next_key = unquote_plus(next_key)
+            next_key = url_decode(next_key)
         return ParsedVersions(versions, _common_prefixes(text, encoded), truncated, next_key,
                               header.get("NextVersionIdMarker") if truncated else None)
     except (_NotInSubset, ValueError, OverflowError):
@@ -353,7 +354,7 @@ def _common_prefixes(text: str, encoded: bool) -> list[str]:
     if "<CommonPrefixes>" not in text:
         return []
     prefixes = [_unescape(p) for p in _COMMON_PREFIX.findall(text)]
-    return [unquote_plus(p) for p in prefixes] if encoded else prefixes
+    return [url_decode(p) for p in prefixes] if encoded else prefixes
 
 
 def _listed_version(entry: tuple, encoded: bool,
@@ -362,7 +363,7 @@ def _listed_version(entry: tuple, encoded: bool,
      in_progress, expiry) = entry
     key = _unescape(key)
     if encoded:
-        key = unquote_plus(key)
+        key = url_decode(key)
     common = (key, _unescape(version_id) or "null", _unescape(is_latest) == "true", kind == "DeleteMarker",
               _timestamp(modified))
     if kind == "DeleteMarker":
@@ -411,6 +412,30 @@ def _timestamp(text: str) -> datetime:
     if parsed is not None and parsed.tzinfo is _UTC:
         return parsed
     return to_utc(fast_timestamp_parser(text))
+
+
+def url_decode(value: str) -> str:
+    """`urllib.parse.unquote_plus(value)`, what botocore applies to url-encoded keys, at a third of its cost.
+
+    S3 sends url-encoded keys as ASCII, so `%XX` escapes are turned into the bytes they name and the result read as
+    UTF-8, as `unquote_plus` does; anything else (other characters, bytes that are not UTF-8, which `unquote_plus`
+    replaces) goes to `unquote_plus` itself.
+    """
+    if "+" in value:
+        value = value.replace("+", " ")
+    if "%" not in value:
+        return value
+    if value.isascii():
+        first, *rest = value.split("%")
+        pieces = [first]
+        for piece in rest:
+            byte = _HEX_PAIRS.get(piece[:2])
+            pieces.append(byte + piece[2:] if byte else "%" + piece)
+        try:
+            return "".join(pieces).encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return unquote_plus(value)
 
 
 def _unescape(value: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import botocore.handlers
 import botocore.session
@@ -448,6 +448,22 @@ def test_in_order_and_order_free_readings_agree(monkeypatch):
     monkeypatch.setattr(listing_xml, "_CONTENTS", listing_xml.re.compile("(<NeverMatches>)"))
     for name, body in OBJECT_BODIES.items():
         assert parse_objects_page(body, True) == first_way[name], name
+
+
+@pytest.mark.parametrize("value", [
+    "plain/key", "a+b", "a%2Bb", "100%25", "%", "%4", "%zz", "%e9", "%C3%A9", "%c3%a9%F0%9F%98%80", "%C3", "%FF%FE",
+    "\u00e9%20", "caf\u00e9+%C3%A9", "%2", "+%+", "%%41", "%41%", "%aF%Af", "\U0001f600%2F", "\x7f%7F",
+])
+def test_url_decode_is_unquote_plus(value):
+    assert listing_xml.url_decode(value) == unquote_plus(value)
+
+
+def test_url_decode_is_unquote_plus_on_random_text():
+    rng = random.Random(5)
+    alphabet = ["%", "+", "2", "F", "f", "C3", "A9", "e9", "zz", "a", "/", " ", "\u00e9", "\U0001f600", "%2", "%C3%A"]
+    for _ in range(20000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert listing_xml.url_decode(value) == unquote_plus(value), value
 
 
 def test_fast_constructor_builds_the_same_instance():
