@@ -211,8 +211,9 @@ def parse_objects_page(body: bytes, restore_status_requested: bool) -> Optional[
                 last_modified = None
             if last_modified is None or last_modified.tzinfo is not _UTC:
                 last_modified = _timestamp(modified)
-            if "&" in e_tag:
-                e_tag = _unescape(e_tag)
+            if "&" in e_tag:  # S3 writes ETags as &quot;...&quot;: that entity alone is replaced cheaply
+                quoted = e_tag.replace("&quot;", '"')
+                e_tag = _unescape(e_tag) if "&" in quoted else quoted
             if "&" in storage_class:
                 storage_class = _unescape(storage_class)
             storage_class = storage_class or "STANDARD"

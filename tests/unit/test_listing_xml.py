@@ -171,6 +171,7 @@ OBJECT_BODIES = {
     "storage-class-empty": listing(contents(storage_class="")),
     "etag-missing": listing(contents(etag=None)),
     "etag-unquoted": listing(contents(etag="abc")),
+    "etag-other-entities": listing(contents(etag='"a&quot;b<&>\'"'), contents("b", etag="&#34;x&#34;")),
     "etag-raw-quotes": listing(contents(etag=None).replace("<Size>", '<ETag>"d41d8cd98f00b204e9800998ecf8427e-12"</ETag><Size>')),
     "size-missing": listing(contents(size=None)),
     "size-zero-and-huge": listing(contents("a", size="0"), contents("b", size=str(5 * 1024 ** 4))),
