@@ -192,10 +192,11 @@ def _before_parse_head(members: dict[str, tuple[str, str]], response_dict: dict[
                        customized_response_dict: dict[str, Any]) -> None:
     if response_dict["status_code"] != 200:
         return
-    fields = head_fields(response_dict["headers"], members)
+    headers = lowercase_dict(response_dict["headers"])
+    fields = head_fields(headers, members)
     if fields is not None:
         customized_response_dict[PARSED_HERE] = fields
-        response_dict["headers"] = lowercase_dict(response_dict["headers"])
+        response_dict["headers"] = headers
 
 
 def response_date(response: dict[str, Any]) -> datetime | None:
@@ -315,8 +316,8 @@ class S3Gateway:
         events.register("before-parse.s3.ListObjectsV2", self._before_parse_listing)
         events.register("before-parse.s3.ListObjectVersions", _before_parse_versions)
         shape = client.meta.service_model.operation_model("HeadObject").output_shape
-        members = {name: (member.serialization["name"], member.type_name) for name, member in shape.members.items()
-                   if member.serialization.get("location") == "header"
+        members = {name: (member.serialization["name"].lower(), member.type_name)
+                   for name, member in shape.members.items() if member.serialization.get("location") == "header"
                    and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
         events.register("before-parse.s3.HeadObject",
                         lambda response_dict, customized_response_dict, **_: _before_parse_head(

@@ -25,7 +25,8 @@ _MONTHS = {name: number for number, name in enumerate(
 
 
 def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str]]) -> Optional[dict[str, Any]]:
-    """{member: value} for each of `members` (member name -> (header name, botocore type)) present in `headers`.
+    """{member: value} for each of `members` (member name -> (lower-case header name, botocore type)) present in
+    `headers`, a mapping with lower-case names (as `botocore.utils.lowercase_dict` makes of a response's headers).
 
     Values are converted as botocore's RestXMLParser converts a header: 'long' and 'integer' with `int`,
     'timestamp' to an aware UTC datetime, anything else kept as text. None when a value would not convert
@@ -34,8 +35,8 @@ def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str
     fields: dict[str, Any] = {}
     try:
         for member, (header, kind) in members.items():
-            if header in headers:
-                value = headers[header]
+            value = headers.get(header)
+            if value is not None:
                 if kind in ("long", "integer"):
                     value = int(value)
                 elif kind == "timestamp":

@@ -12,13 +12,14 @@ import botocore.session
 import pytest
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import RestXMLParser, create_parser
+from botocore.utils import lowercase_dict
 
 from s3_metadata.aws import HEAD_MEMBERS, head_result
 from s3_metadata.head_headers import head_fields, http_date
 from s3_metadata.timestamps import fast_timestamp_parser
 
 SHAPE = botocore.session.get_session().get_service_model("s3").operation_model("HeadObject").output_shape
-MEMBERS = {name: (member.serialization["name"], member.type_name) for name, member in SHAPE.members.items()
+MEMBERS = {name: (member.serialization["name"].lower(), member.type_name) for name, member in SHAPE.members.items()
            if member.serialization.get("location") == "header" and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
 PARSERS = {"dateutil": create_parser("rest-xml"), "fast": RestXMLParser(timestamp_parser=fast_timestamp_parser)}
 BASE = {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT", "ETag": '"9b2cf535f27731c974343645a3985328"',
@@ -68,7 +69,7 @@ def botocore_head(raw: dict[str, str], timestamps: str) -> dict:
 @pytest.mark.parametrize("timestamps", ["dateutil", "fast"])
 @pytest.mark.parametrize("raw", list(CASES.values()), ids=list(CASES))
 def test_head_fields_equal_botocore(raw, timestamps):
-    fields = head_fields(HeadersDict(raw), MEMBERS)
+    fields = head_fields(lowercase_dict(HeadersDict(raw)), MEMBERS)
     assert fields is not None
     assert head_result(fields) == head_result(botocore_head(raw, timestamps))
     parsed = botocore_head(raw, timestamps)
@@ -87,7 +88,7 @@ def test_head_fields_equal_botocore(raw, timestamps):
     pytest.param(headers(Last_Modified="Wed, 31 Feb 2015 07:28:00 GMT"), id="no-such-day"),
 ])
 def test_values_botocore_fails_on_are_declined(raw):
-    assert head_fields(HeadersDict(raw), MEMBERS) is None
+    assert head_fields(lowercase_dict(HeadersDict(raw)), MEMBERS) is None
     with pytest.raises(Exception):
         head_result(botocore_head(raw, "dateutil"))
 
