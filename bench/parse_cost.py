@@ -132,8 +132,9 @@ def main() -> int:
     args = parser.parse_args()
     results = {"listing_us_per_object": listing_costs(args.objects, args.rounds),
                "head_us_per_request": head_costs(args.heads, args.rounds)}
-    for title, figures in (("ListObjectsV2 body -> ListedObject, µs of CPU per object", results["listing_us_per_object"]),
-                           ("HeadObject request, µs of CPU per HEAD", results["head_us_per_request"])):
+    sections = (("ListObjectsV2 body -> ListedObject, µs of CPU per object", results["listing_us_per_object"]),
+                ("HeadObject request, µs of CPU per HEAD", results["head_us_per_request"]))
+    for title, figures in sections:
         print(title)
         reference = figures["botocore default"]
         for name, value in figures.items():

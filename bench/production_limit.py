@@ -55,7 +55,8 @@ class Envelope:
         """How often and how long the CPU quota held the group back."""
         stat = _key_values(self.groups[0] / "cpu.stat")
         if self.version == 2:
-            return {"throttled_periods": stat.get("nr_throttled", 0), "throttled_s": stat.get("throttled_usec", 0) / 1e6}
+            return {"throttled_periods": stat.get("nr_throttled", 0),
+                    "throttled_s": stat.get("throttled_usec", 0) / 1e6}
         return {"throttled_periods": stat.get("nr_throttled", 0), "throttled_s": stat.get("throttled_time", 0) / 1e9}
 
     def memory_peak_mb(self) -> Optional[float]:

@@ -73,7 +73,8 @@ class Row:
         return {**asdict(self), "list_requests": self.list_requests, "head_requests": self.head_requests,
                 "other_requests": self.other_requests, "requests_per_object": self.requests_per_object,
                 "objects_per_s": self.objects_per_s, "cpu_us_per_object": self.cpu_us_per_object,
-                "net_cpu_us_per_object": self.net_cpu_us_per_object, "list_per_1000_objects": self.list_per_1000_objects}
+                "net_cpu_us_per_object": self.net_cpu_us_per_object,
+                "list_per_1000_objects": self.list_per_1000_objects}
 
 
 def _per_object(total: float, objects: int) -> Optional[float]:

@@ -48,7 +48,8 @@ def parse_arguments(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--archived-share", type=float,
                         help="share of the bucket in GLACIER and DEEP_ARCHIVE (default 0.14), e.g. 0.333")
     parser.add_argument("--production", action="store_true",
-                        help="run each measured process inside 0.5 CPU and 1 GB (a cgroup), as Fivetran runs connectors")
+                        help="run each measured process inside 0.5 CPU and 1 GB (a cgroup), as Fivetran runs "
+                             "connectors")
     parser.add_argument("--mutate", type=json.loads, metavar="JSON",
                         help='a /__mutate body applied between the full and the incremental run, e.g. \'{"add": 100}\'')
     parser.add_argument("--access-key-id", default="bench",
@@ -136,7 +137,8 @@ def measure_startup(connector: str, args: argparse.Namespace, workdir: Path, pro
     progress(f"{connector}: start-up (a sync of an empty bucket)")
     with standin_for(args, objects=0) as standin:
         try:
-            project = prepare_project(connector, workdir / f"{connector}-startup", configuration(connector, standin, args))
+            project = prepare_project(connector, workdir / f"{connector}-startup",
+                                      configuration(connector, standin, args))
         except ProjectMissing:
             return None
         with production.run() as envelope:

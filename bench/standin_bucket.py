@@ -360,7 +360,7 @@ class Bucket:
             yield self._added[key]
 
     def page(self, prefix: str, delimiter: str, start: str, max_keys: int) -> Page:
-        """Keys under `prefix` from `start` on, at most `max_keys` entries, rolled up at `delimiter` when one is given."""
+        """Keys under `prefix` from `start` on, at most `max_keys` entries, rolled up at `delimiter` if one is given."""
         if max_keys == 0:
             return Page([], [], False, start, "")
         with self._lock:
@@ -429,7 +429,8 @@ class Bucket:
         now = int(datetime.now(timezone.utc).timestamp())
         added = []
         for _ in range(count):
-            key = f"incoming/{datetime.fromtimestamp(now, timezone.utc):%Y/%m/%d}/new-{next(self._added_numbers):06d}.json"
+            day = datetime.fromtimestamp(now, timezone.utc)
+            key = f"incoming/{day:%Y/%m/%d}/new-{next(self._added_numbers):06d}.json"
             self._added[key] = S3Object(key, self._mutations.randrange(100, 100_000),
                                         f"{self._mutations.getrandbits(128):032x}", "STANDARD", now)
             bisect.insort(self._added_keys, key)

@@ -107,7 +107,8 @@ def main() -> int:
         state_file = args.state_file or Path(work) / "state.json"
         if "full" in runs and state_file.exists():
             state_file.unlink()
-        print(f"{args.objects:,} objects, {args.latency_ms:g} ms latency, production mode {'on' if args.production else 'off'}")
+        mode = "on" if args.production else "off"
+        print(f"{args.objects:,} objects, {args.latency_ms:g} ms latency, production mode {mode}")
         print(f"{'run':<12} {'wall s':>7} {'CPU s':>7} {'sync CPU s':>10} {'µs/object':>9} {'peak RSS MB':>11} "
               f"{'rows':>9} {'state KB':>8} {'LIST':>6} {'throttled s':>11}")
         for run in runs:

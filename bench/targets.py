@@ -90,7 +90,8 @@ def main() -> int:
         without = debug_rows(common + heavy, production, workdir / "head-heavy")
         results["head_heavy"] = {"with_listing_status": [r.as_json() for r in with_status],
                                  "without": [r.as_json() for r in without]}
-        alone = {args.objects: sync_alone(args.objects, args.latency_ms, "full,incremental", True, workdir / "small.json")}
+        alone = {args.objects: sync_alone(args.objects, args.latency_ms, "full,incremental", True,
+                                          workdir / "small.json")}
         if args.big:
             state = workdir / "big.json"
             alone[args.big] = (sync_alone(args.big, args.latency_ms, "full", False, state)

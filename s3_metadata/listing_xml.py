@@ -455,6 +455,7 @@ def _unescape_match(match: re.Match) -> str:
     if named:
         return _NAMED[named]
     code = int(decimal) if decimal else int(hexadecimal, 16)
-    if not (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF):
+    if not (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF):
         raise _NotInSubset
     return chr(code)

@@ -39,7 +39,8 @@ def gateway(moto_s3, faults) -> S3Gateway:
     moto_s3.start_restore(BUCKET, "cold/restoring")
     moto_s3.complete_restore(BUCKET, "cold/restored", datetime.now(timezone.utc) + timedelta(days=3))
     faults.emulate_listing_restore_status(moto_s3.listing_restore)
-    settings = parse_configuration({"bucket": BUCKET, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
+    settings = parse_configuration({"bucket": BUCKET, "aws_access_key_id": "testing",
+                                    "aws_secret_access_key": "testing"})
     return S3Gateway(settings, sleep=lambda seconds: None)
 
 

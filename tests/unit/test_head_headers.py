@@ -20,7 +20,8 @@ from s3_metadata.timestamps import fast_timestamp_parser
 
 SHAPE = botocore.session.get_session().get_service_model("s3").operation_model("HeadObject").output_shape
 MEMBERS = {name: (member.serialization["name"].lower(), member.type_name) for name, member in SHAPE.members.items()
-           if member.serialization.get("location") == "header" and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
+           if member.serialization.get("location") == "header"
+           and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
 PARSERS = {"dateutil": create_parser("rest-xml"), "fast": RestXMLParser(timestamp_parser=fast_timestamp_parser)}
 BASE = {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT", "ETag": '"9b2cf535f27731c974343645a3985328"',
         "Content-Length": "1234", "Content-Type": "binary/octet-stream", "Accept-Ranges": "bytes",

@@ -19,7 +19,9 @@ import pytest
 from botocore.parsers import RestXMLParser, create_parser
 
 from s3_metadata import listing_xml
-from s3_metadata.listing_xml import ListedVersion, ParsedObjects, ParsedVersions, parse_objects_page, parse_versions_page
+from s3_metadata.listing_xml import (
+    ListedVersion, ParsedObjects, ParsedVersions, parse_objects_page, parse_versions_page,
+)
 from s3_metadata.rows import ListedObject, listed_object
 from s3_metadata.timestamps import fast_timestamp_parser, to_utc
 
@@ -117,7 +119,8 @@ def contents(key: str = "logs/a.gz", modified: str = "2024-05-01T12:00:00.000Z",
 
 
 def listing(*entries: str, truncated: bool = False, token: Optional[str] = None, encoded: bool = True,
-            prefixes: tuple = (), extra: str = "", declaration: str = DECLARATION, root: str = "ListBucketResult") -> bytes:
+            prefixes: tuple = (), extra: str = "", declaration: str = DECLARATION,
+            root: str = "ListBucketResult") -> bytes:
     header = ["<Name>bucket</Name><Prefix></Prefix>", f"<KeyCount>{len(entries)}</KeyCount><MaxKeys>1000</MaxKeys>",
               f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"]
     if encoded:
@@ -130,25 +133,25 @@ def listing(*entries: str, truncated: bool = False, token: Optional[str] = None,
 
 
 def restore_status(in_progress: Optional[str], expiry: Optional[str] = None) -> str:
-    return f"<RestoreStatus>{element('IsRestoreInProgress', in_progress)}{element('RestoreExpiryDate', expiry)}</RestoreStatus>"
+    children = element("IsRestoreInProgress", in_progress) + element("RestoreExpiryDate", expiry)
+    return f"<RestoreStatus>{children}</RestoreStatus>"
 
 
-OWNER = "<ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>me &amp; you</DisplayName>"
+OWNER = ("<ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID>"
+         "<DisplayName>me &amp; you</DisplayName>")
 IN_PROGRESS = restore_status("true")
 RESTORED = restore_status("false", "2024-06-01T00:00:00.000Z")
 
 
 def pretty(body: bytes) -> bytes:
     """Newlines and indentation between elements (never inside text), as some stores and documents write."""
-    text = body.decode()
-    out, depth, index = [], 0, 0
-    for part in text.replace("><", ">\x00<").split("\x00"):
+    out, depth = [], 0
+    for part in body.decode().replace("><", ">\x00<").split("\x00"):
         closing = part.startswith("</")
         leaf = not closing and "</" in part
         depth -= closing
         out.append("  " * max(depth, 0) + part)
         depth += not closing and not leaf and not part.startswith("<?") and not part.endswith("/>")
-        index += 1
     return "\n".join(out).encode()
 
 
@@ -172,7 +175,8 @@ OBJECT_BODIES = {
     "etag-missing": listing(contents(etag=None)),
     "etag-unquoted": listing(contents(etag="abc")),
     "etag-other-entities": listing(contents(etag='"a&quot;b<&>\'"'), contents("b", etag="&#34;x&#34;")),
-    "etag-raw-quotes": listing(contents(etag=None).replace("<Size>", '<ETag>"d41d8cd98f00b204e9800998ecf8427e-12"</ETag><Size>')),
+    "etag-raw-quotes": listing(contents(etag=None).replace(
+        "<Size>", '<ETag>"d41d8cd98f00b204e9800998ecf8427e-12"</ETag><Size>')),
     "size-missing": listing(contents(size=None)),
     "size-zero-and-huge": listing(contents("a", size="0"), contents("b", size=str(5 * 1024 ** 4))),
     "every-class": listing(*(contents(f"k{i}", storage_class=c) for i, c in enumerate(
@@ -180,7 +184,8 @@ OBJECT_BODIES = {
          "REDUCED_REDUNDANCY", "EXPRESS_ONEZONE", "OUTPOSTS", "SNOW")))),
     "restore-in-progress": listing(contents(storage_class="GLACIER", restore=IN_PROGRESS)),
     "restore-restored": listing(contents(storage_class="DEEP_ARCHIVE", restore=RESTORED)),
-    "restore-expiry-only": listing(contents(storage_class="GLACIER", restore=restore_status(None, "2024-06-01T00:00:00Z"))),
+    "restore-expiry-only": listing(contents(storage_class="GLACIER",
+                                            restore=restore_status(None, "2024-06-01T00:00:00Z"))),
     "restore-empty-element": listing(contents(storage_class="GLACIER", restore="<RestoreStatus></RestoreStatus>")),
     "restore-on-intelligent-tiering": listing(contents(storage_class="INTELLIGENT_TIERING", restore=RESTORED)),
     "restore-on-standard": listing(contents(restore=IN_PROGRESS)),
@@ -197,11 +202,13 @@ OBJECT_BODIES = {
     "self-closing-top-level": listing(contents()).replace(b"<Prefix></Prefix>", b"<Prefix/>"),
     "start-after-and-delimiter": listing(contents(), extra="<StartAfter>a%20b</StartAfter><Delimiter>/</Delimiter>"),
     "unknown-top-level-leaf": listing(contents(), extra="<Future>x</Future>"),
-    "character-references": listing(contents("x", encoded=False).replace("<Key>x</Key>", "<Key>&#65;&#x42;&#10;&#13;</Key>"),
+    "character-references": listing(contents("x", encoded=False).replace("<Key>x</Key>",
+                                                                         "<Key>&#65;&#x42;&#10;&#13;</Key>"),
                                     encoded=False),
     # Read order-free (the in-order expression does not cover these).
     "pretty-printed": pretty(listing(contents(owner=OWNER), contents("b", storage_class="GLACIER", restore=RESTORED))),
-    "other-element-order": listing("<Contents><ETag>&quot;e&quot;</ETag><Size>1</Size><StorageClass>GLACIER</StorageClass>"
+    "other-element-order": listing("<Contents><ETag>&quot;e&quot;</ETag><Size>1</Size>"
+                                   "<StorageClass>GLACIER</StorageClass>"
                                    "<Key>k%20x</Key><LastModified>2024-05-01T12:00:00.000Z</LastModified>"
                                    "<RestoreStatus><RestoreExpiryDate>2024-06-01T00:00:00.000Z</RestoreExpiryDate>"
                                    "<IsRestoreInProgress>false</IsRestoreInProgress></RestoreStatus></Contents>"),
@@ -257,7 +264,8 @@ def versions_listing(*entries: str, truncated: bool = False, next_key: Optional[
     header += f"<MaxKeys>1000</MaxKeys><IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"
     header += "<EncodingType>url</EncodingType>"
     common = "".join(f"<CommonPrefixes><Prefix>{quote(p, safe='/~')}</Prefix></CommonPrefixes>" for p in prefixes)
-    return f"{DECLARATION}<ListVersionsResult{NAMESPACE}>{header}{''.join(entries)}{common}</ListVersionsResult>".encode()
+    body = f"{header}{''.join(entries)}{common}"
+    return f"{DECLARATION}<ListVersionsResult{NAMESPACE}>{body}</ListVersionsResult>".encode()
 
 
 VERSION_BODIES = {
