@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from measured_process import Measurement, run_measured
+from production_limit import Envelope
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINES = Path(__file__).resolve().parent / "baselines"
@@ -73,12 +74,14 @@ def fivetran_command() -> list[str]:
     return [str(beside) if beside.exists() else "fivetran"]
 
 
-def run_debug(project: Path, output_file: Path, timeout_s: float) -> DebugRun:
-    """One `fivetran debug`; a second call on the same project is an incremental sync, because the CLI picks up the
-    files/state.json the first one left."""
-    env = {**os.environ, "DO_NOT_TRACK": "1", "NO_COLOR": "1"}
+def run_debug(project: Path, output_file: Path, timeout_s: float, envelope: Optional[Envelope] = None) -> DebugRun:
+    """One `fivetran debug` (inside `envelope` when given); a second call on the same project is an incremental sync,
+    because the CLI picks up the files/state.json the first one left."""
+    # The CLI runs `pipreqs` from PATH: the interpreter's own bin directory comes first, as in an activated venv.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "DO_NOT_TRACK": "1", "NO_COLOR": "1", "PATH": path}
     measurement = run_measured([*fivetran_command(), "debug", "--configuration", "configuration.json"],
-                               project, env, output_file, timeout_s)
+                               project, env, output_file, timeout_s, envelope)
     text = _ANSI.sub("", measurement.output)
     upserts = _UPSERTS.findall(text)
     elapsed = _ELAPSED.search(text)

@@ -1,7 +1,8 @@
 """Runs one command and measures it the way the benchmark reports it: wall time, CPU and peak memory.
 
 `os.wait4` returns the child's resource usage together with that of the processes it waited for (pipreqs, which
-`fivetran debug` runs, included), so nothing has to sample memory while the run is going.
+`fivetran debug` runs, included), so nothing has to sample memory while the run is going. With an `Envelope`
+(production_limit.py) the child enters its control group before it execs, so the limit covers everything it runs.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
+
+from production_limit import Envelope
 
 
 @dataclass
@@ -23,16 +26,19 @@ class Measurement:
     peak_rss_mb: float
     timed_out: bool
     output: str
+    throttled_s: Optional[float] = None  # time the CPU quota held the run back (production mode)
 
 
 def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], output_file: Path,
-                 timeout_s: float) -> Measurement:
-    """Runs `command` with its output (stdout and stderr together) going to `output_file`."""
+                 timeout_s: float, envelope: Optional[Envelope] = None) -> Measurement:
+    """Runs `command` with its output (stdout and stderr together) going to `output_file`, inside `envelope`'s
+    control group when one is given."""
     timed_out = threading.Event()
     with open(output_file, "wb") as output:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=envelope.enter if envelope else None)
 
         def kill() -> None:
             timed_out.set()
@@ -53,4 +59,5 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], outp
         peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
         timed_out=timed_out.is_set(),
         output=output_file.read_text(encoding="utf-8", errors="replace"),
+        throttled_s=envelope.cpu_stats()["throttled_s"] if envelope else None,
     )

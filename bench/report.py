@@ -29,6 +29,8 @@ class Row:
     peak_rss_mb: Optional[float] = None
     cpu_s: Optional[float] = None
     server_cpu_s: Optional[float] = None
+    startup_cpu_s: Optional[float] = None  # the same command's CPU on an empty bucket: CLI start-up and shut-down
+    throttled_s: Optional[float] = None  # time the production mode's CPU quota held the run back
     errors_injected: int = 0
     note: str = ""
 
@@ -56,10 +58,23 @@ class Row:
     def cpu_us_per_object(self) -> Optional[float]:
         return _per_object(self.cpu_s * 1e6, self.objects) if self.cpu_s is not None else None
 
+    @property
+    def net_cpu_us_per_object(self) -> Optional[float]:
+        """CPU per object with the fixed start-up taken out: what a bigger bucket costs per object."""
+        if self.cpu_s is None or self.startup_cpu_s is None:
+            return None
+        return _per_object((self.cpu_s - self.startup_cpu_s) * 1e6, self.objects)
+
+    @property
+    def list_per_1000_objects(self) -> Optional[float]:
+        return _per_object(self.list_requests * 1000, self.objects)
+
     def as_json(self) -> dict:
         return {**asdict(self), "list_requests": self.list_requests, "head_requests": self.head_requests,
                 "other_requests": self.other_requests, "requests_per_object": self.requests_per_object,
-                "objects_per_s": self.objects_per_s, "cpu_us_per_object": self.cpu_us_per_object}
+                "objects_per_s": self.objects_per_s, "cpu_us_per_object": self.cpu_us_per_object,
+                "net_cpu_us_per_object": self.net_cpu_us_per_object,
+                "list_per_1000_objects": self.list_per_1000_objects}
 
 
 def _per_object(total: float, objects: int) -> Optional[float]:
@@ -84,6 +99,8 @@ COLUMNS: list[tuple[str, Callable[[Row], str]]] = [
     ("peak RSS MB", lambda r: _number(1)(r.peak_rss_mb)),
     ("CPU s", lambda r: _number(2)(r.cpu_s)),
     ("CPU µs/object", lambda r: _number(1)(r.cpu_us_per_object)),
+    ("w/o start-up", lambda r: _number(1)(r.net_cpu_us_per_object)),
+    ("throttled s", lambda r: _number(1)(r.throttled_s)),
 ]
 NUMERIC_FROM = 2
 

@@ -23,7 +23,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 class StandInProcess:
     def __init__(self, objects: int, latency_ms: float, error_rate: float = 0.0, seed: int = 1,
                  restore_status: bool = True, bucket: str = "bench-bucket", startup_timeout_s: float = 120.0,
-                 it_archive_days: int = 0):
+                 it_archive_days: int = 0, archived_share: Optional[float] = None):
         self.bucket = bucket
         self.command = [sys.executable, str(STANDIN), "--port", "0", "--objects", str(objects),
                         "--latency-ms", str(latency_ms), "--error-rate", str(error_rate), "--seed", str(seed),
@@ -32,6 +32,8 @@ class StandInProcess:
             self.command.append("--no-restore-status")
         if it_archive_days:
             self.command += ["--it-archive-days", str(it_archive_days)]
+        if archived_share is not None:
+            self.command += ["--archived-share", str(archived_share)]
         self.startup_timeout_s = startup_timeout_s
         self.process: Optional[subprocess.Popen] = None
         self.errors: Optional[IO[bytes]] = None

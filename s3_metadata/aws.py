@@ -19,12 +19,14 @@ import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any, Callable
 from urllib.parse import urlparse
 
+import botocore.handlers
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
@@ -32,6 +34,7 @@ from botocore.exceptions import (
     BotoCoreError, ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
     IncompleteReadError, NoCredentialsError, ReadTimeoutError, ResponseStreamingError, SSLError,
 )
+from botocore.utils import lowercase_dict
 
 from s3_metadata.configuration import Settings
 from s3_metadata.errors import (
@@ -39,7 +42,10 @@ from s3_metadata.errors import (
     answered_by_non_s3, classify_client_error, clock_skewed, endpoint_unreachable, is_bare, no_credentials,
     not_s3_api, resolve_bare_head, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
+from s3_metadata.head_headers import head_fields
+from s3_metadata.listing_xml import ListedVersion, parse_objects_page, parse_versions_page
 from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
+from s3_metadata.rows import ListedObject, listed_object
 from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
 
 _NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
@@ -60,6 +66,15 @@ PROBE_VERDICT_SECONDS = 30.0
 _PROBED_STATUS = {"HeadObject": frozenset({400, 403}), "HeadBucket": frozenset({400, 403, 404})}
 # A HEAD failure with one of these codes is not about the object: the sync cannot go on.
 _FATAL_HEAD_CODES = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES
+# Where our `before-parse` handlers leave what they read, in botocore's parsed response (see `_read_fast`).
+PARSED_HERE = "S3MetadataParsed"
+BODY_READ_HERE = "S3MetadataBody"
+# The HeadObject members `head_result` reads (and every Checksum* member).
+HEAD_MEMBERS = frozenset({"StorageClass", "Restore", "ArchiveStatus", "ContentLength", "ETag", "LastModified",
+                          "ChecksumType"})
+# botocore parses every S3 200 body once more to see whether it is an `<Error>`; our listing handlers make that
+# check themselves while reading the body. None if a botocore release renames it: then botocore's check stays.
+_BOTOCORE_200_CHECK = getattr(botocore.handlers, "_handle_200_error", None)
 
 
 class AwsCallError(Exception):
@@ -75,10 +90,19 @@ class AwsCallError(Exception):
 
 @dataclass(frozen=True)
 class ListPage:
-    entries: list[dict[str, Any]]
+    """One ListObjectsV2 page. `objects` is what the sync reads. `entries` is botocore's own parse of the same
+    page (dicts), built on first use: for callers that need what a dict holds and a ListedObject does not
+    (whether RestoreStatus was there at all)."""
+
+    objects: list[ListedObject]
     common_prefixes: list[str]
     next_token: str | None
     date: datetime | None
+    botocore_entries: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False, compare=False)
+
+    @cached_property
+    def entries(self) -> list[dict[str, Any]]:
+        return self.botocore_entries()
 
 
 @dataclass(frozen=True)
@@ -95,10 +119,25 @@ class HeadResult:
 
 @dataclass(frozen=True)
 class VersionsPage:
-    versions: list[dict[str, Any]]
-    delete_markers: list[dict[str, Any]]
+    """One ListObjectVersions page. `listed` holds versions and delete markers in key order, as S3 sent them;
+    `versions` and `delete_markers` are botocore's own parse of the same page (dicts), built on first use."""
+
+    listed: list[ListedVersion]
     next_key_marker: str | None
     next_version_marker: str | None
+    parse_with_botocore: Callable[[], dict[str, Any]] = field(default=dict, repr=False, compare=False)
+
+    @cached_property
+    def _botocore(self) -> dict[str, Any]:
+        return self.parse_with_botocore()
+
+    @property
+    def versions(self) -> list[dict[str, Any]]:
+        return self._botocore.get("Versions", [])
+
+    @property
+    def delete_markers(self) -> list[dict[str, Any]]:
+        return self._botocore.get("DeleteMarkers", [])
 
 
 @dataclass(frozen=True)
@@ -123,6 +162,61 @@ def head_result(response: dict[str, Any]) -> HeadResult:
         checksum_algorithm=",".join(algorithms) or None,
         checksum_type=response.get("ChecksumType"),
     )
+
+
+def in_key_order(versions: list[ListedVersion]) -> list[ListedVersion]:
+    """Versions and delete markers by key, each key's newest first, as AWS lists them (S3-compatible stores and
+    botocore, which keeps the two kinds apart, may not)."""
+    return sorted(versions, key=lambda v: (v.key, not v.is_latest, -v.last_modified.timestamp()))
+
+
+def listed_versions(response: dict[str, Any]) -> list[ListedVersion]:
+    """The versions and delete markers of a ListObjectVersions response botocore parsed, in key order."""
+    versions = []
+    for entry in response.get("Versions", []):
+        obj = listed_object(entry, False)
+        versions.append(ListedVersion(obj.key, entry.get("VersionId") or "null", bool(entry.get("IsLatest")), False,
+                                      obj.last_modified, obj.e_tag, obj.size, obj.storage_class,
+                                      obj.checksum_algorithm, obj.checksum_type, None))
+    versions += [ListedVersion(entry["Key"], entry.get("VersionId") or "null", bool(entry.get("IsLatest")), True,
+                               to_utc(entry["LastModified"])) for entry in response.get("DeleteMarkers", [])]
+    return in_key_order(versions)
+
+
+def _botocore_200_check_unless_read_here(operation_model: Any, response_dict: dict[str, Any], **kwargs: Any) -> None:
+    """botocore's check for an `<Error>` inside a 200, for every S3 operation but the two listings we read."""
+    if operation_model.name not in ("ListObjectsV2", "ListObjectVersions"):
+        _BOTOCORE_200_CHECK(operation_model=operation_model, response_dict=response_dict, **kwargs)
+
+
+def _read_listing(parse: Callable[[bytes], Any] | None, operation_model: Any, response_dict: dict[str, Any],
+                  customized_response_dict: dict[str, Any]) -> None:
+    """Our reading of a 200 listing body, or else botocore's 200-error check and parse, as without us."""
+    if response_dict["status_code"] == 200 and parse is not None:
+        parsed = parse(response_dict["body"])
+        if parsed is not None:
+            customized_response_dict[PARSED_HERE] = parsed
+            customized_response_dict[BODY_READ_HERE] = response_dict["body"]
+            response_dict["body"] = b""
+            return
+    if _BOTOCORE_200_CHECK is not None:
+        _BOTOCORE_200_CHECK(operation_model=operation_model, response_dict=response_dict)
+
+
+def _before_parse_versions(operation_model: Any, response_dict: dict[str, Any],
+                           customized_response_dict: dict[str, Any], **_: Any) -> None:
+    _read_listing(parse_versions_page, operation_model, response_dict, customized_response_dict)
+
+
+def _before_parse_head(members: dict[str, tuple[str, str]], response_dict: dict[str, Any],
+                       customized_response_dict: dict[str, Any]) -> None:
+    if response_dict["status_code"] != 200:
+        return
+    headers = lowercase_dict(response_dict["headers"])
+    fields = head_fields(headers, members)
+    if fields is not None:
+        customized_response_dict[PARSED_HERE] = fields
+        response_dict["headers"] = headers
 
 
 def response_date(response: dict[str, Any]) -> datetime | None:
@@ -255,6 +349,8 @@ class S3Gateway:
         self._bucket_regions: dict[str, str] = {}
         self._probe_gates: dict[str, threading.Lock] = {}
         self._probe_verdicts: dict[str, tuple[str | SyncError | None, float]] = {}
+        # Whether the ListObjectsV2 call in flight on this thread asked for RestoreStatus (see `_read_fast`).
+        self._listing = threading.local()
         self._setup_credentials()
 
     @property
@@ -280,9 +376,54 @@ class S3Gateway:
         region = region or self.settings.aws_region
         with self._lock:
             if region not in self._clients:
-                self._clients[region] = self._session.create_client(
+                client = self._session.create_client(
                     "s3", region_name=region, endpoint_url=self._endpoint, config=self._client_config())
+                self._read_fast(client)
+                self._clients[region] = client
             return self._clients[region]
+
+    def _read_fast(self, client: Any) -> None:
+        """Read ListObjectsV2, ListObjectVersions and HeadObject 200 responses ourselves, before botocore parses.
+
+        botocore still signs, sends, redirects, retries and parses every error. For a 200 listing, our
+        `before-parse` handler reads the body (`listing_xml`), leaves the values in the parsed response under
+        PARSED_HERE and empties the body, so botocore's parser finds nothing left to walk; for a 200 HEAD it reads
+        the headers `head_result` needs (`head_headers`) and hands botocore a plain lower-cased copy of the headers
+        (what its metadata holds anyway), in which its case-sensitive lookups of mixed-case names such as
+        Last-Modified find nothing to parse. A body our parser declines (not S3's usual shape, or an error) is left
+        to botocore untouched: its own 200-error check (which our handlers replace for the two listings, since it
+        parses the whole body a second time) runs on it, then its parser.
+        """
+        events = client.meta.events
+        if _BOTOCORE_200_CHECK is not None:
+            events.unregister("before-parse.s3.*", _BOTOCORE_200_CHECK)
+            events.register_first("before-parse.s3.*", _botocore_200_check_unless_read_here)
+        events.register("before-parse.s3.ListObjectsV2", self._before_parse_listing)
+        events.register("before-parse.s3.ListObjectVersions", _before_parse_versions)
+        shape = client.meta.service_model.operation_model("HeadObject").output_shape
+        members = {name: (member.serialization["name"].lower(), member.type_name)
+                   for name, member in shape.members.items() if member.serialization.get("location") == "header"
+                   and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
+        events.register("before-parse.s3.HeadObject",
+                        lambda response_dict, customized_response_dict, **_: _before_parse_head(
+                            members, response_dict, customized_response_dict))
+
+    def _before_parse_listing(self, operation_model: Any, response_dict: dict[str, Any],
+                              customized_response_dict: dict[str, Any], **_: Any) -> None:
+        restore_status = getattr(self._listing, "restore_status", None)
+        parse = None if restore_status is None else lambda body: parse_objects_page(body, restore_status)
+        _read_listing(parse, operation_model, response_dict, customized_response_dict)
+
+    def _parse_with_botocore(self, client: Any, operation: str, body: bytes) -> dict[str, Any]:
+        """botocore's own parse of a 200 listing body our handler read: its parser, then the url-decoding it
+        applies to listings after the call."""
+        model = client.meta.service_model.operation_model(operation)
+        parser = self._session.get_component("response_parser_factory").create_parser("rest-xml")
+        parsed = parser.parse({"body": body, "headers": {}, "status_code": 200}, model.output_shape)
+        decode = (botocore.handlers.decode_list_object_v2 if operation == "ListObjectsV2"
+                  else botocore.handlers.decode_list_object_versions)
+        decode(parsed=parsed, context={"encoding_type_auto_set": True})
+        return parsed
 
     def caller_identity(self) -> dict[str, Any]:
         """STS GetCallerIdentity: proves the credentials (or the assumed role) are valid, needs no permission."""
@@ -326,12 +467,24 @@ class S3Gateway:
             request["Delimiter"] = delimiter
         if restore_status:
             request["OptionalObjectAttributes"] = ["RestoreStatus"]
-        response = self._call_classified("ListObjectsV2", bucket, self.bucket_client(bucket).list_objects_v2, **request)
+        client = self.bucket_client(bucket)
+        self._listing.restore_status = restore_status
+        try:
+            response = self._call_classified("ListObjectsV2", bucket, client.list_objects_v2, **request)
+        finally:
+            self._listing.restore_status = None
+        parsed = response.get(PARSED_HERE)
+        if parsed is not None:
+            body = response[BODY_READ_HERE]
+            return ListPage(parsed.objects, parsed.common_prefixes, parsed.next_token, response_date(response),
+                            lambda: self._parse_with_botocore(client, "ListObjectsV2", body).get("Contents", []))
+        entries = response.get("Contents", [])
         return ListPage(
-            entries=response.get("Contents", []),
+            objects=[listed_object(entry, restore_status) for entry in entries],
             common_prefixes=[p["Prefix"] for p in response.get("CommonPrefixes", [])],
             next_token=response.get("NextContinuationToken") if response.get("IsTruncated") else None,
             date=response_date(response),
+            botocore_entries=lambda: entries,
         )
 
     def head_object(self, bucket: str, key: str, checksums: bool = False) -> HeadResult | None:
@@ -359,7 +512,7 @@ class S3Gateway:
             if code != error.code:
                 raise AwsCallError("HeadObject", code, error.status, error.headers) from None
             raise
-        return head_result(response)
+        return head_result(response[PARSED_HERE] if PARSED_HERE in response else response)
 
     def _unmasked_head_code(self, error: AwsCallError, bucket: str, client: Any) -> str:
         """The real code behind a HEAD's bare 400/403 (and HeadBucket's 404), found by `_probe`."""
@@ -425,14 +578,19 @@ class S3Gateway:
             request["KeyMarker"] = key_marker
             if version_marker is not None:
                 request["VersionIdMarker"] = version_marker
-        response = self._call_classified("ListObjectVersions", bucket, self.bucket_client(bucket).list_object_versions,
-                                         **request)
+        client = self.bucket_client(bucket)
+        response = self._call_classified("ListObjectVersions", bucket, client.list_object_versions, **request)
+        parsed = response.get(PARSED_HERE)
+        if parsed is not None:
+            body = response[BODY_READ_HERE]
+            return VersionsPage(in_key_order(parsed.versions), parsed.next_key_marker, parsed.next_version_marker,
+                                lambda: self._parse_with_botocore(client, "ListObjectVersions", body))
         truncated = bool(response.get("IsTruncated"))
         return VersionsPage(
-            versions=response.get("Versions", []),
-            delete_markers=response.get("DeleteMarkers", []),
+            listed=listed_versions(response),
             next_key_marker=response.get("NextKeyMarker") if truncated else None,
             next_version_marker=response.get("NextVersionIdMarker") if truncated else None,
+            parse_with_botocore=lambda: response,
         )
 
     # -- SQS, for event mode
@@ -499,7 +657,7 @@ class S3Gateway:
             try:
                 with self._in_flight:
                     response = method(**request)
-                if operation == "ListObjectsV2" and "IsTruncated" not in response:
+                if operation == "ListObjectsV2" and "IsTruncated" not in response and PARSED_HERE not in response:
                     # Any XML parses, so a web page answering 200 would read as an empty bucket.
                     headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
                     raise not_s3_api(self._endpoint, operation, 200, headers.get("content-type", ""))

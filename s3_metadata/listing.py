@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Iterator, Protocol
 
 from s3_metadata.errors import SyncError
-from s3_metadata.rows import ListedObject, listed_object
+from s3_metadata.rows import ListedObject
 
 PREVIEW = 80
 
@@ -53,7 +53,7 @@ class PageSource(Protocol):
 
 
 class PageLike(Protocol):
-    entries: list[dict]
+    objects: list[ListedObject]
     next_token: str | None
     date: datetime | None
 
@@ -71,7 +71,7 @@ def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: 
     previous = lo
     while True:
         page = source.list_page(bucket, prefix, lo, token, restore_status)
-        objects = [listed_object(entry, restore_status) for entry in page.entries]
+        objects = page.objects
         check_order(objects, previous, endpoint, bucket)
         if objects:
             previous = objects[-1].key

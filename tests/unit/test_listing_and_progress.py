@@ -20,7 +20,7 @@ T = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 @dataclass
 class FakePage:
-    entries: list[dict]
+    objects: list[ListedObject]
     next_token: str | None
     date: datetime | None = None
 
@@ -35,9 +35,9 @@ class Pages:
     def list_page(self, bucket, prefix, start_after, token, restore_status=False):
         self.calls.append((start_after, token))
         number = 0 if token is None else int(token)
-        entries = [{"Key": k, "LastModified": T, "ETag": '"e"', "Size": 1} for k in self.pages[number]]
+        objects = [ListedObject(k, T, "e", 1, "STANDARD") for k in self.pages[number]]
         more = number + 1 < len(self.pages)
-        return FakePage(entries, str(number + 1) if more else None)
+        return FakePage(objects, str(number + 1) if more else None)
 
 
 def keys_of(pages) -> list[str]:

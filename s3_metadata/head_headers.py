@@ -1,0 +1,56 @@
+"""The headers of a HeadObject 200 response into the few values the connector reads, as botocore reads them.
+
+botocore parses a HEAD response by walking all ~50 members of HeadObject's output shape, looking each one up in
+a case-insensitive header map, and reads `Last-Modified` (an HTTP date) with dateutil; together that is a fifth
+of the CPU a HEAD costs (bench/parse_cost.py). Event mode and the restore-status HEADs read seven of those
+members. `head_fields` reads just those, converted as botocore converts them, or declines (None) when a value
+does not convert cleanly, and botocore then parses the response as it always did. `tests/unit/test_head_headers.py`
+holds both to the same values over a corpus of headers.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Mapping, Optional
+
+from s3_metadata.timestamps import fast_timestamp_parser, to_utc
+
+# RFC 7231's IMF-fixdate, the form S3 sends: `Wed, 21 Oct 2015 07:28:00 GMT`. Other date forms go to the
+# connector's timestamp parser (which hands them to botocore's).
+_IMF_FIXDATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) "
+    r"(\d\d):(\d\d):(\d\d) GMT")
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
+def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str]]) -> Optional[dict[str, Any]]:
+    """{member: value} for each of `members` (member name -> (lower-case header name, botocore type)) present in
+    `headers`, a mapping with lower-case names (as `botocore.utils.lowercase_dict` makes of a response's headers).
+
+    Values are converted as botocore's RestXMLParser converts a header: 'long' and 'integer' with `int`,
+    'timestamp' to an aware UTC datetime, anything else kept as text. None when a value would not convert
+    cleanly, so that botocore's own parse (and its error) stands.
+    """
+    fields: dict[str, Any] = {}
+    try:
+        for member, (header, kind) in members.items():
+            value = headers.get(header)
+            if value is not None:
+                if kind in ("long", "integer"):
+                    value = int(value)
+                elif kind == "timestamp":
+                    value = http_date(value)
+                fields[member] = value
+    except (ValueError, OverflowError, TypeError):
+        return None
+    return fields
+
+
+def http_date(value: str) -> datetime:
+    """An HTTP date header as an aware UTC datetime: what botocore's timestamp parsing and `to_utc` give."""
+    match = _IMF_FIXDATE.fullmatch(value)
+    if match is None:
+        return to_utc(fast_timestamp_parser(value))
+    day, month, year, hour, minute, second = match.groups()
+    return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
