@@ -104,6 +104,11 @@ FIELDS: tuple[FieldSpec, ...] = (
               description="Also fill s3_object_versions with every version and delete marker of versioned buckets."),
     FieldSpec("reconcile_every_hours", "Reconcile deletes every (hours)", placeholder="24",
               description="Unversioned buckets: a full re-send that marks deleted objects as deleted. Empty: never."),
+    FieldSpec("object_details", "Object details", placeholder="head,tags",
+              description="Extra columns for compliance and cost questions: head (encryption, object lock, "
+                          "replication, content type, lifecycle expiration, checksums, user metadata) and tags. Each "
+                          "costs one request per new or changed object (head: HEAD; tags: GetObjectTagging, and the "
+                          "HEAD is made anyway). Empty: off."),
     FieldSpec("sqs_queue_url", "SQS queue URL for S3 events",
               placeholder="https://sqs.us-east-1.amazonaws.com/123456789012/s3-events",
               description="Event mode: after the first full sync, sync from S3 event notifications instead of listing."),
