@@ -19,10 +19,10 @@ import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
 import botocore.session
@@ -83,6 +83,8 @@ class ListPage:
 
 @dataclass(frozen=True)
 class HeadResult:
+    """What a HEAD said of an object, as plain values; the header names in the comments."""
+
     storage_class: str
     restore: str | None
     archive_status: str | None
@@ -91,6 +93,21 @@ class HeadResult:
     last_modified: datetime | None = None
     checksum_algorithm: str | None = None
     checksum_type: str | None = None
+    version_id: str | None = None  # x-amz-version-id
+    content_type: str | None = None
+    content_encoding: str | None = None
+    cache_control: str | None = None
+    server_side_encryption: str | None = None  # x-amz-server-side-encryption
+    sse_kms_key_id: str | None = None  # x-amz-server-side-encryption-aws-kms-key-id
+    bucket_key_enabled: bool | None = None  # x-amz-server-side-encryption-bucket-key-enabled
+    object_lock_mode: str | None = None  # x-amz-object-lock-mode
+    object_lock_retain_until: datetime | None = None  # x-amz-object-lock-retain-until-date
+    object_lock_legal_hold: str | None = None  # x-amz-object-lock-legal-hold: ON or OFF
+    replication_status: str | None = None  # x-amz-replication-status
+    expiration: str | None = None  # x-amz-expiration, unparsed (details.parse_expiration)
+    parts_count: int | None = None  # x-amz-mp-parts-count
+    checksums: Mapping[str, str] = field(default_factory=dict)  # algorithm (CRC32, SHA256, ...) -> value
+    user_metadata: Mapping[str, str] = field(default_factory=dict)  # x-amz-meta-*, names without the prefix
 
 
 @dataclass(frozen=True)
@@ -110,9 +127,11 @@ class QueueMessage:
 
 def head_result(response: dict[str, Any]) -> HeadResult:
     """The plain values of a HeadObject response (checksums only appear when ChecksumMode was ENABLED)."""
-    algorithms = sorted(field[len("Checksum"):].upper() for field, value in response.items()
-                        if field.startswith("Checksum") and field != "ChecksumType" and value)
+    checksums = {name[len("Checksum"):].upper(): value for name, value in response.items()
+                 if name.startswith("Checksum") and name != "ChecksumType" and value}
     last_modified = response.get("LastModified")
+    retain_until = response.get("ObjectLockRetainUntilDate")
+    parts = response.get("PartsCount")
     return HeadResult(
         storage_class=response.get("StorageClass") or "STANDARD",
         restore=response.get("Restore"),
@@ -120,8 +139,23 @@ def head_result(response: dict[str, Any]) -> HeadResult:
         size=int(response.get("ContentLength") or 0),
         e_tag=(response.get("ETag") or "").strip('"'),
         last_modified=to_utc(last_modified) if last_modified else None,
-        checksum_algorithm=",".join(algorithms) or None,
+        checksum_algorithm=",".join(sorted(checksums)) or None,
         checksum_type=response.get("ChecksumType"),
+        version_id=response.get("VersionId"),
+        content_type=response.get("ContentType"),
+        content_encoding=response.get("ContentEncoding"),
+        cache_control=response.get("CacheControl"),
+        server_side_encryption=response.get("ServerSideEncryption"),
+        sse_kms_key_id=response.get("SSEKMSKeyId"),
+        bucket_key_enabled=response.get("BucketKeyEnabled"),
+        object_lock_mode=response.get("ObjectLockMode"),
+        object_lock_retain_until=to_utc(retain_until) if retain_until else None,
+        object_lock_legal_hold=response.get("ObjectLockLegalHoldStatus"),
+        replication_status=response.get("ReplicationStatus"),
+        expiration=response.get("Expiration"),
+        parts_count=int(parts) if parts is not None else None,
+        checksums=checksums,
+        user_metadata=dict(response.get("Metadata") or {}),
     )
 
 
@@ -345,21 +379,35 @@ class S3Gateway:
         request: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if checksums:
             request["ChecksumMode"] = "ENABLED"
+        response = self._object_call("HeadObject", bucket, "head_object", **request)
+        return None if response is None else head_result(response)
+
+    def get_object_tags(self, bucket: str, key: str) -> dict[str, str] | None:
+        """GetObjectTagging of the current version: the tags as a mapping ({} when there are none), None when the
+        object no longer exists; failures as for `head_object`."""
+        response = self._object_call("GetObjectTagging", bucket, "get_object_tagging", Bucket=bucket, Key=key)
+        if response is None:
+            return None
+        return {tag["Key"]: tag.get("Value", "") for tag in response.get("TagSet", [])}
+
+    def _object_call(self, operation: str, bucket: str, method: str, **request: Any) -> dict[str, Any] | None:
+        """A request about one object: None when the object no longer exists; AwsCallError for a failure that
+        concerns only this object (an error response, or retries run out: code is the last failure's, e.g.
+        SlowDown); SyncError when the sync cannot go on (bad credentials, a skewed clock, the bucket gone)."""
         client = self.bucket_client(bucket)
         try:
-            response = self._call("HeadObject", bucket, client.head_object, **request)
+            return self._call(operation, bucket, getattr(client, method), **request)
         except RetriesExhaustedError as error:
-            raise AwsCallError("HeadObject", error.code, error.status) from None
+            raise AwsCallError(operation, error.code, error.status) from None
         except AwsCallError as error:
             if error.code in NOT_FOUND_CODES:
                 return None
             code = self._unmasked_head_code(error, bucket, client)
             if code in _FATAL_HEAD_CODES:
-                raise classify_client_error("HeadObject", code, error.status, bucket) from None
+                raise classify_client_error(operation, code, error.status, bucket) from None
             if code != error.code:
-                raise AwsCallError("HeadObject", code, error.status, error.headers) from None
+                raise AwsCallError(operation, code, error.status, error.headers) from None
             raise
-        return head_result(response)
 
     def _unmasked_head_code(self, error: AwsCallError, bucket: str, client: Any) -> str:
         """The real code behind a HEAD's bare 400/403 (and HeadBucket's 404), found by `_probe`."""
