@@ -121,6 +121,12 @@ def previous_restore(tracked: Mapping[str, RestoreInfo], obj: ListedObject) -> R
     return tracked.get(obj.key) or last_sent(obj)
 
 
+def described_row(bucket: str, obj: ListedObject, description: Description, details: Sequence[str]) -> dict[str, Any]:
+    """The full row of a described object: listing columns, restore columns and every chosen detail column."""
+    return {**object_row(bucket, obj, description.restore),
+            **detail_values(details, description.head, description.tags)}
+
+
 def row_due(sent: bool, described: Description | None, previous: RestoreInfo) -> bool:
     """Whether an object gets a row: the range scan sends it, or its HEAD shows something its row does not."""
     return sent or (described is not None and described.observed != previous)
@@ -155,8 +161,7 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
                 raise AssertionError(f"object {obj.key!r} is sent without the HEAD its details need")
             out.upserts.append(object_row(view.bucket, obj, listed_restore(view.mode, obj)))
         else:
-            out.upserts.append({**object_row(view.bucket, obj, description.restore),
-                                **detail_values(view.details, description.head, description.tags)})
+            out.upserts.append(described_row(view.bucket, obj, description, view.details))
     gone = set(gone_tracked) - listed
     if versions is not None and may_hide_deletes(batch, view.has_history):
         gone.update(entry["Key"] for entry, marker in versions
