@@ -150,7 +150,7 @@ def test_a_failed_check_returns_its_message(world, base_config):
 def test_objects_check_heads_as_the_sync_does(world, base_config, details, outcome):
     """KMS refuses only the HEAD that asks for checksum values (ChecksumMode=ENABLED), which `head` makes."""
     world["harness"].faults.respond("HeadObject", 403, when=lambda op, request, n: request.headers.get(
-        "x-amz-checksum-mode") == "ENABLED")
+        "x-amz-checksum-mode") == b"ENABLED")
     result = check_objects_readable(configure(world, base_config, {"object_details": details}))
     assert result.outcome == outcome, result
     if outcome == FAILED:
