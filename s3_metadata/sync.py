@@ -234,7 +234,9 @@ class Sync:
         inspector = BucketInspector(self.settings, self.gateway, self.sink.warning)
         for bucket in self.settings.buckets:
             prefixes = [p for b, p in streams if b == bucket]
-            tracked = sorted(k for p in prefixes for k in self.state.stream(bucket, p).restores)
+            # Only restores can confirm the listing: failed descriptions would spend the probe's HEADs for nothing.
+            tracked = sorted(k for p in prefixes for k, v in self.state.stream(bucket, p).restores.items()
+                             if v.is_tracked)
             plan = inspector.plan(bucket, prefixes[0], tracked, self.state.restore_sources.get(bucket))
             if plan.restore.remember:
                 self.state.restore_sources[bucket] = plan.restore.source
