@@ -348,3 +348,87 @@ def test_rows_without_details_are_unchanged(harness, base_config):
     assert not columns & set(DETAIL_COLUMNS)
     assert harness.faults.requests["HeadObject"] == 0 and harness.faults.requests["GetObjectTagging"] == 0
     assert project_rows(harness.rows(), ["key"]) == {("test-bucket", k): {"key": k} for k in ("a", "b")}
+
+
+# ------------------------------------------------------------------------------------------------ event mode
+
+@pytest.fixture
+def event_bucket(harness):
+    """A bucket of old objects notifying a fresh queue of object, tagging and replication events."""
+    from tests.integration.test_event_mode import EventQueue
+    harness.s3.create_bucket("test-bucket")
+    for i in range(5):
+        harness.s3.put("test-bucket", f"k/{i}", b"x")
+    harness.s3.age_all("test-bucket", OLD)
+    events = EventQueue()
+    harness.s3.client.put_bucket_notification_configuration(Bucket="test-bucket", NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": events.arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectTagging:*"]}]})
+    return events
+
+
+@pytest.fixture
+def fast_polls(monkeypatch):
+    from s3_metadata import event_mode
+    monkeypatch.setattr(event_mode, "OPENING_WAIT_SECONDS", 1)
+    monkeypatch.setattr(event_mode, "DRAINING_WAIT_SECONDS", 0)
+
+
+def test_event_mode_rows_carry_details_and_tag_events_reread_the_object(harness, base_config, event_bucket,
+                                                                         fast_polls):
+    config = base_config(sqs_queue_url=event_bucket.url, object_details="head,tags")
+    assert harness.sync(config).ok  # the first sync lists
+    harness.faults.add_headers("HeadObject", replication_and_expiration)
+    harness.s3.client.put_object(Bucket="test-bucket", Key="new.csv", Body=b"n", ContentType="text/csv",
+                                 Metadata={"owner": "ops"}, Tagging="team=ops")
+    harness.s3.client.put_object_tagging(Bucket="test-bucket", Key="k/2", Tagging={"TagSet": [
+        {"Key": "cost-center", "Value": "7"}]})
+    harness.faults.clear()
+    result = harness.sync(config)
+    assert result.ok, result.error
+    rows = harness.rows()
+    new = rows[("test-bucket", "new.csv")]
+    assert (new["content_type"], json.loads(new["user_metadata"]), json.loads(new["tags"])) == (
+        "text/csv", {"owner": "ops"}, {"team": "ops"})
+    assert json.loads(rows[("test-bucket", "k/2")]["tags"]) == {"cost-center": "7"}
+    assert (harness.faults.requests["HeadObject"], harness.faults.requests["GetObjectTagging"]) == (2, 2)
+    assert harness.faults.requests["ListObjectsV2"] == 0
+    assert event_bucket.depth() == 0
+
+
+def test_event_mode_without_tags_ignores_tag_events(harness, base_config, event_bucket, fast_polls):
+    config = base_config(sqs_queue_url=event_bucket.url, object_details="head")
+    assert harness.sync(config).ok
+    harness.s3.client.put_object_tagging(Bucket="test-bucket", Key="k/2", Tagging={"TagSet": [
+        {"Key": "cost-center", "Value": "7"}]})
+    harness.faults.clear()
+    assert harness.sync(config).ok
+    assert harness.faults.requests["HeadObject"] == 0 and event_bucket.depth() == 0
+    assert "tags" not in harness.rows()[("test-bucket", "k/2")]
+
+
+def test_event_mode_replication_event_rereads_with_head_details(harness, base_config, event_bucket, fast_polls):
+    from tests.unit.test_events import s3_notification, s3_record
+    config = base_config(sqs_queue_url=event_bucket.url, object_details="head")
+    assert harness.sync(config).ok
+    harness.faults.add_headers("HeadObject", lambda bucket, key: {"x-amz-replication-status": "FAILED"})
+    event_bucket.send(s3_notification(s3_record("k/3", "Replication:OperationFailedReplication",
+                                                bucket="test-bucket")))
+    harness.faults.clear()
+    assert harness.sync(config).ok
+    assert harness.rows()[("test-bucket", "k/3")]["replication_status"] == "FAILED"
+    assert harness.faults.requests["HeadObject"] == 1
+
+
+def test_event_mode_tagging_denied_writes_the_row_and_keeps_the_message(harness, base_config, event_bucket,
+                                                                         fast_polls, capfd):
+    config = base_config(sqs_queue_url=event_bucket.url, object_details="head,tags")
+    assert harness.sync(config).ok
+    harness.s3.client.put_object(Bucket="test-bucket", Key="denied.csv", Body=b"d", ContentType="text/csv")
+    harness.faults.clear()
+    harness.faults.respond("GetObjectTagging", 403, code="AccessDenied")
+    assert harness.sync(config).ok
+    row = harness.rows()[("test-bucket", "denied.csv")]
+    assert row["content_type"] == "text/csv" and row["tags"] is None
+    # Both messages naming it stay (moto notifies ObjectTagging:Put along with every PutObject).
+    assert event_bucket.depth() == 2
+    assert "1 objects' tags could not be read by GetObjectTagging (AccessDenied: 1)" in capfd.readouterr().out
