@@ -30,13 +30,17 @@ from typing import Any, Callable, Mapping, Sequence
 from s3_metadata.configuration import DETAILS_HEAD
 from s3_metadata.details import detail_values, head_details
 from s3_metadata.ranges import Batch
-from s3_metadata.restore import ERROR_PREFIX, RestoreInfo, error_info, keeps_tracking, restore_from_head
+from s3_metadata.restore import (
+    ERROR_PREFIX, REPLICATION_PENDING, RestoreInfo, error_info, keeps_tracking, restore_from_head,
+)
 from s3_metadata.restore_mode import FOR_RESTORE, RestoreMode, last_sent, listed_restore
 from s3_metadata.rows import ListedObject, object_row, version_row
 from s3_metadata.versions import identities_explained
 
 # How a failed GetObjectTagging is remembered among the tracked objects: "error:tags:<Code>".
 TAGS_ERROR = "tags:"
+# x-amz-replication-status of an object not replicated yet: it changes behind LastModified, so it is tracked.
+PENDING = "PENDING"
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,15 @@ class Description:
 
     @property
     def observed(self) -> RestoreInfo:
-        """What the tracked objects remember of it: a failure (so it is described again next sync), else its
-        restore columns."""
+        """What the tracked objects remember of it: a failure (so it is described again next sync), a replication
+        still pending (so the next sync sees it complete or fail), else its restore columns."""
         if self.head_error is not None:
             return error_info(self.head_error)
         if self.tags_error is not None:
             return error_info(TAGS_ERROR + self.tags_error)
+        if self.head is not None and self.head.get("replication_status") == PENDING:
+            return RestoreInfo(REPLICATION_PENDING + (self.restore.status or ""), self.restore.expiry,
+                               self.restore.archive_status)
         return self.restore
 
 
@@ -121,6 +128,12 @@ def previous_restore(tracked: Mapping[str, RestoreInfo], obj: ListedObject) -> R
     return tracked.get(obj.key) or last_sent(obj)
 
 
+def remembered(observed: RestoreInfo) -> bool:
+    """Whether a described object is tracked, so later syncs HEAD it again: its restore state can change behind
+    LastModified (restore.keeps_tracking, failures included), or its replication is still pending."""
+    return keeps_tracking(observed) or (observed.status or "").startswith(REPLICATION_PENDING)
+
+
 def described_row(bucket: str, obj: ListedObject, description: Description, details: Sequence[str]) -> dict[str, Any]:
     """The full row of a described object: listing columns, restore columns and every chosen detail column."""
     return {**object_row(bucket, obj, description.restore),
@@ -152,7 +165,7 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
                 continue
             description = as_description(answer)
             observed = description.observed
-            out.tracking[obj.key] = observed if keeps_tracking(observed) else None
+            out.tracking[obj.key] = observed if remembered(observed) else None
             _count_problems(out, description)
         if not row_due(batch.emit[index], description, previous_restore(view.tracked, obj)):
             continue

@@ -21,6 +21,9 @@ ARCHIVED = "archived"
 IN_PROGRESS = "in_progress"
 RESTORED = "restored"
 ERROR_PREFIX = "error:"
+# How a tracked object whose replication is still PENDING is remembered (object details): its restore status behind
+# this prefix, so a later HEAD that shows either changed sends the row again.
+REPLICATION_PENDING = "replication-pending:"
 
 ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 INTELLIGENT_TIERING = "INTELLIGENT_TIERING"

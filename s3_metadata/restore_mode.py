@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from s3_metadata.restore import (
-    ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo,
+    ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, REPLICATION_PENDING,
+    RestoreInfo,
 )
 from s3_metadata.rows import ListedObject
 
@@ -102,8 +103,9 @@ def head_purpose(mode: RestoreMode, tiering: Tiering, obj: ListedObject, sent: b
 def kept_in_listing_mode(info: RestoreInfo, details: bool) -> bool:
     """Whether a tracked object stays tracked in a bucket whose restore status comes from the listing: an
     Intelligent-Tiering archive tier (only HEAD shows it), and with object details a failed description, which
-    the next HEAD retries."""
-    return info.archive_status in ARCHIVE_TIERS or (details and (info.status or "").startswith(ERROR_PREFIX))
+    the next HEAD retries, or a replication still pending, which the next HEAD looks at again."""
+    return info.archive_status in ARCHIVE_TIERS or (
+        details and (info.status or "").startswith((ERROR_PREFIX, REPLICATION_PENDING)))
 
 
 def listed_restore(mode: RestoreMode, obj: ListedObject) -> RestoreInfo:

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from s3_metadata.configuration import OBJECT_DETAILS
 from s3_metadata.ranges import RangeEntry
-from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, RESTORED, RestoreInfo
+from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, REPLICATION_PENDING, RESTORED, RestoreInfo
 from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 
 # 2: ranges may carry a fifth element (versions ranges' identity sum), streams their versions ranges, and the
@@ -189,7 +189,8 @@ def _restores(value: Any, where: str) -> dict[str, RestoreInfo]:
         if not isinstance(item, list) or len(item) != 3:
             raise StateError(f"{where}[{key!r}] must be [status, expiry, archive_status]")
         status, expiry, archive_status = item
-        if not isinstance(status, str) or not (status in _TRACKABLE or status.startswith(ERROR_PREFIX)):
+        if not isinstance(status, str) or not (status in _TRACKABLE or status.startswith((ERROR_PREFIX,
+                                                                                            REPLICATION_PENDING))):
             raise StateError(f"{where}[{key!r}] has an unknown restore status {status!r}")
         if archive_status is not None and not isinstance(archive_status, str):
             raise StateError(f"{where}[{key!r}] has an archive status that is not a string")

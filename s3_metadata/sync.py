@@ -602,9 +602,12 @@ class Sync:
         if problems:
             self.sink.warning(" ".join(problems))
         if s.untracked_restores:
+            what = ("objects (restores, pending replications, failed descriptions)" if self.settings.object_details
+                    else "restores")
             self.sink.warning(
-                f"{s.untracked_restores} restores were not tracked because {MAX_TRACKED_RESTORES} already are; their "
-                "later restore changes are only seen when the object otherwise changes (see README, 'Limits').")
+                f"{s.untracked_restores} {what} were not tracked because {MAX_TRACKED_RESTORES} already are; their "
+                "later changes behind LastModified are only seen when the object otherwise changes (see README, "
+                "'Limits').")
 
 
 def _send_again_for_new_details(settings: Settings, state: SyncState, sink: Sink) -> None:

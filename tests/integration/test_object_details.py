@@ -13,12 +13,15 @@ connector's mapping of botocore's parsed fields.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import boto3
+import duckdb
 import pytest
 
 from tests.conftest import S3_COMPATIBLE_ENDPOINT
@@ -432,3 +435,58 @@ def test_event_mode_tagging_denied_writes_the_row_and_keeps_the_message(harness,
     # Both messages naming it stay (moto notifies ObjectTagging:Put along with every PutObject).
     assert event_bucket.depth() == 2
     assert "1 objects' tags could not be read by GetObjectTagging (AccessDenied: 1)" in capfd.readouterr().out
+
+
+def readme_queries() -> dict[int, str]:
+    """The README's object-details SQL, by number, for the local warehouse (schema `tester`)."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = text.split("With `object_details` (12", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    parts = re.split(r"^-- (\d+)\..*$", block, flags=re.M)
+    return {int(number): sql.strip().rstrip(";").replace("FROM s_3_objects", "FROM tester.s_3_objects")
+            for number, sql in zip(parts[1::2], parts[2::2])}
+
+
+def test_readme_compliance_queries_answer_on_the_warehouse(harness, base_config, details_bucket):
+    soon = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%a, %d %b %Y 00:00:00 GMT")
+    harness.faults.add_headers("HeadObject", lambda bucket, key: {
+        **replication_and_expiration(bucket, key),
+        **({"x-amz-expiration": f'expiry-date="{soon}", rule-id="tmp"'} if key == "plain.txt" else {})})
+    assert harness.sync(base_config(bucket=BUCKET, object_details="head,tags")).ok
+    kms_arn = harness.s3.client.head_object(Bucket=BUCKET, Key="secret/kms.bin")["SSEKMSKeyId"]
+    queries = readme_queries()
+    assert sorted(queries) == list(range(12, 19))
+    queries[12] = queries[12].replace(
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", kms_arn)
+    with duckdb.connect(str(harness.project / "files" / "warehouse.db"), read_only=True) as con:
+        def column(number: int, name: str) -> set[Any]:
+            cursor = con.execute(queries[number])
+            index = [d[0] for d in cursor.description].index(name)
+            return {row[index] for row in cursor.fetchall()}
+        assert column(12, "key") == set(details_bucket) - {"secret/kms.bin"}
+        assert column(13, "key") == {"legal/held.pdf", "retained/ledger.csv"}
+        assert column(14, "key") == {"replicated/x-failed"}
+        assert column(15, "prefix") == {"legal", "retained", "web", "replicated", "exports", "plain.txt"}
+        assert column(16, "key") == {"plain.txt"}
+        assert column(17, "cost_center") == {"legal", "security", "(untagged)"}
+        assert column(18, "key") == set()
+
+
+def test_pending_replication_is_looked_at_again_until_it_completes(harness, base_config):
+    """x-amz-replication-status changes behind LastModified; PENDING objects are tracked like restores in progress."""
+    harness.s3.seed("test-bucket", ["a", "replicated/new", "z"], age=OLD)
+    status = {"value": "PENDING"}
+    harness.faults.add_headers("HeadObject", lambda bucket, key: {"x-amz-replication-status": status["value"]}
+                               if key == "replicated/new" else {})
+    config = base_config(object_details="head")
+    assert harness.sync(config).ok
+    assert harness.rows()[("test-bucket", "replicated/new")]["replication_status"] == "PENDING"
+    harness.faults.requests.clear()
+    still = harness.sync(config)
+    assert (still.upserts, harness.faults.requests["HeadObject"]) == (0, 1)
+    status["value"] = "COMPLETED"
+    harness.faults.requests.clear()
+    done = harness.sync(config)
+    assert (done.upserts, harness.faults.requests["HeadObject"]) == (1, 1)
+    assert harness.rows()[("test-bucket", "replicated/new")]["replication_status"] == "COMPLETED"
+    harness.faults.requests.clear()
+    assert harness.sync(config).upserts == 0 and harness.faults.requests["HeadObject"] == 0

@@ -198,6 +198,8 @@ def test_head_purpose(mode, tiering, o, sent, tracked, details, expected):
     pytest.param(error_info("AccessDenied"), False, False, id="errors-dropped-without-details"),
     pytest.param(error_info("AccessDenied"), True, True, id="failed-description-kept-with-details"),
     pytest.param(error_info("tags:AccessDenied"), True, True, id="failed-tagging-kept-with-details"),
+    pytest.param(RestoreInfo("replication-pending:"), True, True, id="pending-replication-kept-with-details"),
+    pytest.param(RestoreInfo("replication-pending:"), False, False, id="pending-replication-dropped-without"),
 ])
 def test_kept_in_listing_mode(info, details, expected):
     assert kept_in_listing_mode(info, details) is expected
@@ -311,3 +313,39 @@ def test_restore_only_answers_keep_working_and_count_unreadable_restore_headers(
     assert dict(out.errors) == {"UnreadableRestoreHeader": 1}
     assert out.tracking == {"it": bad}
     assert out.upserts[0]["archive_status"] == "ARCHIVE_ACCESS"
+
+
+@pytest.mark.parametrize("previous, now, sent_again, tracked_after", [
+    pytest.param(None, "PENDING", True, True, id="first-sent-pending-is-tracked"),
+    pytest.param("pending", "PENDING", False, True, id="still-pending-no-row"),
+    pytest.param("pending", "COMPLETED", True, False, id="completed-row-sent-untracked"),
+    pytest.param("pending", "FAILED", True, False, id="failed-row-sent-untracked"),
+    pytest.param(None, "COMPLETED", True, False, id="completed-at-once-not-tracked"),
+])
+def test_pending_replication_is_tracked_until_it_settles(previous, now, sent_again, tracked_after):
+    pending = Description(NOT_APPLICABLE, {"replication_status": "PENDING"}).observed
+    tracked = {"s": pending} if previous else {}
+    described = Description(NOT_APPLICABLE, {**HEAD_DETAILS, "replication_status": now}, TAGS)
+    out = resolve(batch([obj("s")], [previous is None]), details_view(tracked=tracked), {0: described}, [], None)
+    assert (keys(out.upserts) == ["s"]) is sent_again
+    assert (out.tracking["s"] is not None) is tracked_after
+    if sent_again:
+        assert out.upserts[0]["replication_status"] == now
+
+
+def test_pending_replication_does_not_hide_a_restore_change():
+    """Both change behind LastModified: the tracked value carries the restore status too."""
+    pending_archived = Description(RestoreInfo(IN_PROGRESS), {"replication_status": "PENDING"}).observed
+    described = Description(RestoreInfo(RESTORED, EXPIRY), {"replication_status": "PENDING"})
+    out = resolve(batch([obj("g", "GLACIER")], [False]), details_view(EVERY, {"g": pending_archived}),
+                  {0: described}, [], None)
+    assert keys(out.upserts) == ["g"]
+    assert out.tracking["g"] != pending_archived and out.tracking["g"].status.startswith("replication-pending:")
+
+
+def test_pending_replication_marker_survives_the_state():
+    from s3_metadata.state import SyncState, load_state
+    state = SyncState()
+    stream = state.stream("b", "")
+    stream.restores = {"k": Description(RestoreInfo(ARCHIVED), {"replication_status": "PENDING"}).observed}
+    assert load_state(state.to_json()).streams["b/"].restores == stream.restores
