@@ -8,13 +8,15 @@ size, storage class, LastModified, checksum, and the restore state when the list
 range is listed again:
 
 - same count and digest: nothing in it changed, and nothing is sent;
-- the difference is exactly the objects modified after some moment (the moment the previous pass listed
-  this range: everything older was there and unchanged, everything newer is new): only those are sent. The
-  candidate moments are tried newest first, each check is exact (count and digest), so recently written
-  objects that did not change are never sent again;
-- anything else (storage-class transitions, restores reported by the listing, late multipart uploads,
-  overwrites behind the watermark, deletions): the whole range is sent again, and the batch is marked
-  `unexplained`, the only kind that can hide a deletion.
+- otherwise the range's sketch (sketch.py, a few hundred bytes kept beside the digest) is compared with the
+  sketch of the range as listed now; it names exactly the objects that appeared or changed (only those are
+  sent) and counts those that disappeared, as long as the differences fit its capacity. When they do not,
+  every object the sketch cannot prove unchanged is sent;
+- a range without a sketch (a state written before sketches existed) falls back to the newest-moment rule:
+  if the objects modified after some moment account exactly for the difference, only they are sent,
+  otherwise the whole range is, and a sketch is built for next time.
+Deletions, and ranges whose deletions cannot be counted, mark the batch `unexplained`: the only kind that
+can hide a deletion.
 
 A range without a digest (never listed, or its digest invalidated) is streamed and sent whole; it is
 unexplained too, because nothing proves that an object the table holds did not vanish from it.
@@ -33,6 +35,7 @@ from math import ceil
 from typing import Any, Callable, Iterable, Sequence
 
 from s3_metadata.rows import ListedObject
+from s3_metadata.sketch import Sketch, cells_for, key_hash, reconcile
 
 MASK = (1 << 64) - 1
 # State stays bounded on very large buckets: past this many ranges a stream's ranges grow instead.
@@ -60,7 +63,8 @@ class RangeEntry:
     """One range `(previous entry's hi, hi]`; `hi` None is the end of the stream.
 
     `count`/`digest` describe the range as last seen (None: never seen, so everything in it is sent);
-    `done` says the current pass has already listed it. `ids` is kept by versions ranges only (see versions.py).
+    `done` says the current pass has already listed it. `ids` is kept by versions ranges only (see versions.py);
+    `sketch` (the text of a sketch.Sketch) by object ranges only, decoded only when the range changed.
     """
 
     hi: str | None
@@ -68,6 +72,7 @@ class RangeEntry:
     digest: int | None = None
     done: bool = False
     ids: int | None = None
+    sketch: str | None = None
 
     @property
     def known(self) -> bool:
@@ -81,6 +86,17 @@ def effective_range_size(range_size: int, total_objects: int | None) -> int:
     return max(range_size, ceil(total_objects / MAX_RANGES_PER_STREAM))
 
 
+def merge_sketches(first: str | None, second: str | None) -> str | None:
+    """The sketch of two neighbouring ranges, when both have one of the same size (else none: it is rebuilt on
+    the merged range's next listing)."""
+    if first is None or second is None:
+        return None
+    one, two = Sketch.from_text(first), Sketch.from_text(second)
+    if len(one.cells) != len(two.cells):
+        return None
+    return one.merge(two).to_text()
+
+
 def merge_small(entries: Sequence[RangeEntry], target: int) -> list[RangeEntry]:
     """Merge neighbours while their combined count stays within `target` (all entries must be known)."""
     merged: list[RangeEntry] = []
@@ -90,7 +106,8 @@ def merge_small(entries: Sequence[RangeEntry], target: int) -> list[RangeEntry]:
                 and previous.count + entry.count <= target):  # type: ignore[operator]
             ids = None if previous.ids is None or entry.ids is None else (previous.ids + entry.ids) & MASK
             merged[-1] = RangeEntry(entry.hi, previous.count + entry.count,  # type: ignore[operator]
-                                    (previous.digest + entry.digest) & MASK, entry.done, ids)  # type: ignore[operator]
+                                    (previous.digest + entry.digest) & MASK, entry.done, ids,  # type: ignore[operator]
+                                    merge_sketches(previous.sketch, entry.sketch))
         else:
             merged.append(entry)
     return merged
@@ -105,6 +122,7 @@ class Batch:
     not listed are known to be gone. `unexplained` marks a batch whose range is not proven to have only
     gained or changed the emitted objects (its digest changed otherwise, or it had none): the only kind of
     batch that can hide a deletion. `previous_ids` is the old `ids` of a versions range listed whole.
+    `deleted`: objects known to have disappeared from the range since it was last listed (None: unknown).
     """
 
     lo: str | None
@@ -115,6 +133,7 @@ class Batch:
     replacement: list[RangeEntry]
     unexplained: bool = False
     previous_ids: int | None = None
+    deleted: int | None = 0
 
     @property
     def emitted(self) -> int:
@@ -165,6 +184,7 @@ class RangeScanner:
     identity_of: Callable[[Any], int] | None = None
     min_buffer: int = 0
     explain: Callable[[Sequence[Any], Sequence[int], RangeEntry], list[bool] | None] = newest_explaining
+    sketches: bool = True
     _objects: list[ListedObject] = field(default_factory=list)
     _fingerprints: list[int] = field(default_factory=list)
     _streaming: bool = False
@@ -202,39 +222,60 @@ class RangeScanner:
         objects, prints = self._objects, self._fingerprints
         self._objects, self._fingerprints = [], []
         hi = self.entry.hi if final else objects[-1].key
-        piece = RangeEntry(hi, len(objects), sum(prints) & MASK, True, self._ids(objects))
+        piece = RangeEntry(hi, len(objects), sum(prints) & MASK, True, self._ids(objects),
+                           self._sketch(objects, prints))
         replacement = [piece] if final else [piece, RangeEntry(self.entry.hi)]
         batch = Batch(self._piece_lo, hi, self.entry.hi, objects, [True] * len(objects), replacement,
-                      unexplained=True)
+                      unexplained=True, deleted=None)
         self._piece_lo = hi
         return batch
 
     def _finish_buffered(self) -> Batch:
         objects, prints = self._objects, self._fingerprints
         count, digest = len(objects), sum(prints) & MASK
-        unexplained = False
-        if count == self.entry.count and digest == self.entry.digest:
+        entry = self.entry
+        current: str | None = entry.sketch
+        deleted: int | None = 0
+        if count == entry.count and digest == entry.digest:
             emit = [False] * count
+        elif self.sketches and entry.sketch is not None:
+            found = reconcile(Sketch.from_text(entry.sketch), entry.count, entry.digest,  # type: ignore[arg-type]
+                              [key_hash(o.key) for o in objects], prints)
+            emit = [False] * count
+            for index in found.send:
+                emit[index] = True
+            deleted = found.deleted if found.complete else None
+            current = found.current.to_text()
         else:
-            explained = self.explain(objects, prints, self.entry)
-            unexplained = explained is None
+            explained = self.explain(objects, prints, entry)
             emit = [True] * count if explained is None else explained
-        return Batch(self.lo, self.entry.hi, self.entry.hi, objects, emit, self._pieces(objects, prints), unexplained,
-                     self.entry.ids)
+            deleted = None if explained is None else 0
+            current = None
+        if self.sketches and current is None:
+            current = self._sketch(objects, prints)
+        return Batch(self.lo, entry.hi, entry.hi, objects, emit, self._pieces(objects, prints, current),
+                     deleted != 0, entry.ids, deleted)
 
     def _ids(self, objects: Sequence[Any]) -> int | None:
         if self.identity_of is None:
             return None
         return sum(self.identity_of(o) for o in objects) & MASK
 
-    def _pieces(self, objects: list[ListedObject], prints: list[int]) -> list[RangeEntry]:
+    def _sketch(self, objects: Sequence[Any], prints: Sequence[int]) -> str | None:
+        """The sketch of a piece of objects, for object ranges."""
+        if not self.sketches:
+            return None
+        return Sketch.build(cells_for(self.target), [key_hash(o.key) for o in objects], prints).to_text()
+
+    def _pieces(self, objects: list[ListedObject], prints: list[int], whole: str | None) -> list[RangeEntry]:
         if len(objects) <= self.target * SPLIT_FACTOR:
-            return [RangeEntry(self.entry.hi, len(objects), sum(prints) & MASK, True, self._ids(objects))]
+            return [RangeEntry(self.entry.hi, len(objects), sum(prints) & MASK, True, self._ids(objects), whole)]
         pieces = []
         for start in range(0, len(objects), self.target):
             end = min(start + self.target, len(objects))
             hi = self.entry.hi if end == len(objects) else objects[end - 1].key
-            pieces.append(RangeEntry(hi, end - start, sum(prints[start:end]) & MASK, True, self._ids(objects[start:end])))
+            pieces.append(RangeEntry(hi, end - start, sum(prints[start:end]) & MASK, True,
+                                     self._ids(objects[start:end]), self._sketch(objects[start:end], prints[start:end])))
         return pieces
 
 

@@ -16,10 +16,12 @@ from typing import Any, Mapping
 from s3_metadata.configuration import OBJECT_DETAILS
 from s3_metadata.ranges import RangeEntry
 from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, REPLICATION_PENDING, RESTORED, RestoreInfo
+from s3_metadata.sketch import Sketch
 from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 
-# 2: ranges may carry a fifth element (versions ranges' identity sum), streams their versions ranges, and the
-# state a versions-table rebuild in progress. A version 1 state is read as it is: it has none of these.
+# 2: ranges may carry a fifth element (versions ranges' identity sum) and a sixth (object ranges' sketch), streams
+# their versions ranges, and the state a versions-table rebuild in progress. A version 1 state is read as it is: it
+# has none of these, and each of its ranges gets a sketch on its next listing, sending nothing that did not change.
 STATE_VERSION = 2
 # Objects whose restore state is re-checked every sync, over all streams: keeps the state small.
 MAX_TRACKED_RESTORES = 10_000
@@ -93,7 +95,16 @@ def _hex(value: int | None) -> str | None:
 
 
 def _ranges_json(entries: list[RangeEntry]) -> list[list[Any]]:
-    return [[e.hi, e.count, _hex(e.digest), int(e.done)] + ([] if e.ids is None else [_hex(e.ids)]) for e in entries]
+    """[hi, count, digest, done], then the identity sum of a versions range, then the sketch of an object range."""
+    rows = []
+    for e in entries:
+        row = [e.hi, e.count, _hex(e.digest), int(e.done)]
+        if e.ids is not None or e.sketch is not None:
+            row.append(_hex(e.ids))
+        if e.sketch is not None:
+            row.append(e.sketch)
+        rows.append(row)
+    return rows
 
 
 @dataclass
@@ -160,10 +171,18 @@ def _ranges(value: Any, where: str) -> list[RangeEntry]:
     entries: list[RangeEntry] = []
     for index, item in enumerate(value):
         at = f"{where}[{index}]"
-        if not isinstance(item, list) or len(item) not in (4, 5):
-            raise StateError(f"{at} must be [hi, count, digest, done] or [hi, count, digest, done, ids]")
+        if not isinstance(item, list) or len(item) not in (4, 5, 6):
+            raise StateError(f"{at} must be [hi, count, digest, done, ids?, sketch?]")
         hi, count, digest, done = item[:4]
-        ids = item[4] if len(item) == 5 else None
+        ids = item[4] if len(item) >= 5 else None
+        sketch = item[5] if len(item) == 6 else None
+        if sketch is not None:
+            try:
+                Sketch.from_text(sketch) if isinstance(sketch, str) else None
+            except ValueError:
+                sketch = None
+            if not isinstance(sketch, str):
+                raise StateError(f"{at} has a sketch that cannot be read")
         if hi is not None and not isinstance(hi, str):
             raise StateError(f"{at} has a boundary that is not a string")
         for value in (digest, ids):
@@ -172,7 +191,7 @@ def _ranges(value: Any, where: str) -> list[RangeEntry]:
         if done not in (0, 1):
             raise StateError(f"{at} has a done flag that is not 0 or 1")
         entries.append(RangeEntry(hi, _count(count, at), None if digest is None else int(digest, 16), bool(done),
-                                  None if ids is None else int(ids, 16)))
+                                  None if ids is None else int(ids, 16), sketch))
     his = [e.hi for e in entries]
     if entries and (his[-1] is not None or None in his[:-1]):
         raise StateError(f"{where} must end with the open range (boundary null) and have no other")

@@ -80,6 +80,9 @@ class Summary:
     tag_errors: Counter[str] = field(default_factory=Counter)
     unreadable_headers: Counter[str] = field(default_factory=Counter)
     untracked_restores: int = 0
+    unmarked_deletes: int = 0
+    ranges_with_deletes: int = 0
+    ranges_uncounted: int = 0
     streams_completed: int = 0
     reconciled: bool = False
     versions_rebuilt: bool = False
@@ -429,7 +432,7 @@ class Sync:
         lister: PartLister[VersionsBatch] = PartLister(
             part, pages, self.filter,  # type: ignore[arg-type]
             lambda lo, entry: RangeScanner(lo, entry, self.settings.range_size, False, unit_fingerprint,
-                                           unit_identity, VERSIONS_BUFFER, explain_versions),
+                                           unit_identity, VERSIONS_BUFFER, explain_versions, sketches=False),
             VersionsBatch, lambda pending: self._complete_versions(run, pending.batch), on_page, self._stop.is_set)
         lister.run()
         if not completes_stream:
@@ -540,8 +543,18 @@ class Sync:
             self.summary.head_errors.update(outcome.errors)
             self.summary.tag_errors.update(outcome.tag_errors)
             self.summary.unreadable_headers.update(outcome.unreadable)
+            if not run.plan.versioned and run.has_history:
+                self._count_unmarked_deletes(batch)
             self.checkpoints.add(len(batch.objects))
         self.checkpoints.maybe()
+
+    def _count_unmarked_deletes(self, batch: Batch) -> None:
+        """Deletes in an unversioned bucket: the sketch counts them but cannot name them (caller holds the lock)."""
+        if batch.deleted is None:
+            self.summary.ranges_uncounted += 1
+        elif batch.deleted:
+            self.summary.unmarked_deletes += batch.deleted
+            self.summary.ranges_with_deletes += 1
 
     def _apply_tracking(self, stream: StreamState, changes: Mapping[str, Any]) -> None:
         """Update the tracked objects (caller holds the lock)."""
@@ -576,7 +589,8 @@ class Sync:
                    if DETAILS_TAGS in self.settings.object_details else "")
         self.sink.info(
             f"sync summary: {s.listed} objects listed ({s.filtered_out} excluded by patterns), {s.upserted} rows "
-            f"upserted, {s.deleted} rows deleted, {s.versions_upserted} version rows, {requests['ListObjectsV2']} LIST, "
+            f"upserted, {s.deleted} rows deleted, {s.unmarked_deletes} deletes counted but not markable, "
+            f"{s.versions_upserted} version rows, {requests['ListObjectsV2']} LIST, "
             f"{requests['HeadObject']} HEAD, {tagging}{requests['ListObjectVersions']} version-listing requests, "
             f"{sum(s.head_errors.values())} objects not described, {self.gateway.retry_stats.retries} retries "
             f"({self.gateway.retry_stats.waited:.1f}s of backoff), {self.checkpoints.committed} checkpoints, "
@@ -601,6 +615,14 @@ class Sync:
                 f"({_by_code(s.unreadable_headers)}); the columns they fill are NULL in those rows.")
         if problems:
             self.sink.warning(" ".join(problems))
+        if s.unmarked_deletes or s.ranges_uncounted:
+            counted = (f"{s.unmarked_deletes} objects deleted since the last sync in {s.ranges_with_deletes} key ranges"
+                       if s.unmarked_deletes else "no deleted object counted")
+            uncounted = (f"; in {s.ranges_uncounted} more ranges too much changed to count deletes"
+                         if s.ranges_uncounted else "")
+            self.sink.warning(f"{counted}{uncounted} (unversioned buckets: S3 keeps no trace of a delete to name the "
+                              "object by). Their rows stay until a reconciliation (reconcile_every_hours) or, in event "
+                              "mode, their delete events mark them.")
         if s.untracked_restores:
             what = ("objects (restores, pending replications, failed descriptions)" if self.settings.object_details
                     else "restores")

@@ -46,8 +46,9 @@ def known(hi, objects, done: bool = False) -> RangeEntry:
     return RangeEntry(hi, len(objects), digest(objects), done)
 
 
-def scan(lo, entry, objects, target, include_restore=False) -> list[Batch]:
-    scanner = RangeScanner(lo, entry, target, include_restore)
+def scan(lo, entry, objects, target, include_restore=False, sketches=False) -> list[Batch]:
+    """Scan with the digest rules alone (sketches off), as for a range without a sketch; see the sketch tests below."""
+    scanner = RangeScanner(lo, entry, target, include_restore, sketches=sketches)
     batches = []
     for o in objects:
         assert scanner.contains(o.key)
@@ -130,11 +131,11 @@ def test_new_open_range_is_streamed_in_pieces_of_target():
     batches = scan(None, RangeEntry(None), objects, target=3)
     expected = [
         Batch(None, "k3", None, objects[0:3], [True] * 3,
-              [RangeEntry("k3", 3, digest(objects[0:3]), True), RangeEntry(None)], unexplained=True),
+              [RangeEntry("k3", 3, digest(objects[0:3]), True), RangeEntry(None)], unexplained=True, deleted=None),
         Batch("k3", "k6", None, objects[3:6], [True] * 3,
-              [RangeEntry("k6", 3, digest(objects[3:6]), True), RangeEntry(None)], unexplained=True),
+              [RangeEntry("k6", 3, digest(objects[3:6]), True), RangeEntry(None)], unexplained=True, deleted=None),
         Batch("k6", None, None, objects[6:7], [True], [RangeEntry(None, 1, digest(objects[6:7]), True)],
-              unexplained=True),
+              unexplained=True, deleted=None),
     ]
     assert batches == expected
     assert replay([RangeEntry(None)], batches) == [
@@ -167,7 +168,7 @@ def test_new_range_with_exact_multiple_of_target_ends_with_an_empty_piece():
     objects = objs("a b c d")
     batches = scan(None, RangeEntry(None), objects, target=2)
     assert [len(b.objects) for b in batches] == [2, 2, 0]
-    assert batches[-1] == Batch("d", None, None, [], [], [RangeEntry(None, 0, 0, True)], unexplained=True)
+    assert batches[-1] == Batch("d", None, None, [], [], [RangeEntry(None, 0, 0, True)], unexplained=True, deleted=None)
     assert replay([RangeEntry(None)], batches) == [
         RangeEntry("b", 2, digest(objects[:2]), True), RangeEntry("d", 2, digest(objects[2:]), True),
         RangeEntry(None, 0, 0, True)]
@@ -175,7 +176,7 @@ def test_new_range_with_exact_multiple_of_target_ends_with_an_empty_piece():
 
 def test_new_empty_range():
     assert scan("a", RangeEntry("m"), [], target=5) == [Batch("a", "m", "m", [], [], [RangeEntry("m", 0, 0, True)],
-                                                                     unexplained=True)]
+                                                                     unexplained=True, deleted=None)]
 
 
 @pytest.mark.parametrize("entry, key, contains", [
@@ -186,7 +187,7 @@ def test_new_empty_range():
     pytest.param(RangeEntry("m"), "n", False, id="above-hi"),
 ])
 def test_contains(entry, key, contains):
-    assert RangeScanner("a", entry, 10, False).contains(key) is contains
+    assert RangeScanner("a", entry, 10, False, sketches=False).contains(key) is contains
 
 
 # ---------------------------------------------------------------------------------------------------- known ranges
@@ -217,7 +218,7 @@ def test_changed_known_range_emits_everything(before, after):
     batches = scan("0", entry, after, target=10)
     assert digest(after) != entry.digest or len(after) != entry.count  # the case really changes the range
     assert batches == [Batch("0", "m", "m", after, [True] * len(after),
-                             [RangeEntry("m", len(after), digest(after), True)], unexplained=True)]
+                             [RangeEntry("m", len(after), digest(after), True)], unexplained=True, deleted=None)]
 
 
 def test_restore_reported_by_listing_changes_range_only_with_include_restore():
@@ -294,7 +295,7 @@ def test_known_range_growing_within_buffer_stays_buffered_and_splits():
     """Old count 2, target 2: up to max(2, 2) x BUFFER_FACTOR = 4 objects are buffered, then split."""
     old = objs("b d", OLD)
     now = sorted(old + objs("a c", NEW), key=lambda o: o.key)
-    scanner = RangeScanner(None, known("m", old), 2, False)
+    scanner = RangeScanner(None, known("m", old), 2, False, sketches=False)
     assert [scanner.add(o) for o in now] == [None] * 4
     batch = scanner.finish()
     assert (batch.lo, batch.hi, batch.entry_hi, batch.emit) == (None, "m", "m", [True, False, True, False])
@@ -326,7 +327,7 @@ def test_known_range_growing_far_past_its_old_size_switches_to_streaming():
 def test_known_range_does_not_stream_before_it_exceeds_its_count():
     """Up to the old count the scanner must buffer: it cannot yet know whether anything changed."""
     old = objs("a b c d e")
-    scanner = RangeScanner(None, known("m", old), 2, False)
+    scanner = RangeScanner(None, known("m", old), 2, False, sketches=False)
     assert [scanner.add(o) for o in old] == [None] * 5
     assert scanner.finish().emit == [False] * 5
 
@@ -402,7 +403,7 @@ def test_stream_cut_on_boundary_key_never_duplicates_hi(lo, entry, keys, target)
 def test_stream_piece_ending_on_boundary_is_the_final_batch():
     objects = objs("a b c")
     assert scan(None, RangeEntry("c"), objects, target=3) == [
-        Batch(None, "c", "c", objects, [True] * 3, [RangeEntry("c", 3, digest(objects), True)], unexplained=True)]
+        Batch(None, "c", "c", objects, [True] * 3, [RangeEntry("c", 3, digest(objects), True)], unexplained=True, deleted=None)]
 
 
 # ---------------------------------------------------------------------------------------------------- merge / plan
@@ -709,3 +710,66 @@ def test_property_multi_pass_with_inserts_anywhere(seed):
     """New keys anywhere, so known ranges grow, are buffered or streamed, and streamed pieces can fill up on a
     boundary key (boundaries of later passes are keys)."""
     multi_pass(seed, allow_inserts=True)
+
+
+# ---------------------------------------------------------------------------------------------------- sketches
+
+def sketched(hi, objects, target=250) -> RangeEntry:
+    """The entry a previous pass with sketches left for `objects`."""
+    scanner = RangeScanner(None, RangeEntry(hi), target, False)
+    for o in objects:
+        assert scanner.add(o) is None
+    (entry,) = scanner.finish().replacement
+    return replace(entry, done=False)
+
+
+def many(n: int) -> list[ListedObject]:
+    return [obj(f"k{i:04d}") for i in range(n)]
+
+
+def test_streamed_pieces_carry_a_sketch():
+    entry = sketched(None, many(10))
+    assert entry.sketch is not None and (entry.count, entry.digest) == (10, digest(many(10)))
+
+
+@pytest.mark.parametrize("change, expected_emitted, expected_deleted", [
+    pytest.param(lambda o: [replace(x, storage_class="GLACIER") if x.key == "k0120" else x for x in o], ["k0120"], 0,
+                 id="one-transition-in-the-middle"),
+    pytest.param(lambda o: [replace(x, e_tag="new") if x.key in ("k0003", "k0200") else x for x in o],
+                 ["k0003", "k0200"], 0, id="two-overwrites-keeping-last-modified"),
+    pytest.param(lambda o: [x for x in o if x.key != "k0050"], [], 1, id="one-delete"),
+    pytest.param(lambda o: sorted(o + [obj("k0100a", OLD)], key=lambda x: x.key), ["k0100a"], 0,
+                 id="late-upload-with-an-old-last-modified"),
+])
+def test_sketch_names_exactly_what_changed(change, expected_emitted, expected_deleted):
+    before = many(240)
+    after = change(before)
+    batch = scan(None, sketched(None, before), after, target=250, sketches=True)[-1]
+    assert emitted_keys([batch]) == expected_emitted
+    assert batch.deleted == expected_deleted
+    assert batch.unexplained is (expected_deleted != 0)
+    (entry,) = batch.replacement
+    assert replace(entry, done=False) == sketched(None, after)  # the stored sketch is the one the listing builds
+
+
+def test_sketch_overflow_sends_a_superset_and_deletes_are_unknown():
+    before = many(240)
+    after = [replace(x, size=99) if i % 3 == 0 else x for i, x in enumerate(before)]
+    batch = scan(None, sketched(None, before), after, target=250, sketches=True)[-1]
+    changed = {x.key for i, x in enumerate(after) if i % 3 == 0}
+    assert changed <= set(emitted_keys([batch]))
+    assert batch.deleted is None and batch.unexplained
+
+
+def test_range_without_a_sketch_gets_one_and_sends_nothing_when_unchanged():
+    """A range from a state written before sketches existed: re-summarised on its next listing, nothing sent."""
+    objects = many(50)
+    batch = scan(None, known(None, objects), objects, target=250, sketches=True)[-1]
+    assert batch.emit == [False] * 50 and not batch.unexplained
+    assert batch.replacement[0].sketch == sketched(None, objects).sketch
+
+
+def test_merged_neighbours_keep_a_sketch_of_both():
+    left, right = many(40)[:20], many(40)[20:]
+    merged = merge_small([sketched("k0019", left), sketched(None, right)], 250)
+    assert len(merged) == 1 and merged[0].sketch == sketched(None, left + right).sketch

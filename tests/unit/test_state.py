@@ -82,6 +82,22 @@ def test_saved_format_is_stable():
         "object_details": []}
 
 
+def test_sketch_round_trips_and_an_unreadable_one_is_refused():
+    from s3_metadata.ranges import RangeScanner
+    from s3_metadata.rows import ListedObject
+    scanner = RangeScanner(None, RangeEntry(None), 250, False)
+    scanner.add(ListedObject("p/a", datetime(2024, 1, 1, tzinfo=UTC), "e", 1, "STANDARD"))
+    (entry,) = scanner.finish().replacement
+    state = SyncState()
+    state.stream("b", "p/").ranges = [entry]
+    saved = json.loads(json.dumps(state.to_json()))
+    assert saved["streams"]["b/p/"]["ranges"][0][4:] == [None, entry.sketch]
+    assert load_state(saved).streams["b/p/"].ranges == [entry]
+    saved["streams"]["b/p/"]["ranges"][0][5] = "not base85 \\"
+    with pytest.raises(StateError, match="sketch"):
+        load_state(saved)
+
+
 def test_version_1_state_is_migrated_not_discarded():
     """A state the previous version wrote loads with its ranges and digests intact; the new fields start empty."""
     v1 = {"version": 1, "streams": {"b/p/": {
@@ -190,8 +206,8 @@ def test_good_stream_helper_is_valid():
     pytest.param(good_stream(passes="3"), "passes must be a non-negative integer", id="passes-string"),
     pytest.param(good_stream(ranges={}), "ranges must be a list", id="ranges-object"),
     pytest.param(good_stream(ranges=[["k", 1, "0000000000000001"], [None, 0, None, 0]]),
-                 "ranges[0] must be [hi, count, digest, done]", id="range-three-items"),
-    pytest.param(good_stream(ranges=["k", [None, 0, None, 0]]), "ranges[0] must be [hi, count, digest, done]",
+                 "ranges[0] must be [hi, count, digest, done, ids?, sketch?]", id="range-three-items"),
+    pytest.param(good_stream(ranges=["k", [None, 0, None, 0]]), "ranges[0] must be [hi, count, digest, done, ids?, sketch?]",
                  id="range-not-a-list"),
     pytest.param(good_stream(ranges=[[5, 1, None, 0], [None, 0, None, 0]]), "ranges[0] has a boundary that is not",
                  id="boundary-number"),

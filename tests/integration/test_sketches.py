@@ -1,0 +1,83 @@
+"""Exact change capture (issue 11) through the SDK runner: scattered changes send the changed objects and not their
+ranges, deletes in unversioned buckets are counted exactly, and a state written before sketches existed is
+re-summarised without sending anything."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from tests.integration.test_full_and_incremental import COMPARED
+from tests.support.harness import project_rows
+
+BUCKET = "test-bucket"
+
+
+def fill(s3, count: int) -> list[str]:
+    s3.create_bucket(BUCKET)
+    names = [f"{random.Random(i).getrandbits(64):016x}/{i}" for i in range(count)]  # uuid-like keys
+    s3.bulk_put(BUCKET, names)
+    s3.age_all(BUCKET, timedelta(days=30))
+    return sorted(names)
+
+
+def scattered_transitions(harness, names, share: float, seed: int) -> list[str]:
+    changed = random.Random(seed).sample(names, int(len(names) * share))
+    for key in changed:
+        harness.s3.set_storage_class(BUCKET, key, "GLACIER")
+    return changed
+
+
+def test_one_percent_scattered_sends_at_most_one_tenth_more_than_changed(harness, base_config):
+    names = fill(harness.s3, 10_000)
+    assert harness.sync(base_config()).ok
+    changed = scattered_transitions(harness, names, 0.01, 5)
+    result = harness.sync(base_config())
+    assert result.ok, result.error
+    assert len(changed) <= result.upserts <= len(changed) * 1.1
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
+
+
+def test_five_percent_scattered_sends_at_most_three_times_changed(harness, base_config):
+    names = fill(harness.s3, 6_000)
+    assert harness.sync(base_config()).ok
+    changed = scattered_transitions(harness, names, 0.05, 6)
+    result = harness.sync(base_config())
+    assert result.ok, result.error
+    assert len(changed) <= result.upserts <= len(changed) * 3
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
+
+
+def test_deletes_in_an_unversioned_bucket_are_counted_exactly(harness, base_config, capsys):
+    names = fill(harness.s3, 3_000)
+    assert harness.sync(base_config()).ok
+    gone = random.Random(8).sample(names, 7)
+    for key in gone:
+        harness.s3.delete(BUCKET, key)
+    capsys.readouterr()
+    result = harness.sync(base_config())
+    assert result.ok, result.error
+    assert result.upserts == 0
+    output = capsys.readouterr().out
+    ranges = len({next(i for i, e in enumerate(harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"])
+                       if e[0] is None or key <= e[0]) for key in gone})
+    assert f"7 objects deleted since the last sync in {ranges} key ranges" in output
+    assert "7 deletes counted but not markable" in output
+
+
+def test_state_without_sketches_is_migrated_sending_nothing(harness, base_config):
+    fill(harness.s3, 2_000)
+    assert harness.sync(base_config()).ok
+    state = harness.saved_state()
+    stream = state["streams"][f"{BUCKET}/"]
+    assert all(len(entry) == 6 for entry in stream["ranges"])
+    # What the previous connector version wrote: version 1, ranges of four elements, no versions fields.
+    old = {"version": 1, "restore_sources": state["restore_sources"], "last_reconcile": None, "reconcile_started": None,
+           "streams": {f"{BUCKET}/": {key: value for key, value in stream.items()
+                                      if key not in ("version_ranges", "version_passes")}}}
+    old["streams"][f"{BUCKET}/"]["ranges"] = [entry[:4] for entry in stream["ranges"]]
+    migrated = harness.sync(base_config(), state=old)
+    assert migrated.ok, migrated.error
+    assert migrated.upserts == 0 and migrated.counts.get("Truncates", 0) == 0
+    assert [entry[:4] for entry in harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"]] == \
+        [entry[:4] for entry in stream["ranges"]]
+    assert all(len(entry) == 6 for entry in harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"])
