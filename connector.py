@@ -45,10 +45,10 @@ class SdkSink:
 
 def schema(configuration: dict) -> list[dict[str, Any]]:
     try:
-        with_versions = parse_configuration(configuration).sync_versions
+        settings = parse_configuration(configuration)
     except ConfigurationError:
-        with_versions = False  # update() reports the error; the schema still declares the main table
-    return table_schema(with_versions)
+        return table_schema()  # update() reports the error; the schema still declares the main table
+    return table_schema(settings.sync_versions, settings.object_details)
 
 
 def update(configuration: dict, state: dict) -> None:

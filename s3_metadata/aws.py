@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
 import botocore.handlers
@@ -68,6 +68,7 @@ _PROBED_STATUS = {"HeadObject": frozenset({400, 403}), "HeadBucket": frozenset({
 _FATAL_HEAD_CODES = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES
 # Where our `before-parse` handlers leave what they read, in botocore's parsed response (see `_read_fast`).
 PARSED_HERE = "S3MetadataParsed"
+USER_METADATA = "x-amz-meta-"
 BODY_READ_HERE = "S3MetadataBody"
 # The HeadObject members `head_result` reads (and every Checksum* member).
 HEAD_MEMBERS = frozenset({"StorageClass", "Restore", "ArchiveStatus", "ContentLength", "ETag", "LastModified",
@@ -107,6 +108,8 @@ class ListPage:
 
 @dataclass(frozen=True)
 class HeadResult:
+    """What a HEAD said of an object, as plain values; the header names in the comments."""
+
     storage_class: str
     restore: str | None
     archive_status: str | None
@@ -115,6 +118,21 @@ class HeadResult:
     last_modified: datetime | None = None
     checksum_algorithm: str | None = None
     checksum_type: str | None = None
+    version_id: str | None = None  # x-amz-version-id
+    content_type: str | None = None
+    content_encoding: str | None = None
+    cache_control: str | None = None
+    server_side_encryption: str | None = None  # x-amz-server-side-encryption
+    sse_kms_key_id: str | None = None  # x-amz-server-side-encryption-aws-kms-key-id
+    bucket_key_enabled: bool | None = None  # x-amz-server-side-encryption-bucket-key-enabled
+    object_lock_mode: str | None = None  # x-amz-object-lock-mode
+    object_lock_retain_until: datetime | None = None  # x-amz-object-lock-retain-until-date
+    object_lock_legal_hold: str | None = None  # x-amz-object-lock-legal-hold: ON or OFF
+    replication_status: str | None = None  # x-amz-replication-status
+    expiration: str | None = None  # x-amz-expiration, unparsed (details.parse_expiration)
+    parts_count: int | None = None  # x-amz-mp-parts-count
+    checksums: Mapping[str, str] = field(default_factory=dict)  # algorithm (CRC32, SHA256, ...) -> value
+    user_metadata: Mapping[str, str] = field(default_factory=dict)  # x-amz-meta-*, names without the prefix
 
 
 @dataclass(frozen=True)
@@ -149,9 +167,11 @@ class QueueMessage:
 
 def head_result(response: dict[str, Any]) -> HeadResult:
     """The plain values of a HeadObject response (checksums only appear when ChecksumMode was ENABLED)."""
-    algorithms = sorted(field[len("Checksum"):].upper() for field, value in response.items()
-                        if field.startswith("Checksum") and field != "ChecksumType" and value)
+    checksums = {name[len("Checksum"):].upper(): value for name, value in response.items()
+                 if name.startswith("Checksum") and name != "ChecksumType" and value}
     last_modified = response.get("LastModified")
+    retain_until = response.get("ObjectLockRetainUntilDate")
+    parts = response.get("PartsCount")
     return HeadResult(
         storage_class=response.get("StorageClass") or "STANDARD",
         restore=response.get("Restore"),
@@ -159,8 +179,23 @@ def head_result(response: dict[str, Any]) -> HeadResult:
         size=int(response.get("ContentLength") or 0),
         e_tag=(response.get("ETag") or "").strip('"'),
         last_modified=to_utc(last_modified) if last_modified else None,
-        checksum_algorithm=",".join(algorithms) or None,
+        checksum_algorithm=",".join(sorted(checksums)) or None,
         checksum_type=response.get("ChecksumType"),
+        version_id=response.get("VersionId"),
+        content_type=response.get("ContentType"),
+        content_encoding=response.get("ContentEncoding"),
+        cache_control=response.get("CacheControl"),
+        server_side_encryption=response.get("ServerSideEncryption"),
+        sse_kms_key_id=response.get("SSEKMSKeyId"),
+        bucket_key_enabled=response.get("BucketKeyEnabled"),
+        object_lock_mode=response.get("ObjectLockMode"),
+        object_lock_retain_until=to_utc(retain_until) if retain_until else None,
+        object_lock_legal_hold=response.get("ObjectLockLegalHoldStatus"),
+        replication_status=response.get("ReplicationStatus"),
+        expiration=response.get("Expiration"),
+        parts_count=int(parts) if parts is not None else None,
+        checksums=checksums,
+        user_metadata=dict(response.get("Metadata") or {}),
     )
 
 
@@ -208,12 +243,15 @@ def _before_parse_versions(operation_model: Any, response_dict: dict[str, Any],
     _read_listing(parse_versions_page, operation_model, response_dict, customized_response_dict)
 
 
-def _before_parse_head(members: dict[str, tuple[str, str]], response_dict: dict[str, Any],
+def _before_parse_head(members: dict[str, tuple[str, str]], metadata: bool, response_dict: dict[str, Any],
                        customized_response_dict: dict[str, Any]) -> None:
     if response_dict["status_code"] != 200:
         return
     headers = lowercase_dict(response_dict["headers"])
     fields = head_fields(headers, members)
+    if fields is not None and metadata:
+        fields["Metadata"] = {name[len(USER_METADATA):]: value for name, value in headers.items()
+                              if name.startswith(USER_METADATA)}
     if fields is not None:
         customized_response_dict[PARSED_HERE] = fields
         response_dict["headers"] = headers
@@ -401,12 +439,13 @@ class S3Gateway:
         events.register("before-parse.s3.ListObjectsV2", self._before_parse_listing)
         events.register("before-parse.s3.ListObjectVersions", _before_parse_versions)
         shape = client.meta.service_model.operation_model("HeadObject").output_shape
+        every_header = bool(self.settings.object_details)  # the detail columns read most of HEAD's headers
         members = {name: (member.serialization["name"].lower(), member.type_name)
                    for name, member in shape.members.items() if member.serialization.get("location") == "header"
-                   and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
+                   and (every_header or name in HEAD_MEMBERS or name.startswith("Checksum"))}
         events.register("before-parse.s3.HeadObject",
                         lambda response_dict, customized_response_dict, **_: _before_parse_head(
-                            members, response_dict, customized_response_dict))
+                            members, every_header, response_dict, customized_response_dict))
 
     def _before_parse_listing(self, operation_model: Any, response_dict: dict[str, Any],
                               customized_response_dict: dict[str, Any], **_: Any) -> None:
@@ -498,21 +537,37 @@ class S3Gateway:
         request: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if checksums:
             request["ChecksumMode"] = "ENABLED"
+        response = self._object_call("HeadObject", bucket, "head_object", **request)
+        if response is None:
+            return None
+        return head_result(response[PARSED_HERE] if PARSED_HERE in response else response)
+
+    def get_object_tags(self, bucket: str, key: str) -> dict[str, str] | None:
+        """GetObjectTagging of the current version: the tags as a mapping ({} when there are none), None when the
+        object no longer exists; failures as for `head_object`."""
+        response = self._object_call("GetObjectTagging", bucket, "get_object_tagging", Bucket=bucket, Key=key)
+        if response is None:
+            return None
+        return {tag["Key"]: tag.get("Value", "") for tag in response.get("TagSet", [])}
+
+    def _object_call(self, operation: str, bucket: str, method: str, **request: Any) -> dict[str, Any] | None:
+        """A request about one object: None when the object no longer exists; AwsCallError for a failure that
+        concerns only this object (an error response, or retries run out: code is the last failure's, e.g.
+        SlowDown); SyncError when the sync cannot go on (bad credentials, a skewed clock, the bucket gone)."""
         client = self.bucket_client(bucket)
         try:
-            response = self._call("HeadObject", bucket, client.head_object, **request)
+            return self._call(operation, bucket, getattr(client, method), **request)
         except RetriesExhaustedError as error:
-            raise AwsCallError("HeadObject", error.code, error.status) from None
+            raise AwsCallError(operation, error.code, error.status) from None
         except AwsCallError as error:
             if error.code in NOT_FOUND_CODES:
                 return None
             code = self._unmasked_head_code(error, bucket, client)
             if code in _FATAL_HEAD_CODES:
-                raise classify_client_error("HeadObject", code, error.status, bucket) from None
+                raise classify_client_error(operation, code, error.status, bucket) from None
             if code != error.code:
-                raise AwsCallError("HeadObject", code, error.status, error.headers) from None
+                raise AwsCallError(operation, code, error.status, error.headers) from None
             raise
-        return head_result(response[PARSED_HERE] if PARSED_HERE in response else response)
 
     def _unmasked_head_code(self, error: AwsCallError, bucket: str, client: Any) -> str:
         """The real code behind a HEAD's bare 400/403 (and HeadBucket's 404), found by `_probe`."""

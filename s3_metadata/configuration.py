@@ -39,6 +39,10 @@ DEFAULT_ROLE_SESSION_NAME = "fivetran-s3-metadata"
 DEFAULT_EVENT_MAX_MESSAGES = 100_000
 DEFAULT_EVENT_TIME_BUDGET_SECONDS = 900.0
 RESTORE_SOURCES = ("auto", "listing", "head")
+# What `object_details` may choose: the columns of one HEAD per sent object, and its tags (one GetObjectTagging).
+DETAILS_HEAD = "head"
+DETAILS_TAGS = "tags"
+OBJECT_DETAILS = (DETAILS_HEAD, DETAILS_TAGS)
 # A reconciliation lists every object and re-sends every row; more often than this it mostly re-writes the table.
 MIN_RECONCILE_HOURS = 6.0
 MAX_RECONCILE_HOURS = 24.0 * 366
@@ -60,6 +64,7 @@ KNOWN_KEYS = frozenset({
     "max_concurrency", "lookback_minutes", "range_size",
     "restore_status_source", "sync_versions", "reconcile_every_hours",
     "sqs_queue_url", "event_max_messages", "event_time_budget_seconds",
+    "object_details",
 })
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "external_id"})
 URL_KEYS = frozenset({"endpoint_url", "sqs_queue_url"})
@@ -154,6 +159,8 @@ class Settings:
     sqs_queue_url: str | None = None
     event_max_messages: int = DEFAULT_EVENT_MAX_MESSAGES
     event_time_budget: timedelta = timedelta(seconds=DEFAULT_EVENT_TIME_BUDGET_SECONDS)
+    # The chosen OBJECT_DETAILS, in that order; empty: off.
+    object_details: tuple[str, ...] = ()
     unknown_keys: tuple[str, ...] = ()
     # Valid settings that are almost certainly not what was meant; to be logged when a sync starts.
     warnings: tuple[str, ...] = ()
@@ -247,6 +254,7 @@ _EXAMPLES = {
     "sqs_queue_url": '"https://sqs.us-east-1.amazonaws.com/123456789012/s3-events"',
     "event_max_messages": '"100000"',
     "event_time_budget_seconds": '"900"',
+    "object_details": '"head", "tags" or "head,tags" (empty: off)',
 }
 
 
@@ -479,6 +487,20 @@ def _choice(r: _Reader, key: str, choices: tuple[str, ...]) -> str:
     return text.lower()
 
 
+def _choices(r: _Reader, key: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated choice among `choices`, in their order, each once; empty: none."""
+    text = r.text(key)
+    if text is None:
+        return ()
+    entries = [entry.lower() for entry in r.entries(key, text)]
+    unknown = [entry for entry in entries if entry not in choices]
+    if unknown:
+        shown = ", ".join(r.quote(key, entry) for entry in unknown)
+        r.problem(key, f"{shown} {'is' if len(unknown) == 1 else 'are'} not one of {', '.join(choices)}")
+        return ()
+    return tuple(choice for choice in choices if choice in entries)
+
+
 def _flag(r: _Reader, key: str) -> bool:
     value = r.configuration.get(key)
     if isinstance(value, bool):
@@ -658,6 +680,7 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
     event_max_messages = _number(r, "event_max_messages", DEFAULT_EVENT_MAX_MESSAGES, 1, 10_000_000, integer=True)
     event_time_budget = _number(r, "event_time_budget_seconds", DEFAULT_EVENT_TIME_BUDGET_SECONDS, 10, 86_400,
                                 integer=False)
+    object_details = _choices(r, "object_details", OBJECT_DETAILS)
     if include_patterns and not r.failed & {"prefix", "include_patterns"}:
         _check_includes_reach_prefixes(r, prefixes, include_patterns)
     if not r.failed & {"prefix", "include_patterns", "exclude_patterns"}:
@@ -685,6 +708,7 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
         sqs_queue_url=sqs_queue_url,
         event_max_messages=int(event_max_messages),
         event_time_budget=timedelta(seconds=event_time_budget),
+        object_details=object_details,
         unknown_keys=tuple(sorted(str(k) for k in configuration if k not in KNOWN_KEYS)),
         warnings=tuple(r.warnings),
     )

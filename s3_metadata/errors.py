@@ -17,6 +17,7 @@ PERMISSIONS = {
     "HeadBucket": "s3:ListBucket",
     "GetBucketLocation": "s3:GetBucketLocation",
     "HeadObject": "s3:GetObject",
+    "GetObjectTagging": "s3:GetObjectTagging",
     "ListObjectVersions": "s3:ListBucketVersions",
     "GetBucketVersioning": "s3:GetBucketVersioning",
     "ListBucketIntelligentTieringConfigurations": "s3:GetIntelligentTieringConfiguration",
@@ -26,7 +27,7 @@ PERMISSIONS = {
     "DeleteMessageBatch": "sqs:DeleteMessage",
     "GetQueueAttributes": "sqs:GetQueueAttributes",
 }
-_OBJECT_LEVEL = frozenset({"HeadObject"})
+_OBJECT_LEVEL = frozenset({"HeadObject", "GetObjectTagging"})
 
 CREDENTIAL_CODES = frozenset({
     "InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",

@@ -23,13 +23,15 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from s3_metadata.aws import AwsCallError, HeadResult, QueueMessage, S3Gateway
-from s3_metadata.configuration import Settings
+from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS, Settings
 from s3_metadata.events import (
-    LOOKUP, NO_EFFECT, STALE, AppliedEvents, ObjectEvent, ObjectRef, ParsedMessage, parse_message, plan_lookups,
+    LOOKUP, NO_EFFECT, REPLICATION, STALE, TAGGING, AppliedEvents, ObjectEvent, ObjectRef, ParsedMessage,
+    parse_message, plan_lookups,
 )
 from s3_metadata.patterns import KeyFilter
-from s3_metadata.restore import RestoreInfo, keeps_tracking, restore_from_head
-from s3_metadata.rows import PRIMARY_KEY, TABLE, listed_from_head, object_row
+from s3_metadata.resolve import described_row, head_description
+from s3_metadata.restore import RestoreInfo, keeps_tracking
+from s3_metadata.rows import PRIMARY_KEY, TABLE, listed_from_head
 from s3_metadata.state import MAX_TRACKED_RESTORES, StreamState, SyncState
 from s3_metadata.sink import Sink
 
@@ -76,6 +78,8 @@ class EventSummary:
     stopped_by: str = EMPTY
     elapsed: float = 0.0
     head_errors: Counter[str] = field(default_factory=Counter)
+    tag_errors: Counter[str] = field(default_factory=Counter)
+    unreadable_headers: Counter[str] = field(default_factory=Counter)
     unreadable_reasons: Counter[str] = field(default_factory=Counter)
 
 
@@ -88,12 +92,24 @@ class _Entry:
     relevant: tuple[ObjectEvent, ...]
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """S3's answer for an object that exists: its HEAD and, with `tags` chosen, its tags or why they are missing."""
+
+    head: HeadResult
+    tags: dict[str, str] | None = None
+    tags_error: str | None = None
+
+
 class _Scope:
-    """Which objects belong to the table, and which stream's state each one touches."""
+    """Which objects belong to the table, which stream's state each one touches, and which events change a row:
+    tag events only with `tags` among the object details, replication events only with `head`."""
 
     def __init__(self, settings: Settings, streams: list[tuple[str, str]]):
         self._streams = streams
         self._filter = KeyFilter(settings.include_patterns, settings.exclude_patterns)
+        self._no_effect = {NO_EFFECT} | ({TAGGING} if DETAILS_TAGS not in settings.object_details else set()) \
+            | ({REPLICATION} if DETAILS_HEAD not in settings.object_details else set())
 
     def stream_prefix(self, bucket: str, key: str) -> str | None:
         """The LIST prefix of the stream that holds `key`, or None when the configuration leaves it out."""
@@ -106,7 +122,7 @@ class _Scope:
 
     def narrow(self, event: ObjectEvent) -> ObjectEvent | None:
         """`event` with only the readings of its key that are in scope; None when none is or it changes nothing."""
-        if event.kind == NO_EFFECT:
+        if event.kind in self._no_effect:
             return None
         keys = [key for key in event.keys if self.stream_prefix(event.bucket, key) is not None]
         if not keys:
@@ -235,16 +251,28 @@ class _Drainer:
         s.ignored += len(parsed.events) - len(relevant)
         return _Entry(message, parsed, relevant)
 
-    def _look_up(self, ref: ObjectRef) -> HeadResult | None | AwsCallError:
-        """S3's answer for one object; a per-object failure is returned, anything worse stops the sync."""
+    def _look_up(self, ref: ObjectRef) -> _Answer | None | AwsCallError:
+        """S3's answer for one object (HEAD, and its tags when they are a column); a per-object HEAD failure is
+        returned, anything worse stops the sync."""
         try:
-            return self.gateway.head_object(ref[0], ref[1], checksums=True)
+            head = self.gateway.head_object(ref[0], ref[1], checksums=True)
         except AwsCallError as error:
             return error
+        if head is None:
+            return None
+        if DETAILS_TAGS not in self.settings.object_details:
+            return _Answer(head)
+        try:
+            tags = self.gateway.get_object_tags(ref[0], ref[1])
+        except AwsCallError as error:
+            return _Answer(head, tags_error=error.code)
+        return None if tags is None else _Answer(head, tags)
 
-    def _apply(self, answers: dict[ObjectRef, HeadResult | None | AwsCallError]) -> set[ObjectRef]:
-        """Send each object's row (or its deletion); returns the objects whose answer was applied."""
+    def _apply(self, answers: dict[ObjectRef, _Answer | None | AwsCallError]) -> set[ObjectRef]:
+        """Send each object's row (or its deletion); returns the objects whose answer was applied in full. An object
+        whose tags could not be read gets its row with tags NULL, and its events stay in the queue to be retried."""
         succeeded: set[ObjectRef] = set()
+        details = self.settings.object_details
         for (bucket, key), answer in answers.items():
             if isinstance(answer, AwsCallError):
                 self.summary.head_errors[answer.code] += 1
@@ -254,11 +282,17 @@ class _Drainer:
                 self.sink.delete(TABLE, {PRIMARY_KEY[0]: bucket, PRIMARY_KEY[1]: key})
                 self.summary.deleted += 1
                 self._track(stream, key, None)
-            else:
-                restore = restore_from_head(answer.storage_class, answer.restore, answer.archive_status)
-                self.sink.upsert(TABLE, object_row(bucket, listed_from_head(key, answer), restore))
-                self.summary.upserted += 1
-                self._track(stream, key, restore if keeps_tracking(restore) else None)
+                succeeded.add((bucket, key))
+                continue
+            obj = listed_from_head(key, answer.head)
+            described = replace(head_description(obj, answer.head, details), tags=answer.tags)
+            self.sink.upsert(TABLE, described_row(bucket, obj, described, details))
+            self.summary.upserted += 1
+            self.summary.unreadable_headers.update(described.unreadable)
+            self._track(stream, key, described.restore if keeps_tracking(described.restore) else None)
+            if answer.tags_error is not None:
+                self.summary.tag_errors[answer.tags_error] += 1
+                continue
             succeeded.add((bucket, key))
         return succeeded
 
@@ -289,12 +323,14 @@ class _Drainer:
         s = self.summary
         used = Counter(self.gateway.requests)
         used.subtract(requests_before)
+        tagging = (f"{used['GetObjectTagging']} GetObjectTagging requests, "
+                   if DETAILS_TAGS in self.settings.object_details else "")
         self.sink.info(
             f"event sync summary: {s.messages} messages received in {s.rounds} rounds ({s.events} object events, "
             f"{s.test_events} test events, {s.unparseable} unparseable), {s.applied} events applied, {s.dropped} "
             f"duplicate or stale events dropped, {s.ignored} events ignored (outside the configuration or not "
             f"affecting the table), {s.failed} events not applied, {s.upserted} rows upserted, {s.deleted} rows "
-            f"deleted, {used['ListObjectsV2']} LIST and {used['HeadObject']} HEAD requests, "
+            f"deleted, {used['ListObjectsV2']} LIST and {used['HeadObject']} HEAD requests, {tagging}"
             f"{used['ReceiveMessage']} receives, {used['DeleteMessageBatch']} delete batches, {s.messages_deleted} "
             f"messages deleted from the queue, {self.gateway.retry_stats.retries} retries, stopped: {s.stopped_by}, "
             f"{s.elapsed:.1f}s")
@@ -317,7 +353,18 @@ def closing_warnings(s: EventSummary) -> list[str]:
         warnings.append(
             f"{sum(s.head_errors.values())} objects could not be described by HEAD ({by_code}); the messages that "
             "name them were left in the queue and are tried again on a later sync (or go to the dead-letter queue). "
-            "AccessDenied means the credentials lack s3:GetObject on those objects (or their KMS key).")
+            "AccessDenied means the credentials lack s3:GetObject on those objects (or kms:Decrypt on their KMS "
+            "key).")
+    if s.tag_errors:
+        by_code = ", ".join(f"{code}: {count}" for code, count in sorted(s.tag_errors.items()))
+        warnings.append(
+            f"{sum(s.tag_errors.values())} objects' tags could not be read by GetObjectTagging ({by_code}); their rows "
+            "were written with tags NULL, and the messages that name them were left in the queue and are tried again "
+            "on a later sync. AccessDenied means the credentials lack s3:GetObjectTagging.")
+    if s.unreadable_headers:
+        by_code = ", ".join(f"{code}: {count}" for code, count in sorted(s.unreadable_headers.items()))
+        warnings.append(f"{sum(s.unreadable_headers.values())} header values could not be read ({by_code}); the "
+                        "columns they fill are NULL in those rows.")
     if s.delete_failures:
         warnings.append(
             f"SQS did not delete {s.delete_failures} processed messages; they come back and are applied again, "

@@ -36,8 +36,11 @@ REMOVED = "removed"
 RESTORE = "restore"
 STORAGE_CLASS = "storage_class"
 ACCESS_TIER = "access_tier"
-# Tags, ACLs and replication status are not columns of the table: such events need no HEAD.
+# ACLs are not columns of the table: such events need no HEAD.
 NO_EFFECT = "no_effect"
+# Tags and replication status are columns only with object details (`tags`, `head`): event_mode decides.
+TAGGING = "tagging"
+REPLICATION = "replication"
 # An event type this code does not know yet: looked up, because a HEAD is always a correct answer.
 OTHER = "other"
 
@@ -46,7 +49,7 @@ TEST_EVENT = "s3:TestEvent"
 _S3_EVENT_KINDS = (
     ("ObjectCreated:", CREATED), ("ObjectRemoved:", REMOVED), ("LifecycleExpiration:", REMOVED),
     ("ObjectRestore:", RESTORE), ("LifecycleTransition", STORAGE_CLASS), ("IntelligentTiering", ACCESS_TIER),
-    ("ObjectTagging:", NO_EFFECT), ("ObjectAcl:", NO_EFFECT), ("Replication:", NO_EFFECT),
+    ("ObjectTagging:", TAGGING), ("ObjectAcl:", NO_EFFECT), ("Replication:", REPLICATION),
 )
 _EVENTBRIDGE_KINDS = {
     "Object Created": CREATED,
@@ -57,8 +60,8 @@ _EVENTBRIDGE_KINDS = {
     "Object Storage Class Changed": STORAGE_CLASS,
     "Object Access Tier Changed": ACCESS_TIER,
     "Object ACL Updated": NO_EFFECT,
-    "Object Tags Added": NO_EFFECT,
-    "Object Tags Deleted": NO_EFFECT,
+    "Object Tags Added": TAGGING,
+    "Object Tags Deleted": TAGGING,
 }
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
 # What a form encoder can leave behind: printable ASCII without spaces, and "%" only as the start of "%XX".

@@ -29,7 +29,7 @@ def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str
     `headers`, a mapping with lower-case names (as `botocore.utils.lowercase_dict` makes of a response's headers).
 
     Values are converted as botocore's RestXMLParser converts a header: 'long' and 'integer' with `int`,
-    'timestamp' to an aware UTC datetime, anything else kept as text. None when a value would not convert
+    'boolean' true only for "true", 'timestamp' to an aware UTC datetime, anything else kept as text. None when a value would not convert
     cleanly, so that botocore's own parse (and its error) stands.
     """
     fields: dict[str, Any] = {}
@@ -39,6 +39,8 @@ def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str
             if value is not None:
                 if kind in ("long", "integer"):
                     value = int(value)
+                elif kind == "boolean":
+                    value = value == "true"
                 elif kind == "timestamp":
                     value = http_date(value)
                 fields[member] = value

@@ -6,8 +6,14 @@ for it, and what the stream remembers go in; rows, deletes and tracking changes 
 talks to S3 or the SDK.
 
 - A row is sent when the range scan says so, or when a HEAD shows restore columns that differ from what
-  the row was last sent with (a restore started, completed or expired behind LastModified).
-- An object that vanished between LIST and HEAD gets no row (the next sync sees it gone).
+  the row was last sent with (a restore started, completed or expired behind LastModified), or a description
+  that failed before now succeeds (or fails differently): `row_due`. An object HEADed only to check its
+  restore status gets no row when that status is unchanged, details or not.
+- With object details on, every row carries the detail columns from its object's HEAD (and tags); a row
+  without a HEAD cannot be due then, because restore_mode.head_purpose HEADs every object that is sent. A
+  HEAD or GetObjectTagging that fails leaves those columns NULL, is counted by code, and the object is
+  tracked like a failed restore HEAD, so the next sync describes it again and sends its row once it succeeds.
+- An object that vanished between LIST and HEAD (or GetObjectTagging) gets no row (the next sync sees it gone).
 - Deletes: tracked keys inside the batch that were not listed, and, when the batch may hide deletes, keys
   whose latest version is a delete marker. A batch may hide deletes when its range is not proven to have
   only gained objects *and* the stream has sent rows before (a pass completed, or this pass resumed after a
@@ -21,35 +27,122 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from s3_metadata.configuration import DETAILS_HEAD
+from s3_metadata.details import detail_values, head_details
 from s3_metadata.ranges import Batch
-from s3_metadata.restore import ERROR_PREFIX, RestoreInfo, keeps_tracking
-from s3_metadata.restore_mode import RestoreMode, last_sent, listed_restore
+from s3_metadata.restore import (
+    ERROR_PREFIX, REPLICATION_PENDING, RestoreInfo, error_info, keeps_tracking, restore_from_head,
+)
+from s3_metadata.restore_mode import FOR_RESTORE, RestoreMode, last_sent, listed_restore
 from s3_metadata.rows import ListedObject, object_row, version_row
 from s3_metadata.versions import identities_explained
 
-# What a HEAD said of one object: its restore columns, or None when the object no longer exists.
-Described = RestoreInfo | None
+# How a failed GetObjectTagging is remembered among the tracked objects: "error:tags:<Code>".
+TAGS_ERROR = "tags:"
+# x-amz-replication-status of an object not replicated yet: it changes behind LastModified, so it is tracked.
+PENDING = "PENDING"
+
+
+@dataclass(frozen=True)
+class Description:
+    """What this sync's requests said of one object that exists.
+
+    `restore`: its row's restore columns. `head`: the HEAD detail columns (None when not asked or the HEAD failed).
+    `tags`: its tags (None when not asked or GetObjectTagging failed). `head_error` / `tags_error`: the code of the
+    request that failed. `unreadable`: headers whose values could not be read (their columns are NULL).
+    """
+
+    restore: RestoreInfo
+    head: Mapping[str, Any] | None = None
+    tags: Mapping[str, str] | None = None
+    head_error: str | None = None
+    tags_error: str | None = None
+    unreadable: tuple[str, ...] = ()
+
+    @property
+    def observed(self) -> RestoreInfo:
+        """What the tracked objects remember of it: a failure (so it is described again next sync), a replication
+        still pending (so the next sync sees it complete or fail), else its restore columns."""
+        if self.head_error is not None:
+            return error_info(self.head_error)
+        if self.tags_error is not None:
+            return error_info(TAGS_ERROR + self.tags_error)
+        if self.head is not None and self.head.get("replication_status") == PENDING:
+            return RestoreInfo(REPLICATION_PENDING + (self.restore.status or ""), self.restore.expiry,
+                               self.restore.archive_status)
+        return self.restore
+
+
+# What the requests said of one object: its description (or, from callers that only HEAD for restore status, its
+# restore columns), or None when the object no longer exists.
+Described = Description | RestoreInfo | None
 
 
 @dataclass
 class Outcome:
-    """Everything a batch sends, in the order it must be sent."""
+    """Everything a batch sends, in the order it must be sent, and what went wrong describing it (by code)."""
 
     upserts: list[dict[str, Any]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     tracking: dict[str, RestoreInfo | None] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
+    tag_errors: Counter[str] = field(default_factory=Counter)
+    unreadable: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
 class StreamView:
-    """What resolving a batch needs to know about its stream and bucket."""
+    """What resolving a batch needs to know about its stream and bucket; `details` are the chosen object details."""
 
     bucket: str
     mode: RestoreMode
     tracked: Mapping[str, RestoreInfo]
     has_history: bool
     keep: Callable[[str], bool]
+    details: tuple[str, ...] = ()
+
+
+def as_description(answer: Description | RestoreInfo) -> Description:
+    """A description from either form of answer (restore columns alone: a HEAD made for restore status only)."""
+    return answer if isinstance(answer, Description) else Description(answer)
+
+
+def head_description(obj: ListedObject, head: Any, details: Sequence[str]) -> Description:
+    """The description of `obj` from its HEAD (an `aws.HeadResult`), before any tags are read."""
+    restore = restore_from_head(obj.storage_class, head.restore, head.archive_status)
+    if DETAILS_HEAD not in details:
+        return Description(restore)
+    values, unreadable = head_details(head)
+    return Description(restore, values, unreadable=unreadable)
+
+
+def failed_description(mode: RestoreMode, obj: ListedObject, purpose: str, code: str) -> Description:
+    """The description of `obj` when its HEAD failed with `code`: the restore columns say so when they needed the
+    HEAD; otherwise they are what the listing says, and only the details are missing."""
+    restore = error_info(code) if purpose == FOR_RESTORE else listed_restore(mode, obj)
+    return Description(restore, head_error=code)
+
+
+def previous_restore(tracked: Mapping[str, RestoreInfo], obj: ListedObject) -> RestoreInfo:
+    """What `obj`'s row was last sent with, as far as a HEAD can change it behind LastModified."""
+    return tracked.get(obj.key) or last_sent(obj)
+
+
+def remembered(observed: RestoreInfo) -> bool:
+    """Whether a described object is tracked, so later syncs HEAD it again: its restore state can change behind
+    LastModified (restore.keeps_tracking, failures included), or its replication is still pending."""
+    return keeps_tracking(observed) or (observed.status or "").startswith(REPLICATION_PENDING)
+
+
+def described_row(bucket: str, obj: ListedObject, description: Description, details: Sequence[str]) -> dict[str, Any]:
+    """The full row of a described object: listing columns, restore columns and every chosen detail column."""
+    return {**object_row(bucket, obj, description.restore),
+            **detail_values(details, description.head, description.tags)}
+
+
+def row_due(sent: bool, described: Description | None, previous: RestoreInfo) -> bool:
+    """Whether an object gets a row: the range scan sends it, or its HEAD shows something its row does not."""
+    return sent or (described is not None and described.observed != previous)
 
 
 def may_hide_deletes(batch: Batch, has_history: bool) -> bool:
@@ -64,18 +157,24 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
     listed: set[str] = set()
     for index, obj in enumerate(batch.objects):
         listed.add(obj.key)
-        restore = listed_restore(view.mode, obj)
+        description = None
         if index in described:
             answer = described[index]
             if answer is None:
                 out.tracking[obj.key] = None
                 continue
-            restore = answer
-            out.tracking[obj.key] = answer if keeps_tracking(answer) else None
-        if restore.status and restore.status.startswith(ERROR_PREFIX):
-            out.errors[restore.status[len(ERROR_PREFIX):]] += 1
-        if batch.emit[index] or (index in described and restore != _previous(view, obj)):
-            out.upserts.append(object_row(view.bucket, obj, restore))
+            description = as_description(answer)
+            observed = description.observed
+            out.tracking[obj.key] = observed if remembered(observed) else None
+            _count_problems(out, description)
+        if not row_due(batch.emit[index], description, previous_restore(view.tracked, obj)):
+            continue
+        if description is None:
+            if view.details:
+                raise AssertionError(f"object {obj.key!r} is sent without the HEAD its details need")
+            out.upserts.append(object_row(view.bucket, obj, listed_restore(view.mode, obj)))
+        else:
+            out.upserts.append(described_row(view.bucket, obj, description, view.details))
     gone = set(gone_tracked) - listed
     if versions is not None and may_hide_deletes(batch, view.has_history):
         gone.update(entry["Key"] for entry, marker in versions
@@ -103,5 +202,14 @@ def version_rows(batch: Batch, bucket: str, keep: Callable[[str], bool]) -> list
             if emit and keep(unit.key) for entry, marker in unit.entries]
 
 
-def _previous(view: StreamView, obj: ListedObject) -> RestoreInfo:
-    return view.tracked.get(obj.key) or last_sent(obj)
+def _count_problems(out: Outcome, description: Description) -> None:
+    """Count what went wrong describing one object: a HEAD that failed, or restore columns that say why they are
+    not known (`error:<Code>`, also for a HEAD whose x-amz-restore could not be read), once; a failed tagging."""
+    status = description.restore.status or ""
+    if status.startswith(ERROR_PREFIX):
+        out.errors[status[len(ERROR_PREFIX):]] += 1
+    elif description.head_error is not None:
+        out.errors[description.head_error] += 1
+    if description.tags_error is not None:
+        out.tag_errors[description.tags_error] += 1
+    out.unreadable.update(description.unreadable)

@@ -21,6 +21,9 @@ ARCHIVED = "archived"
 IN_PROGRESS = "in_progress"
 RESTORED = "restored"
 ERROR_PREFIX = "error:"
+# How a tracked object whose replication is still PENDING is remembered (object details): its restore status behind
+# this prefix, so a later HEAD that shows either changed sends the row again.
+REPLICATION_PENDING = "replication-pending:"
 
 ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 INTELLIGENT_TIERING = "INTELLIGENT_TIERING"
@@ -69,27 +72,43 @@ def needs_head(storage_class: str) -> bool:
     return storage_class in HEAD_CLASSES
 
 
-def parse_restore_header(value: str) -> tuple[bool, datetime | None]:
-    """(restore still running, expiry of the restored copy) from an `x-amz-restore` header value."""
+def header_pairs(value: str) -> dict[str, str] | None:
+    """The `name="value", ...` pairs of a header such as `x-amz-restore` or `x-amz-expiration` (names in lower
+    case), or None when the value is not a list of such pairs."""
     pairs: dict[str, str] = {}
     position = 0
     text = value.strip()
     while position < len(text):
         match = _PAIR.match(text, position)
         if not match or match.end() == position:
-            raise RestoreHeaderError(f"unreadable x-amz-restore header {value!r}")
+            return None
         pairs[match.group(1).lower()] = match.group(2)
         position = match.end()
+    return pairs
+
+
+def http_date(text: str) -> datetime | None:
+    """An HTTP date (`Fri, 23 Dec 2012 00:00:00 GMT`) as aware UTC, or None when it cannot be read."""
+    try:
+        return to_utc(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def parse_restore_header(value: str) -> tuple[bool, datetime | None]:
+    """(restore still running, expiry of the restored copy) from an `x-amz-restore` header value."""
+    pairs = header_pairs(value)
+    if pairs is None:
+        raise RestoreHeaderError(f"unreadable x-amz-restore header {value!r}")
     ongoing = pairs.get("ongoing-request")
     if ongoing not in ("true", "false"):
         raise RestoreHeaderError(f"x-amz-restore header {value!r} has no ongoing-request=\"true\"|\"false\"")
     expiry_text = pairs.get("expiry-date")
     expiry = None
     if expiry_text is not None:
-        try:
-            expiry = to_utc(parsedate_to_datetime(expiry_text))
-        except (TypeError, ValueError, IndexError):
-            raise RestoreHeaderError(f"x-amz-restore header {value!r} has an unreadable expiry-date") from None
+        expiry = http_date(expiry_text)
+        if expiry is None:
+            raise RestoreHeaderError(f"x-amz-restore header {value!r} has an unreadable expiry-date")
     return ongoing == "true", expiry
 
 

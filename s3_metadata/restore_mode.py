@@ -20,7 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from s3_metadata.restore import ARCHIVE_CLASSES, ARCHIVED, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo
+from s3_metadata.restore import (
+    ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, REPLICATION_PENDING,
+    RestoreInfo,
+)
 from s3_metadata.rows import ListedObject
 
 LISTING = "listing"
@@ -74,6 +77,35 @@ def needs_head(mode: RestoreMode, tiering: Tiering, obj: ListedObject, sent: boo
             return tracked
         return sent or tracked or obj.last_modified <= now - tiering.archive_after
     return False
+
+
+# Why an object is HEADed: its restore columns depend on the answer, or only its object details do.
+FOR_RESTORE = "restore"
+FOR_DETAILS = "details"
+
+
+def head_purpose(mode: RestoreMode, tiering: Tiering, obj: ListedObject, sent: bool, tracked: bool, now: datetime,
+                 details: bool) -> str | None:
+    """Whether and why `obj` gets a HEAD this sync: the one rule for every HEAD of a listing sync.
+
+    FOR_RESTORE when its restore columns need one (`needs_head`). Otherwise, with object details on, FOR_DETAILS
+    when it is sent (its row must carry the details, so every sent object is HEADed: one HEAD per new or changed
+    object) or tracked (an earlier description failed and is tried again). None: no HEAD. One answer, so no
+    object is ever HEADed twice in one sync; the HEAD made for restore status also gives the details.
+    """
+    if needs_head(mode, tiering, obj, sent, tracked, now):
+        return FOR_RESTORE
+    if details and (sent or tracked):
+        return FOR_DETAILS
+    return None
+
+
+def kept_in_listing_mode(info: RestoreInfo, details: bool) -> bool:
+    """Whether a tracked object stays tracked in a bucket whose restore status comes from the listing: an
+    Intelligent-Tiering archive tier (only HEAD shows it), and with object details a failed description, which
+    the next HEAD retries, or a replication still pending, which the next HEAD looks at again."""
+    return info.archive_status in ARCHIVE_TIERS or (
+        details and (info.status or "").startswith((ERROR_PREFIX, REPLICATION_PENDING)))
 
 
 def listed_restore(mode: RestoreMode, obj: ListedObject) -> RestoreInfo:

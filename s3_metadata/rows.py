@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from s3_metadata.details import detail_columns
 from s3_metadata.restore import RestoreInfo, restore_from_listing
 from s3_metadata.timestamps import to_utc
 
@@ -44,9 +45,10 @@ VERSIONS_COLUMNS: dict[str, str] = {
 _MULTIPART_ETAG = re.compile(r"-(\d+)$")
 
 
-def table_schema(with_versions: bool = False) -> list[dict[str, Any]]:
-    """What `schema()` declares; the versions table only when versions are synced, so it never sits empty."""
-    tables = [{"table": TABLE, "primary_key": list(PRIMARY_KEY), "columns": dict(COLUMNS)}]
+def table_schema(with_versions: bool = False, details: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """What `schema()` declares: the chosen object details' columns only when chosen, and the versions table only
+    when versions are synced, so nothing is declared that stays empty. Versions carry no details."""
+    tables = [{"table": TABLE, "primary_key": list(PRIMARY_KEY), "columns": {**COLUMNS, **detail_columns(details)}}]
     if with_versions:
         tables.append({"table": VERSIONS_TABLE, "primary_key": list(VERSIONS_PRIMARY_KEY),
                        "columns": dict(VERSIONS_COLUMNS)})

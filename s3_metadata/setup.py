@@ -15,8 +15,8 @@ from typing import Callable, Mapping
 
 from s3_metadata.aws import AwsCallError, S3Gateway
 from s3_metadata.configuration import (
-    DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY, DEFAULT_RANGE_SIZE, ConfigurationError, Settings,
-    parse_configuration,
+    DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY, DEFAULT_RANGE_SIZE, DETAILS_HEAD, DETAILS_TAGS,
+    ConfigurationError, Settings, parse_configuration,
 )
 from s3_metadata.errors import SyncError, classify_client_error
 
@@ -104,6 +104,11 @@ FIELDS: tuple[FieldSpec, ...] = (
               description="Also fill s3_object_versions with every version and delete marker of versioned buckets."),
     FieldSpec("reconcile_every_hours", "Reconcile deletes every (hours)", placeholder="24",
               description="Unversioned buckets: a full re-send that marks deleted objects as deleted. Empty: never."),
+    FieldSpec("object_details", "Object details", placeholder="head,tags",
+              description="Extra columns for compliance and cost questions: head (encryption, object lock, "
+                          "replication, content type, lifecycle expiration, checksums, user metadata) and tags. Each "
+                          "costs one request per new or changed object (head: HEAD; tags: GetObjectTagging, and the "
+                          "HEAD is made anyway). Empty: off."),
     FieldSpec("sqs_queue_url", "SQS queue URL for S3 events",
               placeholder="https://sqs.us-east-1.amazonaws.com/123456789012/s3-events",
               description="Event mode: after the first full sync, sync from S3 event notifications instead of listing."),
@@ -157,20 +162,38 @@ def check_buckets_listable(configuration: Mapping[str, str]) -> CheckResult:
 
 
 def check_objects_readable(configuration: Mapping[str, str]) -> CheckResult:
-    """HEAD is allowed (s3:GetObject) on an object of each bucket that has one under the prefix."""
+    """An object of each bucket that has one under the prefix can be described as the sync describes it: HEAD
+    (s3:GetObject), with object_details `head` asking for checksums as well (kms:Decrypt on an SSE-KMS object's
+    key), and with `tags` GetObjectTagging (s3:GetObjectTagging)."""
     def check(settings: Settings, gateway: S3Gateway) -> CheckResult:
+        details = settings.object_details
         empty = []
         for bucket in settings.buckets:
             page = gateway.list_page(bucket, settings.prefixes[0], None, None, max_keys=1)
             if not page.entries:
                 empty.append(bucket)
                 continue
+            key = page.entries[0]["Key"]
             try:
-                gateway.head_object(bucket, page.entries[0]["Key"])
+                gateway.head_object(bucket, key, checksums=DETAILS_HEAD in details)
+                if DETAILS_TAGS in details:
+                    gateway.get_object_tags(bucket, key)
             except AwsCallError as error:
-                return failed(str(classify_client_error("HeadObject", error.code, error.status, bucket)))
+                return failed(_object_failure(error, bucket, details))
         return _objects_outcome(settings.buckets, empty, settings.prefixes[0])
     return _with_gateway(configuration, check)
+
+
+def _object_failure(error: AwsCallError, bucket: str, details: tuple[str, ...]) -> str:
+    """What a failed request about an object means, with what object_details adds to it."""
+    message = str(classify_client_error(error.operation, error.code, error.status, bucket))
+    if error.operation == "HeadObject" and DETAILS_HEAD in details:
+        message += (" With object_details 'head', HEAD asks for the checksum values, which for an object encrypted "
+                    "with SSE-KMS also needs kms:Decrypt on its KMS key.")
+    if error.operation == "GetObjectTagging":
+        message += (" This store does not support object tags: take 'tags' out of object_details."
+                    if error.code in ("NotImplemented", "501") else " Or take 'tags' out of object_details.")
+    return message
 
 
 def _objects_outcome(buckets: tuple[str, ...], empty: list[str], prefix: str) -> CheckResult:
@@ -204,8 +227,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("Configuration values are valid", check_configuration),
     ("AWS STS accepts the credentials and the role, when set (skipped with endpoint_url)", check_credentials),
     ("Each bucket exists and can be listed (s3:ListBucket)", check_buckets_listable),
-    ("Objects can be described (s3:GetObject for HEAD; skipped with no object under the prefix)",
-     check_objects_readable),
+    ("Objects can be described (s3:GetObject for HEAD, s3:GetObjectTagging with object_details tags; skipped with no "
+     "object under the prefix)", check_objects_readable),
     ("Event queue can be read and emptied (sqs:GetQueueAttributes, ReceiveMessage, DeleteMessage; skipped without "
      "sqs_queue_url)", check_event_queue),
 )

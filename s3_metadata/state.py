@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from s3_metadata.configuration import OBJECT_DETAILS
 from s3_metadata.ranges import RangeEntry
+from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, REPLICATION_PENDING, RESTORED, RestoreInfo
 from s3_metadata.sketch import Sketch
-from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, RESTORED, RestoreInfo
 from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 
 # 2: ranges may carry a fifth element (versions ranges' identity sum) and a sixth (object ranges' sketch), streams
@@ -115,6 +116,9 @@ class SyncState:
     last_reconcile: datetime | None = None
     reconcile_started: datetime | None = None
     versions_rebuild: str | None = None
+    # The object details the rows sent so far carry (configuration.OBJECT_DETAILS); a detail chosen later needs
+    # every object sent again.
+    object_details: tuple[str, ...] = ()
 
     def stream(self, bucket: str, prefix: str) -> StreamState:
         sid = stream_id(bucket, prefix)
@@ -138,7 +142,8 @@ class SyncState:
                 "restore_sources": dict(sorted(self.restore_sources.items())),
                 "last_reconcile": isoformat_utc(self.last_reconcile),
                 "reconcile_started": isoformat_utc(self.reconcile_started),
-                "versions_rebuild": self.versions_rebuild}
+                "versions_rebuild": self.versions_rebuild,
+                "object_details": list(self.object_details)}
 
 
 def _timestamp(value: Any, where: str) -> datetime | None:
@@ -203,7 +208,8 @@ def _restores(value: Any, where: str) -> dict[str, RestoreInfo]:
         if not isinstance(item, list) or len(item) != 3:
             raise StateError(f"{where}[{key!r}] must be [status, expiry, archive_status]")
         status, expiry, archive_status = item
-        if not isinstance(status, str) or not (status in _TRACKABLE or status.startswith(ERROR_PREFIX)):
+        if not isinstance(status, str) or not (status in _TRACKABLE or status.startswith((ERROR_PREFIX,
+                                                                                            REPLICATION_PENDING))):
             raise StateError(f"{where}[{key!r}] has an unknown restore status {status!r}")
         if archive_status is not None and not isinstance(archive_status, str):
             raise StateError(f"{where}[{key!r}] has an archive status that is not a string")
@@ -267,6 +273,9 @@ def load_state(state: Mapping[str, Any] | None) -> SyncState:
     rebuild = state.get("versions_rebuild")
     if rebuild not in (None, REBUILD_DUE, REBUILD_RUNNING):
         raise StateError(f"'versions_rebuild' must be null, {REBUILD_DUE!r} or {REBUILD_RUNNING!r}")
+    details = state.get("object_details", [])
+    if not isinstance(details, list) or not all(d in OBJECT_DETAILS for d in details):
+        raise StateError(f"'object_details' must be a list of {', '.join(OBJECT_DETAILS)}")
     return SyncState({sid: _stream(sid, value) for sid, value in streams.items()}, dict(sources),
                      _timestamp(state.get("last_reconcile"), "last_reconcile"),
-                     _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild)
+                     _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild, tuple(details))

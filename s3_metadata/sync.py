@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -41,9 +41,14 @@ from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
     replace_entry, split_points, start_pass,
 )
-from s3_metadata.resolve import Described, StreamView, may_hide_deletes, removal_suspected, resolve, version_rows
-from s3_metadata.restore import ARCHIVE_TIERS, error_info, restore_from_head
-from s3_metadata.restore_mode import LISTING, needs_head
+from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS
+from s3_metadata.details import newly_chosen
+from s3_metadata.resolve import (
+    Described, StreamView, failed_description, head_description, may_hide_deletes, previous_restore, removal_suspected,
+    resolve, row_due, version_rows,
+)
+from s3_metadata.restore import RestoreInfo
+from s3_metadata.restore_mode import LISTING, head_purpose, kept_in_listing_mode
 from s3_metadata.rows import PRIMARY_KEY, TABLE, VERSIONS_TABLE, ListedObject
 from s3_metadata.sink import Sink
 from s3_metadata.state import (
@@ -72,6 +77,8 @@ class Summary:
     deleted: int = 0
     versions_upserted: int = 0
     head_errors: Counter[str] = field(default_factory=Counter)
+    tag_errors: Counter[str] = field(default_factory=Counter)
+    unreadable_headers: Counter[str] = field(default_factory=Counter)
     untracked_restores: int = 0
     unmarked_deletes: int = 0
     ranges_with_deletes: int = 0
@@ -230,7 +237,9 @@ class Sync:
         inspector = BucketInspector(self.settings, self.gateway, self.sink.warning)
         for bucket in self.settings.buckets:
             prefixes = [p for b, p in streams if b == bucket]
-            tracked = sorted(k for p in prefixes for k in self.state.stream(bucket, p).restores)
+            # Only restores can confirm the listing: failed descriptions would spend the probe's HEADs for nothing.
+            tracked = sorted(k for p in prefixes for k, v in self.state.stream(bucket, p).restores.items()
+                             if v.is_tracked)
             plan = inspector.plan(bucket, prefixes[0], tracked, self.state.restore_sources.get(bucket))
             if plan.restore.remember:
                 self.state.restore_sources[bucket] = plan.restore.source
@@ -337,7 +346,8 @@ class Sync:
             stream.ranges = invalidate_digests(stream.ranges)
             stream.digest_mode = mode
         if stream.restores and plan.restore.source == LISTING:
-            stream.restores = {k: v for k, v in stream.restores.items() if v.archive_status in ARCHIVE_TIERS}
+            details = bool(self.settings.object_details)
+            stream.restores = {k: v for k, v in stream.restores.items() if kept_in_listing_mode(v, details)}
         resumed = stream.in_pass
         # Rows of this stream may be live in the destination: from this pass before a kill, or from a completed
         # pass (unless this pass began by truncating the tables).
@@ -461,30 +471,46 @@ class Sync:
         """Start the requests a batch needs; its rows are sent when they are back."""
         stream = run.state
         plan = run.plan
+        details = bool(self.settings.object_details)
         heads: dict[int, Future] = {}
         seen: set[str] = set()
         for index, obj in enumerate(batch.objects):
             tracked = obj.key in stream.restores
             if tracked:
                 seen.add(obj.key)
-            if needs_head(plan.restore, plan.tiering, obj, batch.emit[index], tracked, self.now):
-                heads[index] = self._head_pool.submit(self._describe, stream.bucket, obj)
+            sent = batch.emit[index]
+            purpose = head_purpose(plan.restore, plan.tiering, obj, sent, tracked, self.now, details)
+            if purpose is not None:
+                heads[index] = self._head_pool.submit(self._describe, run, obj, purpose, sent,
+                                                      previous_restore(stream.restores, obj))
         versions = None
         if plan.versioned and may_hide_deletes(batch, run.has_history):
             versions = self._head_pool.submit(self._versions, run, batch.lo, batch.hi)
         gone = [key for key in self._tracked_between(run, batch.lo, batch.hi) if key not in seen]
         return PendingBatch(batch, heads, versions, gone)
 
-    def _describe(self, bucket: str, obj: ListedObject) -> Described:
+    def _describe(self, run: StreamRun, obj: ListedObject, purpose: str, sent: bool, previous: RestoreInfo) -> Described:
+        """HEAD one object (with ChecksumMode when its row carries the HEAD details) and, with `tags` chosen, read
+        its tags when its row will be sent: one GetObjectTagging per row, none for an object HEADed only to find
+        its restore status unchanged."""
         if self._stop.is_set():
             raise Stopped()
+        bucket = run.state.bucket
+        details = self.settings.object_details
         try:
-            head = self.gateway.head_object(bucket, obj.key)
+            head = self.gateway.head_object(bucket, obj.key, checksums=DETAILS_HEAD in details)
         except AwsCallError as error:
-            return error_info(error.code)
+            return failed_description(run.plan.restore, obj, purpose, error.code)
         if head is None:
             return None
-        return restore_from_head(obj.storage_class, head.restore, head.archive_status)
+        described = head_description(obj, head, details)
+        if DETAILS_TAGS not in details or not row_due(sent, described, previous):
+            return described
+        try:
+            tags = self.gateway.get_object_tags(bucket, obj.key)
+        except AwsCallError as error:
+            return replace(described, tags_error=error.code)
+        return None if tags is None else replace(described, tags=tags)
 
     def _versions(self, run: StreamRun, lo: str | None, hi: str | None) -> list[tuple[dict[str, Any], bool]]:
         if self._stop.is_set():
@@ -500,7 +526,8 @@ class Sync:
     def _complete(self, run: StreamRun, pending: PendingBatch) -> None:
         stream = run.state
         batch = pending.batch
-        view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history, self.filter.matches)
+        view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history, self.filter.matches,
+                          self.settings.object_details)
         described = {index: future.result() for index, future in pending.heads.items()}
         versions = pending.versions.result() if pending.versions is not None else None
         outcome = resolve(batch, view, described, pending.gone, versions)
@@ -514,6 +541,8 @@ class Sync:
             self.summary.upserted += len(outcome.upserts)
             self.summary.deleted += len(outcome.deletes)
             self.summary.head_errors.update(outcome.errors)
+            self.summary.tag_errors.update(outcome.tag_errors)
+            self.summary.unreadable_headers.update(outcome.unreadable)
             if not run.plan.versioned and run.has_history:
                 self._count_unmarked_deletes(batch)
             self.checkpoints.add(len(batch.objects))
@@ -556,21 +585,36 @@ class Sync:
     def _report(self, elapsed: float) -> None:
         s = self.summary
         requests = self.gateway.requests
+        tagging = (f"{requests['GetObjectTagging']} GetObjectTagging, "
+                   if DETAILS_TAGS in self.settings.object_details else "")
         self.sink.info(
             f"sync summary: {s.listed} objects listed ({s.filtered_out} excluded by patterns), {s.upserted} rows "
             f"upserted, {s.deleted} rows deleted, {s.unmarked_deletes} deletes counted but not markable, "
             f"{s.versions_upserted} version rows, {requests['ListObjectsV2']} LIST, "
-            f"{requests['HeadObject']} HEAD and {requests['ListObjectVersions']} version-listing requests, "
+            f"{requests['HeadObject']} HEAD, {tagging}{requests['ListObjectVersions']} version-listing requests, "
             f"{sum(s.head_errors.values())} objects not described, {self.gateway.retry_stats.retries} retries "
             f"({self.gateway.retry_stats.waited:.1f}s of backoff), {self.checkpoints.committed} checkpoints, "
             f"{elapsed:.1f}s")
+        problems = []
         if s.head_errors:
-            by_code = ", ".join(f"{code}: {count}" for code, count in sorted(s.head_errors.items()))
-            self.sink.warning(
-                f"{sum(s.head_errors.values())} objects could not be described by HEAD ({by_code}); their rows carry "
-                "restore_status 'error:<Code>' and they are tried again on every sync. AccessDenied means the "
-                "credentials lack s3:GetObject on those objects (or their KMS key); SlowDown means S3 kept throttling "
+            problems.append(
+                f"{sum(s.head_errors.values())} objects could not be described by HEAD ({_by_code(s.head_errors)}); "
+                "their rows carry restore_status 'error:<Code>' where the restore status needs HEAD, and NULL object "
+                "details, and they are tried again on every sync. AccessDenied means the credentials lack "
+                "s3:GetObject on those objects (or kms:Decrypt on their KMS key); SlowDown means S3 kept throttling "
                 "after every retry.")
+        if s.tag_errors:
+            problems.append(
+                f"{sum(s.tag_errors.values())} objects' tags could not be read by GetObjectTagging "
+                f"({_by_code(s.tag_errors)}); their rows carry tags NULL and they are tried again on every sync. "
+                "AccessDenied means the credentials lack s3:GetObjectTagging; NotImplemented means the store does "
+                "not support object tags (take 'tags' out of object_details).")
+        if s.unreadable_headers:
+            problems.append(
+                f"{sum(s.unreadable_headers.values())} header values could not be read "
+                f"({_by_code(s.unreadable_headers)}); the columns they fill are NULL in those rows.")
+        if problems:
+            self.sink.warning(" ".join(problems))
         if s.unmarked_deletes or s.ranges_uncounted:
             counted = (f"{s.unmarked_deletes} objects deleted since the last sync in {s.ranges_with_deletes} key ranges"
                        if s.unmarked_deletes else "no deleted object counted")
@@ -580,9 +624,30 @@ class Sync:
                               "object by). Their rows stay until a reconciliation (reconcile_every_hours) or, in event "
                               "mode, their delete events mark them.")
         if s.untracked_restores:
+            what = ("objects (restores, pending replications, failed descriptions)" if self.settings.object_details
+                    else "restores")
             self.sink.warning(
-                f"{s.untracked_restores} restores were not tracked because {MAX_TRACKED_RESTORES} already are; their "
-                "later restore changes are only seen when the object otherwise changes (see README, 'Limits').")
+                f"{s.untracked_restores} {what} were not tracked because {MAX_TRACKED_RESTORES} already are; their "
+                "later changes behind LastModified are only seen when the object otherwise changes (see README, "
+                "'Limits').")
+
+
+def _send_again_for_new_details(settings: Settings, state: SyncState, sink: Sink) -> None:
+    """When object details are chosen that the rows already sent do not carry, make every stream list and send every
+    object again (a full listing also in event mode), so no row keeps NULL details for good. Recorded at once: a
+    pass killed half way resumes, and the ranges it had finished before are sent again by the next one."""
+    added = newly_chosen(state.object_details, settings.object_details)
+    if added and state.streams:
+        sink.info(f"object_details now includes {', '.join(added)}: every object is sent again with its details, at "
+                  "one HEAD (and GetObjectTagging with tags) per object, once")
+        for stream in state.streams.values():
+            stream.ranges = invalidate_digests(stream.ranges)
+            stream.watermark = None
+    state.object_details = settings.object_details
+
+
+def _by_code(counts: Counter[str]) -> str:
+    return ", ".join(f"{code}: {count}" for code, count in sorted(counts.items()))
 
 
 def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] | None, sink: Sink,
@@ -596,6 +661,7 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     if state and is_fivetran_example_state(state):
         sink.info("found the state of Fivetran's example S3 connector; this connector starts with a full sync")
     sync_state = load_state(state)
+    _send_again_for_new_details(settings, sync_state, sink)
     gateway = gateway_factory(settings)
     now = datetime.now(timezone.utc)
     if settings.sqs_queue_url and settings.sync_versions:

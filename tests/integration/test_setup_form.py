@@ -65,6 +65,18 @@ def configure(world: dict[str, Any], base_config: Any, overrides: dict[str, str]
                  id="objects-skipped-empty-prefix"),
     pytest.param(check_objects_readable, {"bucket": "test-bucket,empty-bucket"}, None, PASSED,
                  "not tested on 'empty-bucket'", id="objects-passed-on-one-of-two"),
+    pytest.param(check_objects_readable, {"object_details": "head,tags"}, None, PASSED, "",
+                 id="objects-details-readable"),
+    pytest.param(check_objects_readable, {"object_details": "tags"}, ("GetObjectTagging", 403, "AccessDenied"), FAILED,
+                 "s3:GetObjectTagging on arn:aws:s3:::test-bucket/*", id="objects-tagging-denied"),
+    pytest.param(check_objects_readable, {"object_details": "head,tags"}, ("GetObjectTagging", 501, "NotImplemented"),
+                 FAILED, "does not support object tags", id="objects-tagging-not-implemented"),
+    pytest.param(check_objects_readable, {}, ("GetObjectTagging", 403, "AccessDenied"), PASSED, "",
+                 id="objects-tagging-not-asked-without-tags"),
+    pytest.param(check_objects_readable, {"object_details": "head"}, ("HeadObject", 403, None), FAILED, "kms:Decrypt",
+                 id="objects-details-head-denied-names-kms"),
+    pytest.param(check_objects_readable, {"object_details": "tags", "bucket": "empty-bucket"}, None, SKIPPED,
+                 "'empty-bucket' has no object", id="objects-details-skipped-empty-bucket"),
     pytest.param(check_event_queue, {}, None, SKIPPED, "sqs_queue_url is empty", id="queue-skipped-without-url"),
     pytest.param(check_event_queue, {"sqs_queue_url": QUEUE}, None, PASSED, "", id="queue-usable"),
     pytest.param(check_event_queue, {"sqs_queue_url": QUEUE}, ("GetQueueAttributes", 403, "AccessDenied"), FAILED,
@@ -128,3 +140,18 @@ def test_a_failed_check_returns_its_message(world, base_config):
     failure = responses["check_buckets_listable"].failure
     assert failure and "absent-bucket" in failure and "does not exist" in failure
     assert responses["check_configuration"].success is True
+
+
+@pytest.mark.parametrize("details, outcome", [
+    pytest.param("head", FAILED, id="head-asks-for-checksums"),
+    pytest.param("tags", PASSED, id="tags-alone-makes-a-plain-head"),
+    pytest.param("", PASSED, id="off-makes-a-plain-head"),
+])
+def test_objects_check_heads_as_the_sync_does(world, base_config, details, outcome):
+    """KMS refuses only the HEAD that asks for checksum values (ChecksumMode=ENABLED), which `head` makes."""
+    world["harness"].faults.respond("HeadObject", 403, when=lambda op, request, n: request.headers.get(
+        "x-amz-checksum-mode") == b"ENABLED")
+    result = check_objects_readable(configure(world, base_config, {"object_details": details}))
+    assert result.outcome == outcome, result
+    if outcome == FAILED:
+        assert "s3:GetObject" in result.message and "kms:Decrypt" in result.message

@@ -64,6 +64,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._entry = ("before-send", self._handle)
         self._listing_restore: Callable[[str, str], tuple[bool, str | None] | None] | None = None
+        self._extra_headers: dict[str, Callable[[str, str], dict[str, str]]] = {}
 
     def install(self) -> None:
         BUILTIN_HANDLERS.insert(0, self._entry)
@@ -101,6 +102,11 @@ class FaultInjector:
         """
         self._listing_restore = restore_of
 
+    def add_headers(self, operation: str, headers_of: Callable[[str, str], dict[str, str]]) -> None:
+        """Add `headers_of(bucket, key)` to moto's own answers to `operation`, for headers moto never sends
+        (x-amz-replication-status, x-amz-expiration)."""
+        self._extra_headers[operation] = headers_of
+
     def crash_at(self, operation: str, number: int) -> None:
         """Raise SimulatedCrash on the `number`-th request of `operation`."""
         self.fail(operation, lambda request: SimulatedCrash(f"simulated crash at {operation} #{number}"),
@@ -128,17 +134,26 @@ class FaultInjector:
         if (operation == "ListObjectsV2" and self._listing_restore is not None
                 and request.headers.get("x-amz-optional-object-attributes")):
             return self._with_restore_status(request, event_name)
+        if operation in self._extra_headers:
+            return self._with_headers(request, event_name, self._extra_headers[operation])
         return None
+
+    def _with_headers(self, request: Any, event_name: str, headers_of: Callable[[str, str], dict[str, str]]) -> Any:
+        """moto's own answer to an object request (path-style or virtual-host URL), with headers added."""
+        from moto.core.models import botocore_stubber
+        response = botocore_stubber(event_name=event_name, request=request)
+        bucket, key = _bucket_and_key(request.url)
+        headers = dict(response.headers)
+        if response.status_code < 300:
+            headers.update(headers_of(bucket, key))
+        return AWSResponse(request.url, response.status_code, headers, _Body(response.content))
 
     def _with_restore_status(self, request: Any, event_name: str) -> AWSResponse:
         """moto's own answer, with <RestoreStatus> added where AWS would add it."""
         from moto.core.models import botocore_stubber
         response = botocore_stubber(event_name=event_name, request=request)
         body = response.content.decode()
-        url = urlsplit(request.url)
-        host_labels = (url.hostname or "").split(".")
-        virtual_host = len(host_labels) > 3 and host_labels[1].startswith("s3")
-        bucket = host_labels[0] if virtual_host else unquote(url.path.strip("/").split("/")[0])
+        bucket, _ = _bucket_and_key(request.url)
 
         def add(match: re.Match[str]) -> str:
             entry = match.group(0)
@@ -154,3 +169,14 @@ class FaultInjector:
 
         body = re.sub(r"<Contents>.*?</Contents>", add, body, flags=re.S)
         return AWSResponse(request.url, response.status_code, dict(response.headers), _Body(body.encode()))
+
+
+def _bucket_and_key(url: str) -> tuple[str, str]:
+    """(bucket, key) of an object request's URL, virtual-host or path style."""
+    parts = urlsplit(url)
+    labels = (parts.hostname or "").split(".")
+    path = unquote(parts.path.lstrip("/"))
+    if len(labels) > 3 and labels[1].startswith("s3"):
+        return labels[0], path
+    bucket, _, key = path.partition("/")
+    return bucket, key

@@ -144,3 +144,43 @@ def test_probe_that_is_throttled_out_leaves_the_head_failure_per_object(bucket, 
     answers = head_all(gateway, KEYS)
     assert all(isinstance(a, AwsCallError) and a.code == "403" for a in answers), answers
     assert probes(bucket) == POLICY.max_attempts  # one probe, retried; its verdict reused by every other HEAD
+
+
+# ------------------------------------------------------------------------------------------------ GetObjectTagging
+
+def test_get_object_tags_reads_the_tag_set(bucket, gateway, moto_s3):
+    # Standard objects: moto refuses GetObjectTagging on archived ones (InvalidObjectState), which AWS does not.
+    moto_s3.put("test-bucket", "tagged", b"x")
+    moto_s3.put("test-bucket", "untagged", b"x")
+    moto_s3.client.put_object_tagging(Bucket="test-bucket", Key="tagged", Tagging={"TagSet": [
+        {"Key": "cost-center", "Value": "42"}, {"Key": "empty", "Value": ""}]})
+    assert gateway.get_object_tags("test-bucket", "tagged") == {"cost-center": "42", "empty": ""}
+    assert gateway.get_object_tags("test-bucket", "untagged") == {}
+    assert gateway.get_object_tags("test-bucket", "absent") is None
+    assert gateway.requests["GetObjectTagging"] == 3
+
+
+@pytest.mark.parametrize("status, code, expected", [
+    pytest.param(403, "AccessDenied", "AccessDenied", id="denied-is-one-objects-failure"),
+    pytest.param(501, "NotImplemented", "NotImplemented", id="store-without-tags"),
+    pytest.param(503, "SlowDown", "SlowDown", id="throttled-out-is-one-objects-failure"),
+])
+def test_get_object_tags_failure_concerns_one_object(bucket, gateway, status, code, expected):
+    bucket.respond("GetObjectTagging", status, code=code)
+    with pytest.raises(AwsCallError) as raised:
+        gateway.get_object_tags("test-bucket", KEYS[0])
+    assert (raised.value.operation, raised.value.code) == ("GetObjectTagging", expected)
+    assert probes(bucket) == 0  # tagging errors carry their code: nothing to probe
+
+
+def test_get_object_tags_with_bad_credentials_stops_the_sync(bucket, gateway):
+    bucket.respond("GetObjectTagging", 403, code="InvalidAccessKeyId")
+    with pytest.raises(CredentialsError):
+        gateway.get_object_tags("test-bucket", KEYS[0])
+
+
+def test_head_asks_for_checksums_only_when_told(bucket, gateway):
+    plain = gateway.head_object("test-bucket", KEYS[0])
+    with_checksums = gateway.head_object("test-bucket", KEYS[0], checksums=True)
+    assert dict(plain.checksums) == {} and plain.checksum_algorithm is None
+    assert set(with_checksums.checksums) == {"CRC32"} and with_checksums.checksum_algorithm == "CRC32"

@@ -40,6 +40,7 @@ FULL_CONFIGURATION = {
     "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events",
     "event_max_messages": "5000",
     "event_time_budget_seconds": "120.5",
+    "object_details": "Tags, head",
 }
 
 EXPECTED_FROM_FULL = {
@@ -64,6 +65,7 @@ EXPECTED_FROM_FULL = {
     "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events",
     "event_max_messages": 5000,
     "event_time_budget": timedelta(seconds=120.5),
+    "object_details": ("head", "tags"),
     "unknown_keys": (),
 }
 
@@ -249,6 +251,12 @@ def test_comma_lists(key, text, field, expected):
     pytest.param("event_max_messages", "10000000", "event_max_messages", 10_000_000, id="event-messages-max"),
     pytest.param("event_time_budget_seconds", "10", "event_time_budget", timedelta(seconds=10), id="budget-min"),
     pytest.param("event_time_budget_seconds", "86400", "event_time_budget", timedelta(days=1), id="budget-max"),
+    pytest.param("object_details", "head", "object_details", ("head",), id="details-head"),
+    pytest.param("object_details", "tags", "object_details", ("tags",), id="details-tags-alone"),
+    pytest.param("object_details", " TAGS , Head ", "object_details", ("head", "tags"),
+                 id="details-any-order-and-case"),
+    pytest.param("object_details", "head,head", "object_details", ("head",), id="details-repeated-once"),
+    pytest.param("object_details", "", "object_details", (), id="details-empty-is-off"),
     # Fivetran always sends strings, but a hand-written configuration.json for `fivetran debug` often holds
     # JSON numbers; those are read as their text.
     pytest.param("max_concurrency", 8, "max_concurrency", 8, id="concurrency-json-number"),
@@ -482,6 +490,14 @@ def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_pr
                  "role_session_name", "must be 2 to 64 letters", id="session-name-too-long"),
     pytest.param({"bucket": "my-bucket", "role_arn": ROLE_ARN, "role_session_name": "my session"},
                  "role_session_name", "must be 2 to 64 letters", id="session-name-with-space"),
+    pytest.param({"bucket": "my-bucket", "object_details": "acl"}, "object_details", "'acl' is not one of head, tags",
+                 id="details-unknown"),
+    pytest.param({"bucket": "my-bucket", "object_details": "head,lock,acl"}, "object_details",
+                 "'lock', 'acl' are not one of head, tags", id="details-several-unknown"),
+    pytest.param({"bucket": "my-bucket", "object_details": "head,,tags"}, "object_details",
+                 "'' is not one of head, tags", id="details-empty-entry"),
+    pytest.param({"bucket": "my-bucket", "object_details": "true"}, "object_details", "'true' is not one of",
+                 id="details-flag-instead-of-choice"),
 ])
 def test_errors(configuration, key, problem):
     expect_error(configuration, key, problem)

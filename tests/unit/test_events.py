@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from s3_metadata.events import (
-    ACCESS_TIER, CREATED, DUPLICATE, EVENTBRIDGE, LOOKUP, NO_EFFECT, OTHER, REMOVED, RESTORE, S3_NOTIFICATION, STALE,
-    STORAGE_CLASS, AppliedEvents, ObjectEvent, encoded_reading, event_timestamp, parse_message, plan_lookups,
+    ACCESS_TIER, CREATED, DUPLICATE, EVENTBRIDGE, LOOKUP, NO_EFFECT, OTHER, REMOVED, REPLICATION, RESTORE,
+    S3_NOTIFICATION, STALE, STORAGE_CLASS, TAGGING, AppliedEvents, ObjectEvent, encoded_reading, event_timestamp, parse_message, plan_lookups,
     s3_event_kind, sequencer_key, sequencer_newer,
 )
 
@@ -120,8 +120,8 @@ def test_parse_message(body, expected):
     pytest.param("Object Storage Class Changed", STORAGE_CLASS, id="storage-class-changed"),
     pytest.param("Object Access Tier Changed", ACCESS_TIER, id="access-tier-changed"),
     pytest.param("Object ACL Updated", NO_EFFECT, id="acl-updated"),
-    pytest.param("Object Tags Added", NO_EFFECT, id="tags-added"),
-    pytest.param("Object Tags Deleted", NO_EFFECT, id="tags-deleted"),
+    pytest.param("Object Tags Added", TAGGING, id="tags-added"),
+    pytest.param("Object Tags Deleted", TAGGING, id="tags-deleted"),
     pytest.param("Object Teleported", OTHER, id="unknown-detail-type-is-looked-up"),
 ])
 def test_eventbridge_detail_types(detail_type, kind):
@@ -140,9 +140,10 @@ def test_eventbridge_detail_types(detail_type, kind):
     pytest.param("ObjectRestore:Delete", RESTORE, id="restore-expired"),
     pytest.param("LifecycleTransition", STORAGE_CLASS, id="lifecycle-transition"),
     pytest.param("IntelligentTiering", ACCESS_TIER, id="intelligent-tiering"),
-    pytest.param("ObjectTagging:Put", NO_EFFECT, id="tagging"),
+    pytest.param("ObjectTagging:Put", TAGGING, id="tagging"),
+    pytest.param("ObjectTagging:Delete", TAGGING, id="tagging-delete"),
     pytest.param("ObjectAcl:Put", NO_EFFECT, id="acl"),
-    pytest.param("Replication:OperationFailedReplication", NO_EFFECT, id="replication"),
+    pytest.param("Replication:OperationFailedReplication", REPLICATION, id="replication"),
     pytest.param("ReducedRedundancyLostObject", OTHER, id="lost-object-is-looked-up"),
     pytest.param("SomethingNew:Happened", OTHER, id="unknown-is-looked-up"),
 ])

@@ -8,9 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from s3_metadata.ranges import Batch, RangeEntry
-from s3_metadata.resolve import StreamView, may_hide_deletes, resolve
+from s3_metadata.details import HEAD_COLUMNS
+from s3_metadata.resolve import Description, StreamView, failed_description, may_hide_deletes, resolve, row_due
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, NOT_APPLICABLE, RESTORED, RestoreInfo, error_info
-from s3_metadata.restore_mode import CONFIRMING, HEAD, LISTING, RestoreMode, Tiering, last_sent, listed_restore, needs_head
+from s3_metadata.restore_mode import (
+    CONFIRMING, FOR_DETAILS, FOR_RESTORE, HEAD, LISTING, RestoreMode, Tiering, head_purpose, kept_in_listing_mode,
+    last_sent, listed_restore, needs_head,
+)
 from s3_metadata.rows import ListedObject
 
 UTC = timezone.utc
@@ -164,3 +168,184 @@ def test_may_hide_deletes_follows_history_not_digests(unexplained, history, expe
 def test_last_sent():
     assert last_sent(obj("g", "GLACIER")) == RestoreInfo(ARCHIVED)
     assert last_sent(replace(obj("s"), storage_class="STANDARD_IA")) == NOT_APPLICABLE
+
+
+# ------------------------------------------------------------------------------------------------ object details
+
+HEAD_DETAILS = {"content_type": "text/csv", "server_side_encryption": "aws:kms"}
+TAGS = {"cost-center": "42"}
+
+
+@pytest.mark.parametrize("mode, tiering, o, sent, tracked, details, expected", [
+    pytest.param(EVERY, NO_TIERS, obj("g", "GLACIER"), False, False, True, FOR_RESTORE,
+                 id="restore-head-serves-details-too"),
+    pytest.param(EVERY, NO_TIERS, obj("g", "GLACIER"), True, False, False, FOR_RESTORE, id="restore-without-details"),
+    pytest.param(TRUSTED, NO_TIERS, obj("s"), True, False, True, FOR_DETAILS, id="sent-object-heads-for-details"),
+    pytest.param(TRUSTED, NO_TIERS, obj("g", "GLACIER"), True, False, True, FOR_DETAILS,
+                 id="trusted-listing-archived-sent-heads-for-details"),
+    pytest.param(TRUSTED, NO_TIERS, obj("s"), False, True, True, FOR_DETAILS, id="tracked-failure-is-retried"),
+    pytest.param(TRUSTED, NO_TIERS, obj("s"), False, False, True, None, id="unchanged-object-costs-nothing"),
+    pytest.param(TRUSTED, NO_TIERS, obj("s"), True, False, False, None, id="details-off-no-head"),
+    pytest.param(TRUSTED, NO_TIERS, obj("s"), False, True, False, None, id="tracked-without-details-no-head"),
+])
+def test_head_purpose(mode, tiering, o, sent, tracked, details, expected):
+    assert head_purpose(mode, tiering, o, sent, tracked, NOW, details) == expected
+
+
+@pytest.mark.parametrize("info, details, expected", [
+    pytest.param(RestoreInfo(ARCHIVED, None, "ARCHIVE_ACCESS"), False, True, id="archive-tier-kept"),
+    pytest.param(RestoreInfo(IN_PROGRESS), True, False, id="listing-restores-dropped"),
+    pytest.param(error_info("AccessDenied"), False, False, id="errors-dropped-without-details"),
+    pytest.param(error_info("AccessDenied"), True, True, id="failed-description-kept-with-details"),
+    pytest.param(error_info("tags:AccessDenied"), True, True, id="failed-tagging-kept-with-details"),
+    pytest.param(RestoreInfo("replication-pending:"), True, True, id="pending-replication-kept-with-details"),
+    pytest.param(RestoreInfo("replication-pending:"), False, False, id="pending-replication-dropped-without"),
+])
+def test_kept_in_listing_mode(info, details, expected):
+    assert kept_in_listing_mode(info, details) is expected
+
+
+def details_view(mode=TRUSTED, tracked=None, chosen=("head", "tags")) -> StreamView:
+    return StreamView("b", mode, tracked or {}, True, lambda key: True, chosen)
+
+
+def test_sent_object_row_carries_its_details():
+    described = Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS)
+    out = resolve(batch([obj("s")], [True]), details_view(), {0: described}, [], None)
+    [row] = out.upserts
+    assert (row["content_type"], row["server_side_encryption"], row["tags"]) == ("text/csv", "aws:kms", TAGS)
+    assert row["cache_control"] is None  # every declared column is in the row
+    assert set(row) >= set(HEAD_COLUMNS) | {"tags"}
+    assert out.tracking == {"s": None}
+
+
+def test_object_headed_for_restore_gets_no_row_for_its_details_alone():
+    out = resolve(batch([obj("g", "GLACIER")], [False]), details_view(EVERY),
+                  {0: Description(RestoreInfo(ARCHIVED), HEAD_DETAILS)}, [], None)
+    assert out.upserts == []
+
+
+def test_object_whose_restore_changed_gets_a_full_row_with_details():
+    out = resolve(batch([obj("g", "GLACIER")], [False]), details_view(EVERY),
+                  {0: Description(RestoreInfo(IN_PROGRESS), HEAD_DETAILS, TAGS)}, [], None)
+    [row] = out.upserts
+    assert (row["restore_status"], row["content_type"], row["tags"]) == (IN_PROGRESS, "text/csv", TAGS)
+
+
+def test_sent_object_without_a_head_cannot_happen_with_details():
+    with pytest.raises(AssertionError, match="without the HEAD"):
+        resolve(batch([obj("s")], [True]), details_view(), {}, [], None)
+
+
+def test_details_off_rows_have_no_detail_columns():
+    out = resolve(batch([obj("s")], [True]), view(), {}, [], None)
+    assert not set(out.upserts[0]) & (set(HEAD_COLUMNS) | {"tags"})
+
+
+def test_failed_tagging_writes_what_is_known_counts_and_tracks():
+    described = Description(NOT_APPLICABLE, HEAD_DETAILS, tags_error="AccessDenied")
+    out = resolve(batch([obj("s")], [True]), details_view(), {0: described}, [], None)
+    [row] = out.upserts
+    assert (row["content_type"], row["tags"], row["restore_status"]) == ("text/csv", None, None)
+    assert dict(out.tag_errors) == {"AccessDenied": 1} and not out.errors
+    assert out.tracking == {"s": error_info("tags:AccessDenied")}
+
+
+def test_failed_head_for_details_keeps_the_listing_restore_and_nulls_details():
+    mode_obj = obj("g", "GLACIER", restore=RestoreInfo(RESTORED, EXPIRY))
+    described = failed_description(TRUSTED, mode_obj, FOR_DETAILS, "AccessDenied")
+    out = resolve(batch([mode_obj], [True]), details_view(), {0: described}, [], None)
+    [row] = out.upserts
+    assert (row["restore_status"], row["restore_expiry"]) == (RESTORED, EXPIRY)
+    assert row["content_type"] is None and row["tags"] is None
+    assert dict(out.errors) == {"AccessDenied": 1}
+    assert out.tracking == {"g": error_info("AccessDenied")}
+
+
+def test_failed_head_for_restore_says_why_in_restore_status():
+    described = failed_description(EVERY, obj("g", "GLACIER"), FOR_RESTORE, "AccessDenied")
+    out = resolve(batch([obj("g", "GLACIER")], [True]), details_view(EVERY), {0: described}, [], None)
+    assert out.upserts[0]["restore_status"] == "error:AccessDenied"
+    assert dict(out.errors) == {"AccessDenied": 1}
+
+
+@pytest.mark.parametrize("previous, described, expected", [
+    pytest.param(error_info("tags:AccessDenied"), Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS), True,
+                 id="tagging-works-now-row-sent-once"),
+    pytest.param(error_info("tags:AccessDenied"), Description(NOT_APPLICABLE, HEAD_DETAILS,
+                                                              tags_error="AccessDenied"), False,
+                 id="same-tagging-failure-no-row-again"),
+    pytest.param(error_info("AccessDenied"), Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS), True,
+                 id="head-works-now-row-sent-once"),
+    pytest.param(error_info("AccessDenied"), Description(NOT_APPLICABLE, head_error="AccessDenied"), False,
+                 id="same-head-failure-no-row-again"),
+    pytest.param(error_info("AccessDenied"), Description(NOT_APPLICABLE, head_error="SlowDown"), True,
+                 id="failure-changed-row-sent"),
+])
+def test_tracked_failure_is_resent_once_it_succeeds(previous, described, expected):
+    out = resolve(batch([obj("s")], [False]), details_view(tracked={"s": previous}), {0: described}, [], None)
+    assert (keys(out.upserts) == ["s"]) is expected
+
+
+def test_unreadable_headers_are_counted():
+    described = Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS, unreadable=("x-amz-expiration",))
+    out = resolve(batch([obj("s"), obj("t")], [True, True]), details_view(), {0: described, 1: described}, [], None)
+    assert dict(out.unreadable) == {"x-amz-expiration": 2}
+
+
+@pytest.mark.parametrize("sent, described, previous, expected", [
+    pytest.param(True, None, NOT_APPLICABLE, True, id="sent-by-the-scan"),
+    pytest.param(False, None, NOT_APPLICABLE, False, id="not-sent-not-described"),
+    pytest.param(False, Description(NOT_APPLICABLE), NOT_APPLICABLE, False, id="described-unchanged"),
+    pytest.param(False, Description(RestoreInfo(RESTORED, EXPIRY)), RestoreInfo(ARCHIVED), True,
+                 id="described-restore-changed"),
+    pytest.param(False, Description(NOT_APPLICABLE, tags_error="AccessDenied"), NOT_APPLICABLE, True,
+                 id="new-failure-is-sent"),
+])
+def test_row_due(sent, described, previous, expected):
+    assert row_due(sent, described, previous) is expected
+
+
+def test_restore_only_answers_keep_working_and_count_unreadable_restore_headers():
+    """Callers that HEAD for restore status only pass restore columns, as before details existed."""
+    bad = RestoreInfo("error:UnreadableRestoreHeader", None, "ARCHIVE_ACCESS")
+    out = resolve(batch([obj("it", "INTELLIGENT_TIERING")], [True]), view(), {0: bad}, [], None)
+    assert dict(out.errors) == {"UnreadableRestoreHeader": 1}
+    assert out.tracking == {"it": bad}
+    assert out.upserts[0]["archive_status"] == "ARCHIVE_ACCESS"
+
+
+@pytest.mark.parametrize("previous, now, sent_again, tracked_after", [
+    pytest.param(None, "PENDING", True, True, id="first-sent-pending-is-tracked"),
+    pytest.param("pending", "PENDING", False, True, id="still-pending-no-row"),
+    pytest.param("pending", "COMPLETED", True, False, id="completed-row-sent-untracked"),
+    pytest.param("pending", "FAILED", True, False, id="failed-row-sent-untracked"),
+    pytest.param(None, "COMPLETED", True, False, id="completed-at-once-not-tracked"),
+])
+def test_pending_replication_is_tracked_until_it_settles(previous, now, sent_again, tracked_after):
+    pending = Description(NOT_APPLICABLE, {"replication_status": "PENDING"}).observed
+    tracked = {"s": pending} if previous else {}
+    described = Description(NOT_APPLICABLE, {**HEAD_DETAILS, "replication_status": now}, TAGS)
+    out = resolve(batch([obj("s")], [previous is None]), details_view(tracked=tracked), {0: described}, [], None)
+    assert (keys(out.upserts) == ["s"]) is sent_again
+    assert (out.tracking["s"] is not None) is tracked_after
+    if sent_again:
+        assert out.upserts[0]["replication_status"] == now
+
+
+def test_pending_replication_does_not_hide_a_restore_change():
+    """Both change behind LastModified: the tracked value carries the restore status too."""
+    pending_archived = Description(RestoreInfo(IN_PROGRESS), {"replication_status": "PENDING"}).observed
+    described = Description(RestoreInfo(RESTORED, EXPIRY), {"replication_status": "PENDING"})
+    out = resolve(batch([obj("g", "GLACIER")], [False]), details_view(EVERY, {"g": pending_archived}),
+                  {0: described}, [], None)
+    assert keys(out.upserts) == ["g"]
+    assert out.tracking["g"] != pending_archived and out.tracking["g"].status.startswith("replication-pending:")
+
+
+def test_pending_replication_marker_survives_the_state():
+    from s3_metadata.state import SyncState, load_state
+    state = SyncState()
+    stream = state.stream("b", "")
+    stream.restores = {"k": Description(RestoreInfo(ARCHIVED), {"replication_status": "PENDING"}).observed}
+    assert load_state(state.to_json()).streams["b/"].restores == stream.restores

@@ -45,6 +45,7 @@ def rich_state() -> SyncState:
     archive.ranges = [RangeEntry(None)]
     raw = state.stream("data-bucket", "raw/")
     raw.watermark = WATERMARK
+    state.object_details = ("head", "tags")
     return state
 
 
@@ -77,7 +78,8 @@ def test_saved_format_is_stable():
         "restores": {"p/k": ["restored", "2024-02-01T00:00:00+00:00", None]},
         "version_ranges": [["p/k", 1, "0000000000000010", 0, "0000000000000011"], [None, None, None, 0]],
         "version_passes": 1,
-    }}, "restore_sources": {}, "last_reconcile": None, "reconcile_started": None, "versions_rebuild": None}
+    }}, "restore_sources": {}, "last_reconcile": None, "reconcile_started": None, "versions_rebuild": None,
+        "object_details": []}
 
 
 def test_sketch_round_trips_and_an_unreadable_one_is_refused():
@@ -108,6 +110,7 @@ def test_version_1_state_is_migrated_not_discarded():
     assert (stream.passes, stream.digest_mode, stream.version_ranges, stream.version_passes) == (
         3, "listing+restore", [], 0)
     assert loaded.restore_sources == {"b": "listing"} and loaded.versions_rebuild is None
+    assert loaded.object_details == ()
     assert loaded.to_json()["version"] == 2
 
 
@@ -183,6 +186,10 @@ def test_good_stream_helper_is_valid():
     pytest.param({"version": 0}, "state version 0 is unknown", id="version-zero"),
     pytest.param({"version": -1}, "state version -1 is unknown", id="version-negative"),
     pytest.param({"version": 1, "streams": []}, "'streams' must be an object", id="streams-list"),
+    pytest.param({"version": 2, "object_details": "head"}, "'object_details' must be a list of head, tags",
+                 id="details-not-a-list"),
+    pytest.param({"version": 2, "object_details": ["head", "acl"]}, "'object_details' must be a list of head, tags",
+                 id="details-unknown"),
     pytest.param({"version": 1, "streams": {"b/p": []}}, "streams['b/p'] must be an object", id="stream-list"),
     pytest.param({"version": 1, "streams": {"bucket": {}}}, "is not a 'bucket/prefix' stream id", id="sid-no-slash"),
     pytest.param({"version": 1, "streams": {"/prefix": {}}}, "is not a 'bucket/prefix' stream id",
