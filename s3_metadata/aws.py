@@ -42,7 +42,7 @@ from s3_metadata.errors import (
     answered_by_non_s3, classify_client_error, clock_skewed, endpoint_unreachable, is_bare, no_credentials,
     not_s3_api, resolve_bare_head, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
-from s3_metadata.head_headers import head_fields
+from s3_metadata.head_headers import head_fields, user_metadata
 from s3_metadata.listing_xml import ListedVersion, parse_objects_page, parse_versions_page
 from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
 from s3_metadata.rows import ListedObject, listed_object
@@ -68,7 +68,6 @@ _PROBED_STATUS = {"HeadObject": frozenset({400, 403}), "HeadBucket": frozenset({
 _FATAL_HEAD_CODES = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES
 # Where our `before-parse` handlers leave what they read, in botocore's parsed response (see `_read_fast`).
 PARSED_HERE = "S3MetadataParsed"
-USER_METADATA = "x-amz-meta-"
 BODY_READ_HERE = "S3MetadataBody"
 # The HeadObject members `head_result` reads (and every Checksum* member).
 HEAD_MEMBERS = frozenset({"StorageClass", "Restore", "ArchiveStatus", "ContentLength", "ETag", "LastModified",
@@ -250,8 +249,7 @@ def _before_parse_head(members: dict[str, tuple[str, str]], metadata: bool, resp
     headers = lowercase_dict(response_dict["headers"])
     fields = head_fields(headers, members)
     if fields is not None and metadata:
-        fields["Metadata"] = {name[len(USER_METADATA):]: value for name, value in headers.items()
-                              if name.startswith(USER_METADATA)}
+        fields["Metadata"] = user_metadata(headers)
     if fields is not None:
         customized_response_dict[PARSED_HERE] = fields
         response_dict["headers"] = headers

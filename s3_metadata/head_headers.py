@@ -49,6 +49,14 @@ def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str
     return fields
 
 
+USER_METADATA = "x-amz-meta-"
+
+
+def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    """The x-amz-meta-* headers of lower-case `headers`, without the prefix: botocore's `Metadata` member."""
+    return {name[len(USER_METADATA):]: value for name, value in headers.items() if name.startswith(USER_METADATA)}
+
+
 def http_date(value: str) -> datetime:
     """An HTTP date header as an aware UTC datetime: what botocore's timestamp parsing and `to_utc` give."""
     match = _IMF_FIXDATE.fullmatch(value)

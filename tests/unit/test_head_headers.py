@@ -14,14 +14,20 @@ from botocore.awsrequest import HeadersDict
 from botocore.parsers import RestXMLParser, create_parser
 from botocore.utils import lowercase_dict
 
-from s3_metadata.aws import HEAD_MEMBERS, head_result
-from s3_metadata.head_headers import head_fields, http_date
+from s3_metadata.aws import HEAD_MEMBERS, HeadResult, head_result
+from s3_metadata.head_headers import head_fields, http_date, user_metadata
 from s3_metadata.timestamps import fast_timestamp_parser
 
 SHAPE = botocore.session.get_session().get_service_model("s3").operation_model("HeadObject").output_shape
 MEMBERS = {name: (member.serialization["name"].lower(), member.type_name) for name, member in SHAPE.members.items()
            if member.serialization.get("location") == "header"
            and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
+# With object_details chosen, every header member is read (and the x-amz-meta-* map).
+EVERY_MEMBER = {name: (member.serialization["name"].lower(), member.type_name) for name, member in SHAPE.members.items()
+                if member.serialization.get("location") == "header"}
+# The HeadResult fields a sync without object details reads.
+RESTORE_VIEW = ("storage_class", "restore", "archive_status", "size", "e_tag", "last_modified", "checksum_algorithm",
+                "checksum_type")
 PARSERS = {"dateutil": create_parser("rest-xml"), "fast": RestXMLParser(timestamp_parser=fast_timestamp_parser)}
 BASE = {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT", "ETag": '"9b2cf535f27731c974343645a3985328"',
         "Content-Length": "1234", "Content-Type": "binary/octet-stream", "Accept-Ranges": "bytes",
@@ -59,6 +65,15 @@ CASES = {
     "iso-date": headers(Last_Modified="2015-10-21T07:28:00.000Z"),
     "empty-storage-class": headers(x_amz_storage_class=""),
     "unicode-restore": headers(x_amz_restore='ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"'),
+    "every-detail": headers(x_amz_version_id="3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", Content_Encoding="gzip",
+                            Cache_Control="max-age=60", x_amz_server_side_encryption="aws:kms",
+                            x_amz_server_side_encryption_aws_kms_key_id="arn:aws:kms:us-east-1:1:key/k",
+                            x_amz_server_side_encryption_bucket_key_enabled="true", x_amz_object_lock_mode="GOVERNANCE",
+                            x_amz_object_lock_retain_until_date="2030-01-01T00:00:00.000Z",
+                            x_amz_object_lock_legal_hold="ON", x_amz_replication_status="COMPLETED",
+                            x_amz_expiration='expiry-date="Fri, 23 Dec 2030 00:00:00 GMT", rule-id="r%201"',
+                            x_amz_mp_parts_count="3", x_amz_meta_owner="team-a", x_amz_meta_empty=""),
+    "bucket-key-false": headers(x_amz_server_side_encryption_bucket_key_enabled="false"),
 }
 
 
@@ -67,12 +82,17 @@ def botocore_head(raw: dict[str, str], timestamps: str) -> dict:
     return PARSERS[timestamps].parse(response, SHAPE)
 
 
+def restore_view(result: HeadResult) -> tuple:
+    return tuple(getattr(result, name) for name in RESTORE_VIEW)
+
+
 @pytest.mark.parametrize("timestamps", ["dateutil", "fast"])
 @pytest.mark.parametrize("raw", list(CASES.values()), ids=list(CASES))
 def test_head_fields_equal_botocore(raw, timestamps):
+    """Without details: the fields the sync reads are botocore's."""
     fields = head_fields(lowercase_dict(HeadersDict(raw)), MEMBERS)
     assert fields is not None
-    assert head_result(fields) == head_result(botocore_head(raw, timestamps))
+    assert restore_view(head_result(fields)) == restore_view(head_result(botocore_head(raw, timestamps)))
     parsed = botocore_head(raw, timestamps)
     for member, value in fields.items():
         expected = parsed[member]
@@ -80,6 +100,17 @@ def test_head_fields_equal_botocore(raw, timestamps):
             expected = expected.astimezone(timezone.utc)
         assert value == expected, member
     assert set(fields) == {m for m in MEMBERS if m in parsed}
+
+
+@pytest.mark.parametrize("timestamps", ["dateutil", "fast"])
+@pytest.mark.parametrize("raw", list(CASES.values()), ids=list(CASES))
+def test_every_header_equals_botocore_with_details(raw, timestamps):
+    """With details: every header member and the user metadata, as botocore reads them, field by field."""
+    lowered = lowercase_dict(HeadersDict(raw))
+    fields = head_fields(lowered, EVERY_MEMBER)
+    assert fields is not None
+    fields["Metadata"] = user_metadata(lowered)
+    assert head_result(fields) == head_result(botocore_head(raw, timestamps))
 
 
 @pytest.mark.parametrize("raw", [
