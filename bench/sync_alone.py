@@ -72,13 +72,17 @@ def child(endpoint: str, state_file: Path) -> None:
                       "sync_cpu_s": time.process_time() - started}))
 
 
-def fixed_sync_cpu(latency_ms: float) -> float:
+def fixed_sync_cpu(latency_ms: float, repeat: int) -> float:
     """`run_sync`'s CPU on an empty bucket: what a sync costs whatever its size (botocore loads the S3 service
-    model and builds a client), taken out of `w/o fixed`."""
+    model and builds a client), taken out of `w/o fixed`; the smallest of `repeat` runs."""
+    seconds = []
     with StandInProcess(0, latency_ms) as standin, tempfile.TemporaryDirectory() as work:
-        measured = run_measured([sys.executable, __file__, "--child", standin.url, "--state-file",
-                                 str(Path(work) / "state.json")], REPO, dict(os.environ), Path(work) / "fixed.log", 600)
-        return json.loads(measured.output.strip().splitlines()[-1])["sync_cpu_s"]
+        for _ in range(repeat):
+            measured = run_measured([sys.executable, __file__, "--child", standin.url, "--state-file",
+                                     str(Path(work) / "state.json")], REPO, dict(os.environ), Path(work) / "fixed.log",
+                                    600)
+            seconds.append(json.loads(measured.output.strip().splitlines()[-1])["sync_cpu_s"])
+    return min(seconds)
 
 
 @contextlib.contextmanager
@@ -106,6 +110,8 @@ def main() -> int:
     parser.add_argument("--production", action="store_true", help="run the sync inside 0.5 CPU and 1 GB (a cgroup)")
     parser.add_argument("--state-file", type=Path, help="keep the state here (an existing one is used as it is)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure the fixed cost and each incremental run this many times, keep the least CPU")
     parser.add_argument("--child", metavar="ENDPOINT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -113,7 +119,7 @@ def main() -> int:
         return 0
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     rows = []
-    startup = fixed_sync_cpu(args.latency_ms)
+    startup = fixed_sync_cpu(args.latency_ms, args.repeat)
     with StandInProcess(args.objects, args.latency_ms) as standin, tempfile.TemporaryDirectory() as work:
         state_file = args.state_file or Path(work) / "state.json"
         if "full" in runs and state_file.exists():
@@ -124,11 +130,16 @@ def main() -> int:
         print(f"{'run':<12} {'wall s':>7} {'CPU s':>7} {'sync CPU s':>10} {'µs/object':>9} {'w/o fixed':>9} "
               f"{'peak RSS MB':>11} {'rows':>9} {'state KB':>8} {'LIST':>6} {'throttled s':>11}")
         for run in runs:
-            standin.reset()
-            with envelope_if(args.production) as envelope:
-                measured = run_measured([sys.executable, __file__, "--child", standin.url, "--state-file",
-                                         str(state_file)], REPO, dict(os.environ), Path(work) / f"{run}.log", 36_000,
-                                        envelope)
+            best = None
+            for _ in range(args.repeat if run == "incremental" else 1):
+                standin.reset()
+                with envelope_if(args.production) as envelope:
+                    measured = run_measured([sys.executable, __file__, "--child", standin.url, "--state-file",
+                                             str(state_file)], REPO, dict(os.environ), Path(work) / f"{run}.log",
+                                            36_000, envelope)
+                if best is None or (measured.returncode == 0 and measured.cpu_s < best.cpu_s):
+                    best = measured
+            measured = best
             result = json.loads(measured.output.strip().splitlines()[-1]) if measured.returncode == 0 else {}
             if not result:
                 print(measured.output[-3000:], file=sys.stderr)

@@ -40,14 +40,14 @@ def progress(message: str) -> None:
 
 
 def debug_rows(options: list[str], production: "run_benchmark.Production", workdir: Path) -> list[Row]:
-    args = run_benchmark.parse_arguments(["--connectors", "ours", *options])
+    args = run_benchmark.parse_arguments(["--connectors", "ours", "--repeat", "3", *options])
     return run_benchmark.measure_connector("ours", args, workdir, production)
 
 
 def sync_alone(objects: int, latency_ms: float, runs: str, production: bool, state: Path) -> list[dict[str, Any]]:
     out = state.with_suffix(f".{runs.replace(',', '-')}.json")
     command = [sys.executable, str(BENCH / "sync_alone.py"), "--objects", str(objects), "--latency-ms", str(latency_ms),
-               "--runs", runs, "--state-file", str(state), "--json", str(out)]
+               "--runs", runs, "--state-file", str(state), "--json", str(out), "--repeat", "3"]
     if production:
         command.append("--production")
     progress(f"sync_alone: {objects:,} objects, {runs}{' (production)' if production else ''}")
