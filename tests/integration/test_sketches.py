@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
+
 from tests.integration.test_full_and_incremental import COMPARED
 from tests.support.harness import project_rows
 
@@ -27,23 +29,17 @@ def scattered_transitions(harness, names, share: float, seed: int) -> list[str]:
     return changed
 
 
-def test_one_percent_scattered_sends_at_most_one_tenth_more_than_changed(harness, base_config):
-    names = fill(harness.s3, 10_000)
+@pytest.mark.parametrize("objects, share, seed, most_per_change", [
+    pytest.param(10_000, 0.01, 5, 1.1, id="1%-scattered-at-most-1.1-rows-per-change"),
+    pytest.param(6_000, 0.05, 6, 3, id="5%-scattered-at-most-3-rows-per-change"),
+])
+def test_scattered_changes_send_about_the_changed_objects(harness, base_config, objects, share, seed, most_per_change):
+    names = fill(harness.s3, objects)
     assert harness.sync(base_config()).ok
-    changed = scattered_transitions(harness, names, 0.01, 5)
+    changed = scattered_transitions(harness, names, share, seed)
     result = harness.sync(base_config())
     assert result.ok, result.error
-    assert len(changed) <= result.upserts <= len(changed) * 1.1
-    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
-
-
-def test_five_percent_scattered_sends_at_most_three_times_changed(harness, base_config):
-    names = fill(harness.s3, 6_000)
-    assert harness.sync(base_config()).ok
-    changed = scattered_transitions(harness, names, 0.05, 6)
-    result = harness.sync(base_config())
-    assert result.ok, result.error
-    assert len(changed) <= result.upserts <= len(changed) * 3
+    assert len(changed) <= result.upserts <= len(changed) * most_per_change
     assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
 
 
