@@ -3,8 +3,9 @@
 An incremental sync of an unchanged bucket lists every object and sends nothing, so its cost is the listing's
 CPU. botocore spends most of that in its generic response parsing: it parses every 200 body twice (once to see
 whether it is an `<Error>` in disguise), builds ~8,000 ElementTree elements per page, walks the output shape
-member by member, and builds a dict per object that the connector then maps again. `bench/parse_cost.py`
-measures both on the benchmark's pages.
+member by member, and builds a dict per object that the connector then maps again. On the benchmark's pages
+(`bench/parse_cost.py`) that costs 107 µs of CPU per object, 34 with the connector's fast timestamp parser; this
+module reads the same bodies into the same values for 5.6.
 
 The contract is equivalence, not an approximation. `parse_objects_page` and `parse_versions_page` return exactly
 what botocore's RestXMLParser, its url-decoding `after-call` handler and `rows.listed_object` give for the same
@@ -19,7 +20,8 @@ number or date, a nested element this module does not know, or an `<Error>` docu
 Entries are read in two ways. First one regular expression over the whole run of entries, in the element order
 S3 writes (`Owner` before or after `StorageClass`): about two thirds of this module's cost is building the values,
 one third this match. When that does not account for every entry (another store's element order, whitespace
-inside entries), each entry is read on its own, order-free, at about twice the cost; still a fraction of botocore's.
+inside entries), each entry is read on its own, order-free, at about three times the cost; still a fraction of
+botocore's.
 
 Keys are url-decoded (`unquote_plus`, as botocore does) when the body says `<EncodingType>url</EncodingType>`;
 botocore asks for that encoding on every listing it sends unless the caller sets EncodingType, which ours never
