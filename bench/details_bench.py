@@ -25,6 +25,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]
 
 from measured_process import run_measured  # noqa: E402
+from sync_alone import CountingSink  # noqa: E402
 
 CHOICES = ("", "head", "head,tags")
 TAGGING = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
@@ -49,34 +50,9 @@ def standin(argv: list[str]) -> int:
     return s3_standin.main(argv)
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.upserts = 0
-        self.summary = ""
-
-    def upsert(self, table: str, row: dict[str, Any]) -> None:
-        self.upserts += 1
-
-    def delete(self, table: str, keys: dict[str, Any]) -> None:
-        pass
-
-    def truncate(self, table: str) -> None:
-        pass
-
-    def checkpoint(self, state: dict[str, Any]) -> None:
-        pass
-
-    def info(self, message: str) -> None:
-        if message.startswith("sync summary"):
-            self.summary = message
-
-    def warning(self, message: str) -> None:
-        print(message, file=sys.stderr)
-
-
 def sync(endpoint: str, details: str) -> None:
     from s3_metadata.sync import run_sync
-    sink = Sink()
+    sink = CountingSink()
     run_sync({"bucket": "bench-bucket", "endpoint_url": endpoint, "aws_access_key_id": "bench",
               "aws_secret_access_key": "bench", "object_details": details}, {}, sink)
     requests = {name: int(count) for count, name in re.findall(r"(\d+) (LIST|HEAD|GetObjectTagging)\b", sink.summary)}

@@ -36,11 +36,12 @@ from standin_process import StandInProcess  # noqa: E402
 
 
 class CountingSink:
-    """Keeps nothing but counts and the last checkpointed state."""
+    """Keeps nothing but counts, the sync summary line and (with a file) the last checkpointed state."""
 
-    def __init__(self, state_file: Path):
+    def __init__(self, state_file: Optional[Path] = None):
         self.state_file = state_file
         self.upserts = 0
+        self.summary = ""
 
     def upsert(self, table: str, row: dict[str, Any]) -> None:
         self.upserts += 1
@@ -52,10 +53,12 @@ class CountingSink:
         pass
 
     def checkpoint(self, state: dict[str, Any]) -> None:
-        self.state_file.write_text(json.dumps(state))
+        if self.state_file is not None:
+            self.state_file.write_text(json.dumps(state))
 
     def info(self, message: str) -> None:
-        pass
+        if message.startswith("sync summary"):
+            self.summary = message
 
     def warning(self, message: str) -> None:
         print(message, file=sys.stderr)

@@ -415,11 +415,7 @@ class Sync:
         lister.run()
         if counter["pages"] == 0:
             self._note_pass_start(stream, None)
-        with self._lock:
-            run.parts_left -= 1
-            last = run.parts_left == 0
-        if last:
-            self._complete_stream(run)
+        self._part_done(run)
 
     def _list_versions_part(self, run: StreamRun, part: Part, completes_stream: bool = True) -> None:
         """List one part of a stream's versions ranges and send the versions of every key that changed."""
@@ -440,6 +436,10 @@ class Sync:
         lister.run()
         if not completes_stream:
             return
+        self._part_done(run)
+
+    def _part_done(self, run: StreamRun) -> None:
+        """One part of the stream (objects or versions) is listed; the last one completes the stream's pass."""
         with self._lock:
             run.parts_left -= 1
             last = run.parts_left == 0
