@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
@@ -30,10 +30,12 @@ import botocore.handlers
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
+from botocore.endpoint import convert_to_response_dict
 from botocore.exceptions import (
     BotoCoreError, ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
     IncompleteReadError, NoCredentialsError, ReadTimeoutError, ResponseStreamingError, SSLError,
 )
+from botocore.hooks import first_non_none_response
 from botocore.utils import lowercase_dict
 
 from s3_metadata.configuration import Settings
@@ -44,6 +46,7 @@ from s3_metadata.errors import (
 )
 from s3_metadata.head_headers import head_fields, user_metadata
 from s3_metadata.listing_xml import ListedVersion, parse_objects_page, parse_versions_page
+from s3_metadata.object_urls import PROBE_KEYS, ObjectUrls, PlannedRequest, object_urls, signed_head
 from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
 from s3_metadata.rows import ListedObject, listed_object
 from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
@@ -75,6 +78,14 @@ HEAD_MEMBERS = frozenset({"StorageClass", "Restore", "ArchiveStatus", "ContentLe
 # botocore parses every S3 200 body once more to see whether it is an `<Error>`; our listing handlers make that
 # check themselves while reading the body. None if a botocore release renames it: then botocore's check stays.
 _BOTOCORE_200_CHECK = getattr(botocore.handlers, "_handle_200_error", None)
+
+
+class _Planned(Exception):
+    """Stops a HeadObject botocore was about to sign, carrying what it planned (see `S3Gateway._planned_head`)."""
+
+    def __init__(self, request: PlannedRequest):
+        super().__init__("planned, not sent")
+        self.request = request
 
 
 class AwsCallError(Exception):
@@ -387,6 +398,12 @@ class S3Gateway:
         self._probe_verdicts: dict[str, tuple[str | SyncError | None, float]] = {}
         # Whether the ListObjectsV2 call in flight on this thread asked for RestoreStatus (see `_read_fast`).
         self._listing = threading.local()
+        # Per bucket, where its HEADs go when they skip botocore's request path (None: they do not; see `head_object`).
+        self._object_urls: dict[str, ObjectUrls | None] = {}
+        # Set on a thread while it asks botocore to plan a HEAD it will not send (see `_planned_head`).
+        self._planning = threading.local()
+        self._head_members: dict[str, tuple[str, str]] = {}
+        self._head_parser = self._session.get_component("response_parser_factory").create_parser("rest-xml")
         self._setup_credentials()
 
     @property
@@ -441,9 +458,11 @@ class S3Gateway:
         members = {name: (member.serialization["name"].lower(), member.type_name)
                    for name, member in shape.members.items() if member.serialization.get("location") == "header"
                    and (every_header or name in HEAD_MEMBERS or name.startswith("Checksum"))}
+        self._head_members = members
         events.register("before-parse.s3.HeadObject",
                         lambda response_dict, customized_response_dict, **_: _before_parse_head(
                             members, every_header, response_dict, customized_response_dict))
+        events.register("before-sign.s3.HeadObject", self._stop_if_planning)
 
     def _before_parse_listing(self, operation_model: Any, response_dict: dict[str, Any],
                               customized_response_dict: dict[str, Any], **_: Any) -> None:
@@ -535,10 +554,95 @@ class S3Gateway:
         request: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if checksums:
             request["ChecksumMode"] = "ENABLED"
-        response = self._object_call("HeadObject", bucket, "head_object", **request)
+        urls = self._head_urls(bucket)
+        method = "head_object" if urls is None else partial(self._direct_head, bucket, urls)
+        response = self._object_call("HeadObject", bucket, method, **request)
         if response is None:
             return None
         return head_result(response[PARSED_HERE] if PARSED_HERE in response else response)
+
+    def _head_urls(self, bucket: str) -> ObjectUrls | None:
+        """Where `bucket`'s HEADs go when they skip botocore's request path, planned once per bucket; None when
+        botocore's plans show they cannot (see object_urls.py), or botocore's HTTP session is not where we look."""
+        with self._lock:
+            if bucket in self._object_urls:
+                return self._object_urls[bucket]
+        client = self.bucket_client(bucket)
+        planned = {key: self._planned_head(client, bucket, key) for key in PROBE_KEYS}
+        usable = all(planned.values()) and getattr(getattr(client, "_endpoint", None), "http_session", None)
+        urls = object_urls(planned) if usable else None  # type: ignore[arg-type]
+        with self._lock:
+            return self._object_urls.setdefault(bucket, urls)
+
+    def _planned_head(self, client: Any, bucket: str, key: str) -> PlannedRequest | None:
+        """The HeadObject of `key` as botocore plans it: built by its whole request path, stopped just before
+        signing (by `_stop_if_planning`), so nothing is sent. None when botocore cannot build it."""
+        self._planning.active = True
+        try:
+            client.head_object(Bucket=bucket, Key=key)
+        except _Planned as planned:
+            return planned.request
+        except BotoCoreError:
+            return None
+        finally:
+            self._planning.active = False
+        return None
+
+    def _stop_if_planning(self, request: Any, signing_name: str, region_name: str, signature_version: str,
+                          **_: Any) -> None:
+        """botocore's `before-sign` event: on a thread that is planning a HEAD, stop it with what it planned."""
+        if not getattr(self._planning, "active", False):
+            return
+        signing = request.context.get("signing", {})
+        raise _Planned(PlannedRequest(
+            url=request.url, headers=frozenset(name.lower() for name in request.headers.keys()),
+            region=signing.get("region") or region_name, service=signing.get("signing_name") or signing_name,
+            signature_version=signature_version,
+            own_credentials=bool(signing.get("request_credentials") or signing.get("identity_cache") is not None),
+            user_agent=str(request.headers.get("User-Agent") or "")))
+
+    def _direct_head(self, bucket: str, urls: ObjectUrls, Bucket: str, Key: str,  # noqa: N803 (botocore's names)
+                     ChecksumMode: str | None = None) -> dict[str, Any]:  # noqa: N803
+        """HeadObject through botocore's signer and HTTP session only, answered as `client.head_object` answers.
+
+        About 45% of the CPU of botocore's whole path (bench/parse_cost.py). botocore's `before-send` event still
+        runs (so whatever answers requests there, moto or a test's faults, answers these too); a 200 is read by
+        `head_fields`, anything else is parsed by botocore's own parser and raised as botocore raises it. A
+        redirect, or a region S3 names that is not the one signed for, is left to botocore's whole path, which
+        follows it; the bucket's later HEADs then take that path too.
+        """
+        client = self.bucket_client(bucket)
+        request = {"Bucket": Bucket, "Key": Key, **({"ChecksumMode": ChecksumMode} if ChecksumMode else {})}
+        credentials = self._session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        try:
+            prepared = signed_head(urls, Key, ChecksumMode == "ENABLED", credentials.get_frozen_credentials())
+        except UnicodeEncodeError:  # a key that is not valid text: botocore's path says what it says of it
+            return client.head_object(**request)
+        response = first_non_none_response(client.meta.events.emit("before-send.s3.HeadObject", request=prepared))
+        if response is None:
+            response = client._endpoint.http_session.send(prepared)
+        status = response.status_code
+        if status == 200:
+            headers = lowercase_dict(response.headers)
+            fields = head_fields(headers, self._head_members)
+            if fields is not None:
+                if self.settings.object_details:
+                    fields["Metadata"] = user_metadata(headers)
+                return {PARSED_HERE: fields, "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": headers}}
+        named_region = response.headers.get("x-amz-bucket-region")
+        if 300 <= status < 400 or (status == 400 and named_region and named_region != urls.region):
+            with self._lock:
+                self._object_urls[bucket] = None
+            self._count("HeadObject")
+            return client.head_object(**request)
+        model = client.meta.service_model.operation_model("HeadObject")
+        parsed: dict[str, Any] = self._head_parser.parse(convert_to_response_dict(response, model), model.output_shape)
+        if status >= 300:
+            error = parsed.get("Error", {})
+            raise client.exceptions.from_code(error.get("QueryErrorCode") or error.get("Code"))(parsed, "HeadObject")
+        return parsed
 
     def get_object_tags(self, bucket: str, key: str) -> dict[str, str] | None:
         """GetObjectTagging of the current version: the tags as a mapping ({} when there are none), None when the
@@ -548,13 +652,15 @@ class S3Gateway:
             return None
         return {tag["Key"]: tag.get("Value", "") for tag in response.get("TagSet", [])}
 
-    def _object_call(self, operation: str, bucket: str, method: str, **request: Any) -> dict[str, Any] | None:
+    def _object_call(self, operation: str, bucket: str, method: str | Callable[..., dict[str, Any]],
+                     **request: Any) -> dict[str, Any] | None:
         """A request about one object: None when the object no longer exists; AwsCallError for a failure that
         concerns only this object (an error response, or retries run out: code is the last failure's, e.g.
         SlowDown); SyncError when the sync cannot go on (bad credentials, a skewed clock, the bucket gone)."""
         client = self.bucket_client(bucket)
         try:
-            return self._call(operation, bucket, getattr(client, method), **request)
+            return self._call(operation, bucket, getattr(client, method) if isinstance(method, str) else method,
+                              **request)
         except RetriesExhaustedError as error:
             raise AwsCallError(operation, error.code, error.status) from None
         except AwsCallError as error:
