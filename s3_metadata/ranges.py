@@ -48,14 +48,21 @@ BUFFER_FACTOR = 2
 
 
 def fingerprint(obj: ListedObject, include_restore: bool) -> int:
-    """A 64-bit hash of every column the listing gives for `obj`."""
-    fields = [obj.key, obj.e_tag, str(obj.size), obj.storage_class, obj.last_modified.isoformat(),
-              obj.checksum_algorithm or "", obj.checksum_type or ""]
-    if include_restore and obj.restore is not None:
-        fields.append(obj.restore.status or "")
-        fields.append(obj.restore.expiry.isoformat() if obj.restore.expiry else "")
-    data = "\x00".join(fields).encode("utf-8", "surrogatepass")
-    return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+    """A 64-bit hash of every column the listing gives for `obj`: blake2b of the columns' text joined by NULs.
+
+    Every range digest in every user's state is a sum of these, so the text hashed must never change: a different
+    text would make every range look changed and re-send every row. It runs once per listed object of every sync,
+    so it takes LastModified's text from `obj.last_modified_iso` when the listing gave it (`isoformat()` costs as
+    much as the hash), and builds one tuple rather than a list. `tests/unit/test_ranges.py` holds it to the
+    original formula over a corpus.
+    """
+    fields: tuple[str, ...] = (obj.key, obj.e_tag, str(obj.size), obj.storage_class,
+                               obj.last_modified_iso or obj.last_modified.isoformat(), obj.checksum_algorithm or "",
+                               obj.checksum_type or "")
+    restore = obj.restore
+    if include_restore and restore is not None:
+        fields += (restore.status or "", restore.expiry.isoformat() if restore.expiry else "")
+    return int.from_bytes(blake2b("\x00".join(fields).encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
 
 @dataclass(frozen=True)

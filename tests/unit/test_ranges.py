@@ -8,8 +8,11 @@ last seen is emitted.
 """
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import replace
+from hashlib import blake2b
+from urllib.parse import quote
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -18,6 +21,7 @@ from s3_metadata.ranges import (
     BUFFER_FACTOR, MASK, MAX_RANGES_PER_STREAM, Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass,
     fingerprint, invalidate_digests, merge_small, plan_parts, replace_entry, start_pass,
 )
+from s3_metadata.listing_xml import parse_objects_page
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, RESTORED, RestoreInfo
 from s3_metadata.rows import ListedObject
 
@@ -116,6 +120,66 @@ def test_fingerprint_is_stable_across_processes_and_versions(o, include_restore,
     """Digests are saved in the state: if these values change, every saved range looks changed and the next
     sync re-sends every row. Change them only together with a state version bump or a digest_mode change."""
     assert fingerprint(o, include_restore) == expected
+
+
+def original_fingerprint(o: ListedObject, include_restore: bool) -> int:
+    """The fingerprint as first written, kept here verbatim: every digest in users' states was made with it."""
+    fields = [o.key, o.e_tag, str(o.size), o.storage_class, o.last_modified.isoformat(),
+              o.checksum_algorithm or "", o.checksum_type or ""]
+    if include_restore and o.restore is not None:
+        fields.append(o.restore.status or "")
+        fields.append(o.restore.expiry.isoformat() if o.restore.expiry else "")
+    data = "\x00".join(fields).encode("utf-8", "surrogatepass")
+    return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+
+
+# LastModified as S3 writes it (milliseconds, `.000Z` for whole seconds) and as other stores might: whole seconds
+# without a fraction, 1 to 7 fraction digits, a comma, explicit offsets, a leap day, a year before 1000.
+S3_SHAPED_TIMES = ["2024-05-01T12:00:00.000Z", "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123Z",
+                   "2024-05-01T12:00:00.100Z", "2024-05-01T12:00:00.5Z", "2024-05-01T12:00:00.000001Z",
+                   "2024-05-01T12:00:00.123456Z", "2024-05-01T12:00:00.000000Z", "2024-02-29T23:59:59.999Z",
+                   "0999-12-31T00:00:00.010Z"]
+OTHER_TIMES = ["2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00,5Z", "2024-05-01T12:00:00.000+00:00",
+               "2024-05-01T14:00:00.000+02:00", "2024-05-01T12:00:00.250-00:00"]
+CORPUS_KEYS = ["logs/2024/05/01/a.gz", "data/t/dt=2024-05-01/part 1+2%.parquet",
+               "d\u00e9j\u00e0/\u65e5\u672c/\U0001f600", "k" * 1024]
+CORPUS_CHECKSUMS = ["", "<ChecksumAlgorithm>CRC32</ChecksumAlgorithm>",
+                    "<ChecksumAlgorithm>CRC32C</ChecksumAlgorithm><ChecksumAlgorithm>SHA256</ChecksumAlgorithm>"
+                    "<ChecksumType>FULL_OBJECT</ChecksumType>"]
+CORPUS_CLASSES = [("STANDARD", ""), ("GLACIER", ""),
+                  ("GLACIER", "<RestoreStatus><IsRestoreInProgress>true</IsRestoreInProgress></RestoreStatus>"),
+                  ("DEEP_ARCHIVE", "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+                                   "<RestoreExpiryDate>2024-06-01T00:00:00.000Z</RestoreExpiryDate></RestoreStatus>"),
+                  ("GLACIER", "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+                              "<RestoreExpiryDate>2024-06-01T00:00:00.5Z</RestoreExpiryDate></RestoreStatus>")]
+
+
+def corpus_page(times: list[str]) -> bytes:
+    """A ListObjectsV2 body with every combination of the corpus's times, keys, checksums and restore states."""
+    entries = []
+    combinations = itertools.product(times, CORPUS_KEYS, CORPUS_CHECKSUMS, CORPUS_CLASSES)
+    for index, (modified, key, checksums, (storage_class, restore)) in enumerate(combinations):
+        entries.append(f"<Contents><Key>{quote(f'{index:05d}/{key}', safe='/~')}</Key>"
+                       f"<LastModified>{modified}</LastModified><ETag>&quot;e{index}&quot;</ETag>{checksums}"
+                       f"<Size>{index * 7919}</Size><StorageClass>{storage_class}</StorageClass>{restore}</Contents>")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            "<Name>b</Name><Prefix></Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>"
+            f"<IsTruncated>false</IsTruncated><EncodingType>url</EncodingType>{''.join(entries)}"
+            "</ListBucketResult>").encode()
+
+
+@pytest.mark.parametrize("times, fast", [pytest.param(S3_SHAPED_TIMES, True, id="s3-shaped-times"),
+                                         pytest.param(OTHER_TIMES, False, id="other-times")])
+@pytest.mark.parametrize("restore_requested", [False, True], ids=["listing", "restore-status-requested"])
+def test_fingerprint_of_listed_objects_equals_the_original_formula(times, fast, restore_requested):
+    """The LastModified text read off the listing (and the tuple) leave every fingerprint bit-identical."""
+    page = parse_objects_page(corpus_page(times), restore_requested)
+    assert page is not None and len(page.objects) == len(times) * 4 * 3 * 5
+    for o in page.objects:
+        assert (o.last_modified_iso is not None) == fast
+        for include_restore in (False, True):
+            assert fingerprint(o, include_restore) == original_fingerprint(o, include_restore), o
+            assert fingerprint(o, include_restore) == fingerprint(replace(o, last_modified_iso=None), include_restore)
 
 
 def test_fingerprint_is_64_bits():
