@@ -122,7 +122,10 @@ def version_row(bucket: str, entry: Mapping[str, Any], is_delete_marker: bool,
 
 
 def multipart_parts(e_tag: str) -> int | None:
-    """The part count a multipart upload leaves in its ETag (`<md5 of md5s>-<parts>`), or None."""
+    """The part count a multipart upload leaves in its ETag (`<md5 of md5s>-<parts>`), or None. (Most ETags have
+    no `-`: checked first, because this runs for every row sent.)"""
+    if "-" not in e_tag:
+        return None
     match = _MULTIPART_ETAG.search(e_tag)
     return int(match.group(1)) if match else None
 
