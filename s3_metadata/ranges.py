@@ -28,10 +28,12 @@ what `StartAfter=lo` lists from.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from functools import partial
 from hashlib import blake2b
 from math import ceil
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from s3_metadata.rows import ListedObject
@@ -344,20 +346,32 @@ def split_points(prefixes: Sequence[str], parts: int) -> list[str]:
     return sorted({ordered[int(i * step)] for i in range(1, min(parts, len(ordered)))})
 
 
+_HI = attrgetter("hi")
+
+
 def replace_entry(entries: Sequence[RangeEntry], entry_hi: str | None,
                   replacement: Iterable[RangeEntry]) -> list[RangeEntry]:
-    """The entries with the one whose `hi` is `entry_hi` replaced."""
-    result: list[RangeEntry] = []
-    replaced = False
-    for entry in entries:
-        if not replaced and entry.hi == entry_hi:
-            result.extend(replacement)
-            replaced = True
-        else:
-            result.append(entry)
-    if not replaced:
-        raise KeyError(f"no range ends at {entry_hi!r}")
-    return result
+    """The entries with the one whose `hi` is `entry_hi` replaced.
+
+    This runs once per batch, so a stream of n ranges pays it n times: walking the list entry by entry made that
+    grow with n squared (a third of a µs per object at 100,000 objects, several at 10 million). Entries are in key
+    order, the open range last, so the entry is found by bisection and the list copied in slices.
+    """
+    end = len(entries)
+    if entry_hi is None:
+        index = end - 1
+    else:
+        open_last = end > 0 and entries[-1].hi is None
+        try:
+            index = bisect_left(entries, entry_hi, 0, end - open_last, key=_HI)
+        except TypeError:  # an open range before the end
+            index = -1
+    if not 0 <= index < end or entries[index].hi != entry_hi:
+        # Not in key order (never made by a sync): the first entry with that boundary, as the walk found it.
+        index = next((i for i, entry in enumerate(entries) if entry.hi == entry_hi), -1)
+        if index < 0:
+            raise KeyError(f"no range ends at {entry_hi!r}")
+    return [*entries[:index], *replacement, *entries[index + 1:]]
 
 
 def start_pass(entries: Sequence[RangeEntry]) -> list[RangeEntry]:

@@ -564,6 +564,32 @@ def test_replace_entry(entries, entry_hi, replacement, expected):
     assert entries == before  # the input list is not changed
 
 
+def linear_replace(entries, entry_hi, replacement):
+    """replace_entry as first written: the first entry with that boundary, found by walking the list."""
+    index = [e.hi for e in entries].index(entry_hi)
+    return list(entries[:index]) + list(replacement) + list(entries[index + 1:])
+
+
+@pytest.mark.parametrize("open_range", [True, False], ids=["open-range-last", "no-open-range"])
+def test_replace_entry_finds_every_boundary_of_a_long_list(open_range):
+    entries = [k(f"key{i:04d}", i) for i in range(0, 1000, 3)] + ([RangeEntry(None)] if open_range else [])
+    replacement = [k("new", 1), RangeEntry("x")]
+    for entry in entries:
+        assert replace_entry(entries, entry.hi, replacement) == linear_replace(entries, entry.hi, replacement)
+    for missing in ("key0001", "a", "z", "key0999x"):
+        with pytest.raises(KeyError):
+            replace_entry(entries, missing, replacement)
+
+
+@pytest.mark.parametrize("entries, entry_hi", [
+    pytest.param([RangeEntry("m"), RangeEntry("a"), RangeEntry(None)], "a", id="out-of-order"),
+    pytest.param([RangeEntry("a"), RangeEntry(None), RangeEntry("m")], "m", id="open-range-in-the-middle"),
+    pytest.param([RangeEntry("a"), RangeEntry("a"), RangeEntry(None)], "a", id="repeated-boundary"),
+])
+def test_replace_entry_outside_key_order_replaces_the_first_match(entries, entry_hi):
+    assert replace_entry(entries, entry_hi, [k("q", 9)]) == linear_replace(entries, entry_hi, [k("q", 9)])
+
+
 @pytest.mark.parametrize("entries, entry_hi", [
     pytest.param([RangeEntry("a"), RangeEntry(None)], "b", id="missing-boundary"),
     pytest.param([RangeEntry("a")], None, id="no-open-range"),
