@@ -212,14 +212,33 @@ class RangeScanner:
 
     def add(self, obj: ListedObject) -> Batch | None:
         """Take the next object of the range; returns a batch when a streamed piece is complete."""
-        self._objects.append(obj)
-        self._fingerprints.append(self.fingerprint_of(obj))  # type: ignore[misc]
-        if not self._streaming and len(self._objects) > self._limit:
-            self._streaming = True
-        # A cut on the range's own upper boundary would leave an empty remainder with the same boundary.
-        if self._streaming and len(self._objects) >= self.target and obj.key != self.entry.hi:
-            return self._cut(final=False)
-        return None
+        batches = self.add_run((obj,))
+        return batches[0] if batches else None
+
+    def add_run(self, objects: Sequence[Any]) -> list[Batch]:
+        """Take the next objects of the range, in key order: `add` of each in turn, the pieces completed in order.
+
+        A listing hands over a page's run of objects at once, so that the per-object work is the fingerprint alone
+        (one `map` over the run), and the buffer grows by slices up to the next point where `add` would act: the
+        object that makes a buffered range exceed its limit (it is streamed from then on) or completes a piece.
+        """
+        batches: list[Batch] = []
+        prints = list(map(self.fingerprint_of, objects))  # type: ignore[arg-type]
+        position, count = 0, len(objects)
+        while position < count:
+            held = len(self._objects)
+            # Objects until `add` would act: the buffer passing its limit, or a streamed piece reaching the target.
+            room = self.target - held if self._streaming else self._limit + 1 - held
+            end = min(count, position + max(room, 1))
+            self._objects.extend(objects[position:end])
+            self._fingerprints.extend(prints[position:end])
+            position = end
+            if not self._streaming and len(self._objects) > self._limit:
+                self._streaming = True
+            # A cut on the range's own upper boundary would leave an empty remainder with the same boundary.
+            if self._streaming and len(self._objects) >= self.target and objects[end - 1].key != self.entry.hi:
+                batches.append(self._cut(final=False))
+        return batches
 
     def finish(self) -> Batch:
         """The range's last batch; call once after its last object."""

@@ -679,6 +679,41 @@ def check_entries(entries, objects, done=True):
         lo = entry.hi
 
 
+def add_as_first_written(scanner: RangeScanner, o: ListedObject) -> Batch | None:
+    """RangeScanner.add as it was before runs, kept as the reference: one object, then whatever it triggers."""
+    scanner._objects.append(o)
+    scanner._fingerprints.append(scanner.fingerprint_of(o))
+    if not scanner._streaming and len(scanner._objects) > scanner._limit:
+        scanner._streaming = True
+    if scanner._streaming and len(scanner._objects) >= scanner.target and o.key != scanner.entry.hi:
+        return scanner._cut(final=False)
+    return None
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_property_add_run_is_add_of_each_object_in_turn(seed):
+    """Whatever runs a range's objects come in, the scanner cuts the same batches at the same objects: streamed
+    from the start, or buffered until it passes its limit, the last key on the boundary or not."""
+    rng = random.Random(seed)
+    for _ in range(300):
+        objects = [obj(key, rng.choice([OLD, NEW])) for key in random_keys(rng, rng.randint(0, 40))]
+        hi = rng.choice([None, objects[-1].key if objects else None, "\U0010ffff"])
+        known = rng.random() < 0.5
+        entry = RangeEntry(hi, rng.randint(0, 12), 12345) if known else RangeEntry(hi)
+        settings = dict(target=rng.randint(1, 6), include_restore=False, min_buffer=rng.choice([0, 3, 20]),
+                        sketches=rng.random() < 0.5)
+        one_by_one = RangeScanner(None, entry, **settings)
+        expected = [b for b in (add_as_first_written(one_by_one, o) for o in objects) if b is not None]
+        expected.append(one_by_one.finish())
+        in_runs = RangeScanner(None, entry, **settings)
+        batches, position = [], 0
+        while position < len(objects):
+            end = position + rng.randint(1, 15)
+            batches.extend(in_runs.add_run(objects[position:end]))
+            position = end
+        assert batches + [in_runs.finish()] == expected
+
+
 def run_pass(entries, objects, target, emitted):
     """List `objects` through scanners for `entries`, as one pass of sync.py does, replaying every batch."""
     live = start_pass(entries)
