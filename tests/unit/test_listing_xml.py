@@ -483,6 +483,20 @@ def test_url_decode_is_unquote_plus_on_random_text():
         assert listing_xml.url_decode(value) == unquote_plus(value), value
 
 
+def test_url_decode_in_folders_is_unquote_plus_on_random_keys():
+    """Folders decoded once per page give the same keys, whatever sits next to a `/`: a truncated or invalid UTF-8
+    sequence, a split escape, `+`, non-ASCII text."""
+    rng = random.Random(6)
+    alphabet = ["%", "+", "2", "F", "C3", "A9", "E6", "97", "a", "/", "/", " ", "\u00e9", "\U0001f600", "%2", "%C3%A",
+                "%E6%97", "%A5", "%2F", "%3D"]
+    folders: dict[str, str] = {}
+    for _ in range(20000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert listing_xml.url_decode_in_folders(value, folders) == unquote_plus(value), value
+        if len(folders) > 50:
+            folders.clear()
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_isoformat_text_is_what_isoformat_writes(seed):
     """For every text `datetime.fromisoformat` reads as UTC, `isoformat_text` is `isoformat()` or None, and it is
