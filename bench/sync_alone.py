@@ -115,6 +115,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure the fixed cost and each incremental run this many times, keep the least CPU")
+    parser.add_argument("--repeat-full", type=int, default=1,
+                        help="measure each full run this many times (each from no state), keep the least CPU; one by "
+                             "default, because a full sync of a large bucket takes long")
     parser.add_argument("--child", metavar="ENDPOINT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -125,8 +128,6 @@ def main() -> int:
     startup = fixed_sync_cpu(args.latency_ms, args.repeat)
     with StandInProcess(args.objects, args.latency_ms) as standin, tempfile.TemporaryDirectory() as work:
         state_file = args.state_file or Path(work) / "state.json"
-        if "full" in runs and state_file.exists():
-            state_file.unlink()
         mode = "on" if args.production else "off"
         print(f"{args.objects:,} objects, {args.latency_ms:g} ms latency, production mode {mode}")
         print(f"run_sync's fixed CPU (a sync of an empty bucket: client creation, service model): {startup:.2f} s")
@@ -134,7 +135,9 @@ def main() -> int:
               f"{'peak RSS MB':>11} {'rows':>9} {'state KB':>8} {'LIST':>6} {'throttled s':>11}")
         for run in runs:
             best = None
-            for _ in range(args.repeat if run == "incremental" else 1):
+            for _ in range(args.repeat_full if run == "full" else args.repeat):
+                if run == "full" and state_file.exists():
+                    state_file.unlink()  # every full run starts from no state
                 standin.reset()
                 with envelope_if(args.production) as envelope:
                     measured = run_measured([sys.executable, __file__, "--child", standin.url, "--state-file",

@@ -8,7 +8,9 @@ the listing wait instead of holding ever more objects in memory.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
+from operator import attrgetter
 from typing import Callable, Generic, Iterable, Protocol, TypeVar
 
 from s3_metadata.listing import Page
@@ -16,6 +18,7 @@ from s3_metadata.patterns import KeyFilter
 from s3_metadata.ranges import Batch, Part, RangeEntry, RangeScanner
 
 MAX_PENDING = 8
+_KEY = attrgetter("key")
 
 
 class PendingLike(Protocol):
@@ -45,24 +48,29 @@ class PartLister(Generic[P]):
         self._pending: deque[P] = deque()
 
     def run(self) -> None:
+        """List the part. A page is cut into runs of objects of one range (by bisection on the keys, which the
+        listing checked to be ascending), each handed to its range's scanner at once: the per-object work stays the
+        scanner's fingerprint, not a filter call, a boundary test and an `add` per object."""
         entries = self._part.entries
         index = 0
         scanner = self._scanner(self._part.lo, entries[0])
+        matches = self._filter.matches
         for page in self._pages:
             if self._stopped():
                 raise Stopped()
-            kept = 0
-            for obj in page.objects:
-                if not self._filter.matches(obj.key):
-                    continue
-                kept += 1
-                while not scanner.contains(obj.key):
+            objects = page.objects if self._filter.is_trivial else [o for o in page.objects if matches(o.key)]
+            start, kept = 0, len(objects)
+            while start < kept:
+                hi = entries[index].hi
+                end = kept if hi is None or objects[-1].key <= hi else bisect_right(objects, hi, start, kept, key=_KEY)
+                if end > start:
+                    for batch in scanner.add_run(objects[start:end]):
+                        self._push(batch)
+                    start = end
+                if start < kept:  # the next object is past this range: it ends here
                     self._push(scanner.finish())
                     index += 1
                     scanner = self._scanner(entries[index - 1].hi, entries[index])
-                batch = scanner.add(obj)
-                if batch is not None:
-                    self._push(batch)
             self._on_page(page, kept)
             self._drain(block=False)
         self._push(scanner.finish())

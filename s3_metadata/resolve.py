@@ -154,9 +154,8 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
             versions: Sequence[tuple[dict[str, Any], bool]] | None) -> Outcome:
     """The rows, deletes and tracking changes of `batch` (see the module docstring)."""
     out = Outcome()
-    listed: set[str] = set()
-    for index, obj in enumerate(batch.objects):
-        listed.add(obj.key)
+    upsert = out.upserts.append
+    for index, (obj, sent) in enumerate(zip(batch.objects, batch.emit)):
         description = None
         if index in described:
             answer = described[index]
@@ -167,17 +166,21 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
             observed = description.observed
             out.tracking[obj.key] = observed if remembered(observed) else None
             _count_problems(out, description)
-        if not row_due(batch.emit[index], description, previous_restore(view.tracked, obj)):
+        # What the row was last sent with matters only to an object the range scan does not send anyway.
+        if not sent and not row_due(sent, description, previous_restore(view.tracked, obj)):
             continue
         if description is None:
             if view.details:
                 raise AssertionError(f"object {obj.key!r} is sent without the HEAD its details need")
-            out.upserts.append(object_row(view.bucket, obj, listed_restore(view.mode, obj)))
+            upsert(object_row(view.bucket, obj, listed_restore(view.mode, obj)))
         else:
-            out.upserts.append(described_row(view.bucket, obj, description, view.details))
+            upsert(described_row(view.bucket, obj, description, view.details))
+    hiding = versions is not None and may_hide_deletes(batch, view.has_history)
+    # The listed keys are a set only when something may have gone: a full sync has nothing tracked to lose.
+    listed = {obj.key for obj in batch.objects} if gone_tracked or hiding else set()
     gone = set(gone_tracked) - listed
-    if versions is not None and may_hide_deletes(batch, view.has_history):
-        gone.update(entry["Key"] for entry, marker in versions
+    if hiding:
+        gone.update(entry["Key"] for entry, marker in versions  # type: ignore[union-attr]
                     if marker and entry.get("IsLatest") and entry["Key"] not in listed)
     for key in sorted(gone):
         out.tracking[key] = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Container, Sequence
 
 from s3_metadata.restore import (
     ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, REPLICATION_PENDING,
@@ -98,6 +99,27 @@ def head_purpose(mode: RestoreMode, tiering: Tiering, obj: ListedObject, sent: b
     if details and (sent or tracked):
         return FOR_DETAILS
     return None
+
+
+# The storage classes `needs_head` can answer True for: without object details, no other object gets a HEAD.
+_HEAD_CLASSES = ARCHIVE_CLASSES | {INTELLIGENT_TIERING}
+
+
+def head_purposes(mode: RestoreMode, tiering: Tiering, objects: Sequence[ListedObject], sent: Sequence[bool],
+                  tracked: Container[str], now: datetime, details: bool) -> dict[int, str]:
+    """`head_purpose` of every object of a batch, for those that get a HEAD: their index to why.
+
+    This asks for every listed object of every sync, so without object details an object of a class `needs_head`
+    never answers True for (most of a bucket) is passed over without asking: it can get no HEAD.
+    """
+    purposes: dict[int, str] = {}
+    for index, obj in enumerate(objects):
+        if not details and obj.storage_class not in _HEAD_CLASSES:
+            continue
+        purpose = head_purpose(mode, tiering, obj, sent[index], obj.key in tracked, now, details)
+        if purpose is not None:
+            purposes[index] = purpose
+    return purposes
 
 
 def kept_in_listing_mode(info: RestoreInfo, details: bool) -> bool:

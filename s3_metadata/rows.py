@@ -6,7 +6,7 @@ source name and must stay as it is, or existing destinations would get a second 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
@@ -57,7 +57,13 @@ def table_schema(with_versions: bool = False, details: Sequence[str] = ()) -> li
 
 @dataclass(frozen=True, slots=True)
 class ListedObject:
-    """One `Contents` entry of a listing, as plain values. `restore` is None when the listing did not say."""
+    """One `Contents` entry of a listing, as plain values. `restore` is None when the listing did not say.
+
+    `last_modified_iso` is `last_modified.isoformat()` when the listing's own text gave it for less than that call
+    costs (listing_xml.py), for the fingerprint behind the range digests (ranges.fingerprint); None means "compute
+    it". It is a cached form of `last_modified`, not a column: equality and repr leave it out, and whoever sets it
+    must set it to exactly that text.
+    """
 
     key: str
     last_modified: datetime
@@ -67,6 +73,7 @@ class ListedObject:
     checksum_algorithm: str | None = None
     checksum_type: str | None = None
     restore: RestoreInfo | None = None
+    last_modified_iso: str | None = field(default=None, compare=False, repr=False)
 
 
 def listed_object(entry: Mapping[str, Any], restore_status_requested: bool) -> ListedObject:
@@ -115,7 +122,10 @@ def version_row(bucket: str, entry: Mapping[str, Any], is_delete_marker: bool,
 
 
 def multipart_parts(e_tag: str) -> int | None:
-    """The part count a multipart upload leaves in its ETag (`<md5 of md5s>-<parts>`), or None."""
+    """The part count a multipart upload leaves in its ETag (`<md5 of md5s>-<parts>`), or None. (Most ETags have
+    no `-`: checked first, because this runs for every row sent.)"""
+    if "-" not in e_tag:
+        return None
     match = _MULTIPART_ETAG.search(e_tag)
     return int(match.group(1)) if match else None
 

@@ -48,7 +48,7 @@ from s3_metadata.resolve import (
     resolve, row_due, version_rows,
 )
 from s3_metadata.restore import RestoreInfo
-from s3_metadata.restore_mode import LISTING, head_purpose, kept_in_listing_mode
+from s3_metadata.restore_mode import LISTING, head_purposes, kept_in_listing_mode
 from s3_metadata.rows import PRIMARY_KEY, TABLE, VERSIONS_TABLE, ListedObject
 from s3_metadata.sink import Sink
 from s3_metadata.state import (
@@ -474,18 +474,14 @@ class Sync:
         """Start the requests a batch needs; its rows are sent when they are back."""
         stream = run.state
         plan = run.plan
-        details = bool(self.settings.object_details)
+        tracked = stream.restores
         heads: dict[int, Future] = {}
-        seen: set[str] = set()
-        for index, obj in enumerate(batch.objects):
-            tracked = obj.key in stream.restores
-            if tracked:
-                seen.add(obj.key)
-            sent = batch.emit[index]
-            purpose = head_purpose(plan.restore, plan.tiering, obj, sent, tracked, self.now, details)
-            if purpose is not None:
-                heads[index] = self._head_pool.submit(self._describe, run, obj, purpose, sent,
-                                                      previous_restore(stream.restores, obj))
+        for index, purpose in head_purposes(plan.restore, plan.tiering, batch.objects, batch.emit, tracked, self.now,
+                                            bool(self.settings.object_details)).items():
+            obj = batch.objects[index]
+            heads[index] = self._head_pool.submit(self._describe, run, obj, purpose, batch.emit[index],
+                                                  previous_restore(tracked, obj))
+        seen = {obj.key for obj in batch.objects if obj.key in tracked} if tracked else set()
         versions = None
         if plan.versioned and may_hide_deletes(batch, run.has_history):
             versions = self._head_pool.submit(self._versions, run, batch.lo, batch.hi)

@@ -2,6 +2,7 @@
 when checkpoints are taken."""
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -103,6 +104,58 @@ def test_part_lister_bounds_pending_batches_by_completing_the_oldest():
                         lambda page, kept: None, lambda: False)
     lister.run()
     assert len(completed) == len(waiting) == 21  # 20 pieces of 5, then the empty remainder
+
+
+class Ready:
+    def ready(self) -> bool:
+        return True
+
+
+def batches_one_by_one(part: Part, pages: list[Page], key_filter: KeyFilter, target: int) -> tuple[list, list[int]]:
+    """The part lister's loop as first written, object by object: the reference for the page-level one."""
+    entries, index, batches, kept_counts = part.entries, 0, [], []
+    scanner = RangeScanner(part.lo, entries[0], target, False)
+    for page in pages:
+        kept = 0
+        for o in page.objects:
+            if not key_filter.matches(o.key):
+                continue
+            kept += 1
+            while not scanner.contains(o.key):
+                batches.append(scanner.finish())
+                index += 1
+                scanner = RangeScanner(entries[index - 1].hi, entries[index], target, False)
+            batch = scanner.add(o)
+            if batch is not None:
+                batches.append(batch)
+        kept_counts.append(kept)
+    batches.append(scanner.finish())
+    for later in range(index + 1, len(entries)):
+        batches.append(RangeScanner(entries[later - 1].hi, entries[later], target, False).finish())
+    return batches, kept_counts
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_part_lister_cuts_pages_into_the_same_batches_as_object_by_object(seed):
+    """Pages cut at range boundaries (empty ranges, boundaries that are keys or not, a filter or none) give the
+    same batches, in the same order, and the same kept counts, as feeding the scanners one object at a time."""
+    rng = random.Random(seed)
+    for _ in range(200):
+        keys = sorted({f"{rng.choice('abc')}/{rng.randint(0, 99):02}" for _ in range(rng.randint(0, 60))})
+        objects = [ListedObject(k, T, "e", 1, "STANDARD") for k in keys]
+        cuts = sorted(rng.sample(range(len(objects) + 1), rng.randint(0, min(3, len(objects) + 1))))
+        pages = [Page(objects[a:b], None) for a, b in zip([0] + cuts, cuts + [len(objects)])]
+        boundaries = sorted({rng.choice(keys) if keys and rng.random() < 0.5  # a key, or between keys
+                             else f"{rng.choice('abc')}/{rng.randint(0, 99):02}x" for _ in range(rng.randint(0, 5))})
+        part = Part(None, tuple(RangeEntry(hi) for hi in boundaries) + (RangeEntry(None),))
+        key_filter = rng.choice([KeyFilter(), KeyFilter(("a/*", "c/*")), KeyFilter((), ("*5",))])
+        target = rng.randint(1, 7)
+        dispatched: list = []
+        kept_counts: list[int] = []
+        PartLister(part, pages, key_filter, lambda lo, entry: RangeScanner(lo, entry, target, False),
+                   lambda batch: dispatched.append(batch) or Ready(), lambda pending: None,
+                   lambda page, kept: kept_counts.append(kept), lambda: False).run()
+        assert (dispatched, kept_counts) == batches_one_by_one(part, pages, key_filter, target)
 
 
 # ------------------------------------------------------------------------------------------------ checkpoints

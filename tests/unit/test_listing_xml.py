@@ -22,6 +22,7 @@ from s3_metadata import listing_xml
 from s3_metadata.listing_xml import (
     ListedVersion, ParsedObjects, ParsedVersions, parse_objects_page, parse_versions_page,
 )
+from s3_metadata.ranges import fingerprint
 from s3_metadata.rows import ListedObject, listed_object
 from s3_metadata.timestamps import fast_timestamp_parser, to_utc
 
@@ -235,8 +236,11 @@ def assert_same_objects(ours: ParsedObjects, theirs: ParsedObjects) -> None:
     for mine, reference in zip(ours.objects, theirs.objects):
         assert type(mine) is ListedObject
         for field in ListedObject.__dataclass_fields__:
-            assert getattr(mine, field) == getattr(reference, field), field
+            if field != "last_modified_iso":
+                assert getattr(mine, field) == getattr(reference, field), field
         assert mine.last_modified.tzinfo == timezone.utc
+        assert mine.last_modified_iso in (None, mine.last_modified.isoformat())
+        assert fingerprint(mine, True) == fingerprint(reference, True)
         assert mine == reference
     assert ours == theirs
 
@@ -347,6 +351,10 @@ REFUSED_BODIES = {
     "reference-to-nul": VALID.replace(b"<Key>b</Key>", b"<Key>&#0;</Key>"),
     "reference-out-of-range": VALID.replace(b"<Key>b</Key>", b"<Key>&#x110000;</Key>"),
     "cdata-end-in-text": VALID.replace(b"<Key>b</Key>", b"<Key>a]]>b</Key>"),
+    "cdata-end-after-brackets": VALID.replace(b"<Key>b</Key>", b"<Key>]]]]>b</Key>"),
+    "noncharacter-fffe": VALID.replace(b"<Key>b</Key>", "<Key>\u65e5\ufffe</Key>".encode()),
+    "noncharacter-ffff": VALID.replace(b"<Key>b</Key>", "<Key>\uffff</Key>".encode()),
+    "noncharacter-in-a-wide-page": VALID.replace(b"<Key>b</Key>", "<Key>\U0001f600\ufffe</Key>".encode()),
     "invalid-utf8": VALID.replace(b"<Key>b</Key>", b"<Key>\xff</Key>"),
     "repeated-key": VALID.replace(b"<Key>b</Key>", b"<Key>b</Key><Key>c</Key>"),
     "empty-size": VALID.replace(b"<Size>1234</Size>", b"<Size></Size>", 1),
@@ -475,10 +483,57 @@ def test_url_decode_is_unquote_plus_on_random_text():
         assert listing_xml.url_decode(value) == unquote_plus(value), value
 
 
+def test_url_decode_in_folders_is_unquote_plus_on_random_keys():
+    """Folders decoded once per page give the same keys, whatever sits next to a `/`: a truncated or invalid UTF-8
+    sequence, a split escape, `+`, non-ASCII text."""
+    rng = random.Random(6)
+    alphabet = ["%", "+", "2", "F", "C3", "A9", "E6", "97", "a", "/", "/", " ", "\u00e9", "\U0001f600", "%2", "%C3%A",
+                "%E6%97", "%A5", "%2F", "%3D"]
+    folders: dict[str, str] = {}
+    for _ in range(20000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert listing_xml.url_decode_in_folders(value, folders) == unquote_plus(value), value
+        if len(folders) > 50:
+            folders.clear()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_isoformat_text_is_what_isoformat_writes(seed):
+    """For every text `datetime.fromisoformat` reads as UTC, `isoformat_text` is `isoformat()` or None, and it is
+    never None for S3's shape (0 to 6 fraction digits, `Z`): the fingerprint's text must not change."""
+    rng = random.Random(seed)
+    for _ in range(3000):
+        moment = datetime(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                          rng.randint(0, 59), rng.randint(0, 59), rng.choice([0, rng.randint(0, 999) * 1000,
+                                                                                rng.randint(0, 999_999)]))
+        digits = rng.randint(0, 7)
+        fraction = "" if digits == 0 else rng.choice(".,") + f"{moment.microsecond:06d}1"[:digits]
+        zone = rng.choice(["Z", "Z", "Z", "+00:00", "-00:00", "+01:30", "z"])
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0") + fraction + zone
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            continue
+        if parsed.tzinfo is not timezone.utc:
+            continue
+        derived = listing_xml.isoformat_text(text)
+        assert derived in (None, parsed.isoformat()), text
+        if zone == "Z" and digits <= 6 and fraction[:1] != ",":
+            assert derived == parsed.isoformat(), text
+
+
+@pytest.mark.parametrize("text", ["2024-05-01T24:00:00.000Z", "2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00,5Z",
+                                  "2024-05-01T12:00:00.000+00:00", "2024-05-01T12:00:00.\u0661\u0662\u0663Z"])
+def test_isoformat_text_declines_other_shapes(text):
+    assert listing_xml.isoformat_text(text) is None
+
+
 def test_fast_constructor_builds_the_same_instance():
-    values = ("k", datetime(2024, 1, 1, tzinfo=timezone.utc), "e", 1, "GLACIER", "CRC32", "FULL_OBJECT", None)
+    values = ("k", datetime(2024, 1, 1, tzinfo=timezone.utc), "e", 1, "GLACIER", "CRC32", "FULL_OBJECT", None,
+              "2024-01-01T00:00:00+00:00")
     built: Callable[..., ListedObject] = listing_xml._new_listed_object
     assert built(*values) == ListedObject(*values)
     assert type(built(*values)) is ListedObject
+    assert built(*values).last_modified_iso == values[-1]
     with pytest.raises(TypeError):
         listing_xml._new_listed_version("too", "few")

@@ -8,8 +8,11 @@ last seen is emitted.
 """
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import replace
+from hashlib import blake2b
+from urllib.parse import quote
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -18,6 +21,7 @@ from s3_metadata.ranges import (
     BUFFER_FACTOR, MASK, MAX_RANGES_PER_STREAM, Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass,
     fingerprint, invalidate_digests, merge_small, plan_parts, replace_entry, start_pass,
 )
+from s3_metadata.listing_xml import parse_objects_page
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, RESTORED, RestoreInfo
 from s3_metadata.rows import ListedObject
 
@@ -116,6 +120,66 @@ def test_fingerprint_is_stable_across_processes_and_versions(o, include_restore,
     """Digests are saved in the state: if these values change, every saved range looks changed and the next
     sync re-sends every row. Change them only together with a state version bump or a digest_mode change."""
     assert fingerprint(o, include_restore) == expected
+
+
+def original_fingerprint(o: ListedObject, include_restore: bool) -> int:
+    """The fingerprint as first written, kept here verbatim: every digest in users' states was made with it."""
+    fields = [o.key, o.e_tag, str(o.size), o.storage_class, o.last_modified.isoformat(),
+              o.checksum_algorithm or "", o.checksum_type or ""]
+    if include_restore and o.restore is not None:
+        fields.append(o.restore.status or "")
+        fields.append(o.restore.expiry.isoformat() if o.restore.expiry else "")
+    data = "\x00".join(fields).encode("utf-8", "surrogatepass")
+    return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+
+
+# LastModified as S3 writes it (milliseconds, `.000Z` for whole seconds) and as other stores might: whole seconds
+# without a fraction, 1 to 7 fraction digits, a comma, explicit offsets, a leap day, a year before 1000.
+S3_SHAPED_TIMES = ["2024-05-01T12:00:00.000Z", "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123Z",
+                   "2024-05-01T12:00:00.100Z", "2024-05-01T12:00:00.5Z", "2024-05-01T12:00:00.000001Z",
+                   "2024-05-01T12:00:00.123456Z", "2024-05-01T12:00:00.000000Z", "2024-02-29T23:59:59.999Z",
+                   "0999-12-31T00:00:00.010Z"]
+OTHER_TIMES = ["2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00,5Z", "2024-05-01T12:00:00.000+00:00",
+               "2024-05-01T14:00:00.000+02:00", "2024-05-01T12:00:00.250-00:00"]
+CORPUS_KEYS = ["logs/2024/05/01/a.gz", "data/t/dt=2024-05-01/part 1+2%.parquet",
+               "d\u00e9j\u00e0/\u65e5\u672c/\U0001f600", "k" * 1024]
+CORPUS_CHECKSUMS = ["", "<ChecksumAlgorithm>CRC32</ChecksumAlgorithm>",
+                    "<ChecksumAlgorithm>CRC32C</ChecksumAlgorithm><ChecksumAlgorithm>SHA256</ChecksumAlgorithm>"
+                    "<ChecksumType>FULL_OBJECT</ChecksumType>"]
+CORPUS_CLASSES = [("STANDARD", ""), ("GLACIER", ""),
+                  ("GLACIER", "<RestoreStatus><IsRestoreInProgress>true</IsRestoreInProgress></RestoreStatus>"),
+                  ("DEEP_ARCHIVE", "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+                                   "<RestoreExpiryDate>2024-06-01T00:00:00.000Z</RestoreExpiryDate></RestoreStatus>"),
+                  ("GLACIER", "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+                              "<RestoreExpiryDate>2024-06-01T00:00:00.5Z</RestoreExpiryDate></RestoreStatus>")]
+
+
+def corpus_page(times: list[str]) -> bytes:
+    """A ListObjectsV2 body with every combination of the corpus's times, keys, checksums and restore states."""
+    entries = []
+    combinations = itertools.product(times, CORPUS_KEYS, CORPUS_CHECKSUMS, CORPUS_CLASSES)
+    for index, (modified, key, checksums, (storage_class, restore)) in enumerate(combinations):
+        entries.append(f"<Contents><Key>{quote(f'{index:05d}/{key}', safe='/~')}</Key>"
+                       f"<LastModified>{modified}</LastModified><ETag>&quot;e{index}&quot;</ETag>{checksums}"
+                       f"<Size>{index * 7919}</Size><StorageClass>{storage_class}</StorageClass>{restore}</Contents>")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            "<Name>b</Name><Prefix></Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>"
+            f"<IsTruncated>false</IsTruncated><EncodingType>url</EncodingType>{''.join(entries)}"
+            "</ListBucketResult>").encode()
+
+
+@pytest.mark.parametrize("times, fast", [pytest.param(S3_SHAPED_TIMES, True, id="s3-shaped-times"),
+                                         pytest.param(OTHER_TIMES, False, id="other-times")])
+@pytest.mark.parametrize("restore_requested", [False, True], ids=["listing", "restore-status-requested"])
+def test_fingerprint_of_listed_objects_equals_the_original_formula(times, fast, restore_requested):
+    """The LastModified text read off the listing (and the tuple) leave every fingerprint bit-identical."""
+    page = parse_objects_page(corpus_page(times), restore_requested)
+    assert page is not None and len(page.objects) == len(times) * 4 * 3 * 5
+    for o in page.objects:
+        assert (o.last_modified_iso is not None) == fast
+        for include_restore in (False, True):
+            assert fingerprint(o, include_restore) == original_fingerprint(o, include_restore), o
+            assert fingerprint(o, include_restore) == fingerprint(replace(o, last_modified_iso=None), include_restore)
 
 
 def test_fingerprint_is_64_bits():
@@ -500,6 +564,32 @@ def test_replace_entry(entries, entry_hi, replacement, expected):
     assert entries == before  # the input list is not changed
 
 
+def linear_replace(entries, entry_hi, replacement):
+    """replace_entry as first written: the first entry with that boundary, found by walking the list."""
+    index = [e.hi for e in entries].index(entry_hi)
+    return list(entries[:index]) + list(replacement) + list(entries[index + 1:])
+
+
+@pytest.mark.parametrize("open_range", [True, False], ids=["open-range-last", "no-open-range"])
+def test_replace_entry_finds_every_boundary_of_a_long_list(open_range):
+    entries = [k(f"key{i:04d}", i) for i in range(0, 1000, 3)] + ([RangeEntry(None)] if open_range else [])
+    replacement = [k("new", 1), RangeEntry("x")]
+    for entry in entries:
+        assert replace_entry(entries, entry.hi, replacement) == linear_replace(entries, entry.hi, replacement)
+    for missing in ("key0001", "a", "z", "key0999x"):
+        with pytest.raises(KeyError):
+            replace_entry(entries, missing, replacement)
+
+
+@pytest.mark.parametrize("entries, entry_hi", [
+    pytest.param([RangeEntry("m"), RangeEntry("a"), RangeEntry(None)], "a", id="out-of-order"),
+    pytest.param([RangeEntry("a"), RangeEntry(None), RangeEntry("m")], "m", id="open-range-in-the-middle"),
+    pytest.param([RangeEntry("a"), RangeEntry("a"), RangeEntry(None)], "a", id="repeated-boundary"),
+])
+def test_replace_entry_outside_key_order_replaces_the_first_match(entries, entry_hi):
+    assert replace_entry(entries, entry_hi, [k("q", 9)]) == linear_replace(entries, entry_hi, [k("q", 9)])
+
+
 @pytest.mark.parametrize("entries, entry_hi", [
     pytest.param([RangeEntry("a"), RangeEntry(None)], "b", id="missing-boundary"),
     pytest.param([RangeEntry("a")], None, id="no-open-range"),
@@ -587,6 +677,41 @@ def check_entries(entries, objects, done=True):
         assert (entry.count, entry.digest) == (len(inside), digest(inside))
         assert entry.done is done
         lo = entry.hi
+
+
+def add_as_first_written(scanner: RangeScanner, o: ListedObject) -> Batch | None:
+    """RangeScanner.add as it was before runs, kept as the reference: one object, then whatever it triggers."""
+    scanner._objects.append(o)
+    scanner._fingerprints.append(scanner.fingerprint_of(o))
+    if not scanner._streaming and len(scanner._objects) > scanner._limit:
+        scanner._streaming = True
+    if scanner._streaming and len(scanner._objects) >= scanner.target and o.key != scanner.entry.hi:
+        return scanner._cut(final=False)
+    return None
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_property_add_run_is_add_of_each_object_in_turn(seed):
+    """Whatever runs a range's objects come in, the scanner cuts the same batches at the same objects: streamed
+    from the start, or buffered until it passes its limit, the last key on the boundary or not."""
+    rng = random.Random(seed)
+    for _ in range(300):
+        objects = [obj(key, rng.choice([OLD, NEW])) for key in random_keys(rng, rng.randint(0, 40))]
+        hi = rng.choice([None, objects[-1].key if objects else None, "\U0010ffff"])
+        known = rng.random() < 0.5
+        entry = RangeEntry(hi, rng.randint(0, 12), 12345) if known else RangeEntry(hi)
+        settings = dict(target=rng.randint(1, 6), include_restore=False, min_buffer=rng.choice([0, 3, 20]),
+                        sketches=rng.random() < 0.5)
+        one_by_one = RangeScanner(None, entry, **settings)
+        expected = [b for b in (add_as_first_written(one_by_one, o) for o in objects) if b is not None]
+        expected.append(one_by_one.finish())
+        in_runs = RangeScanner(None, entry, **settings)
+        batches, position = [], 0
+        while position < len(objects):
+            end = position + rng.randint(1, 15)
+            batches.extend(in_runs.add_run(objects[position:end]))
+            position = end
+        assert batches + [in_runs.finish()] == expected
 
 
 def run_pass(entries, objects, target, emitted):

@@ -12,8 +12,8 @@ from s3_metadata.details import HEAD_COLUMNS
 from s3_metadata.resolve import Description, StreamView, failed_description, may_hide_deletes, resolve, row_due
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, NOT_APPLICABLE, RESTORED, RestoreInfo, error_info
 from s3_metadata.restore_mode import (
-    CONFIRMING, FOR_DETAILS, FOR_RESTORE, HEAD, LISTING, RestoreMode, Tiering, head_purpose, kept_in_listing_mode,
-    last_sent, listed_restore, needs_head,
+    CONFIRMING, FOR_DETAILS, FOR_RESTORE, HEAD, LISTING, RestoreMode, Tiering, head_purpose, head_purposes,
+    kept_in_listing_mode, last_sent, listed_restore, needs_head,
 )
 from s3_metadata.rows import ListedObject
 
@@ -190,6 +190,27 @@ TAGS = {"cost-center": "42"}
 ])
 def test_head_purpose(mode, tiering, o, sent, tracked, details, expected):
     assert head_purpose(mode, tiering, o, sent, tracked, NOW, details) == expected
+
+
+@pytest.mark.parametrize("details", [False, True], ids=["details-off", "details-on"])
+@pytest.mark.parametrize("tiering", [NO_TIERS, TIERS_90, UNKNOWN_TIERS], ids=["no-tiers", "tiers-90", "unknown-tiers"])
+@pytest.mark.parametrize("mode", [TRUSTED, EVERY, CONFIRM], ids=["listing", "head", "confirming"])
+def test_head_purposes_of_a_batch_are_head_purpose_of_each_object(mode, tiering, details):
+    classes = ["STANDARD", "STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "INTELLIGENT_TIERING", "ONEZONE_IA"]
+    objects, sent, tracked = [], [], set()
+    for storage_class in classes:
+        for modified in (OLD, NOW - timedelta(days=10)):
+            for emitted in (False, True):
+                for is_tracked in (False, True):
+                    o = obj(f"{len(objects):03}", storage_class, modified)
+                    objects.append(o)
+                    sent.append(emitted)
+                    if is_tracked:
+                        tracked.add(o.key)
+    expected = {index: purpose for index, o in enumerate(objects)
+                if (purpose := head_purpose(mode, tiering, o, sent[index], o.key in tracked, NOW, details)) is not None}
+    assert head_purposes(mode, tiering, objects, sent, tracked, NOW, details) == expected
+    assert expected  # the cases include objects that get a HEAD
 
 
 @pytest.mark.parametrize("info, details, expected", [

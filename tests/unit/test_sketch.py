@@ -6,6 +6,9 @@ objects and counts deletes exactly; one that does not still lists every new and 
 from __future__ import annotations
 
 import random
+import threading
+import time
+from array import array
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,6 +17,7 @@ from s3_metadata.sketch import (
     CELL_BYTES, CELLS_PER_250, FINGERPRINT_BITS, KEY_HASH_BITS, MAX_CELLS, MIN_CELLS, Element, PeelResult, Sketch,
     cells_for, key_hash, reconcile,
 )
+from s3_metadata import sketch as sketch_module
 
 MASK64 = (1 << 64) - 1
 FP_MASK = (1 << FINGERPRINT_BITS) - 1
@@ -116,6 +120,49 @@ def test_build_rejects_what_key_hash_cannot_produce(key_hashes, fingerprints, me
         Sketch.build(M, key_hashes, fingerprints)
     with pytest.raises(ValueError, match=message):
         reconcile(Sketch.empty(M), 0, 0, key_hashes, fingerprints)
+
+
+# ---------------------------------------------------------------------------------------------------- cell tables
+
+@pytest.mark.parametrize("cells", [MIN_CELLS, M, 27, MAX_CELLS])
+def test_cell_table_holds_the_three_cells_of_every_key_hash(cells):
+    expected = array("H", (c for kh in range(1 << KEY_HASH_BITS) for c in sketch_module._three_cells(kh, cells)))
+    assert sketch_module._build_cell_table(cells) == expected
+
+
+def test_cell_table_is_built_once_when_workers_ask_for_it_together(monkeypatch):
+    """Listing workers reach their first range together: one builds the table, the others wait for it."""
+    monkeypatch.setattr(sketch_module, "_TABLES", {})
+    built = []
+    real_build = sketch_module._build_cell_table
+
+    def slow_build(cells: int) -> array:
+        built.append(cells)
+        time.sleep(0.05)
+        return real_build(cells)
+
+    monkeypatch.setattr(sketch_module, "_build_cell_table", slow_build)
+    start = threading.Barrier(8)
+    tables = []
+
+    def worker() -> None:
+        start.wait()
+        tables.append(sketch_module._cell_table(M))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert built == [M]
+    assert len(tables) == 8 and all(table is tables[0] for table in tables)
+
+
+def test_cell_tables_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(sketch_module, "_TABLES", {})
+    for cells in (6, 9, 12, 15, 18):
+        sketch_module._cell_table(cells)
+    assert list(sketch_module._TABLES) == [9, 12, 15, 18]
 
 
 # ---------------------------------------------------------------------------------------------------- insert
