@@ -629,15 +629,14 @@ class S3Gateway:
         response = first_non_none_response(client.meta.events.emit("before-send.s3.HeadObject", request=prepared))
         if response is None:
             response = client._endpoint.http_session.send(prepared)
-        status = response.status_code
+        status, headers = response.status_code, lowercase_dict(response.headers)
         if status == 200:
-            headers = lowercase_dict(response.headers)
             fields = head_fields(headers, self._head_members)
             if fields is not None:
                 if self.settings.object_details:
                     fields["Metadata"] = user_metadata(headers)
                 return {PARSED_HERE: fields, "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": headers}}
-        named_region = response.headers.get("x-amz-bucket-region")
+        named_region = headers.get("x-amz-bucket-region")
         if 300 <= status < 400 or (status == 400 and named_region and named_region != urls.region):
             with self._lock:
                 self._object_urls[bucket] = None

@@ -104,7 +104,7 @@ def test_a_redirect_is_left_to_botocore_which_follows_it(moto_s3, faults):
     moto_s3.put("moved-bucket", "k", b"xyz")
     gateway = S3Gateway(parse_configuration({"bucket": "moved-bucket", "aws_access_key_id": "testing",
                                              "aws_secret_access_key": "testing"}))
-    faults.respond("HeadObject", 301, headers={"x-amz-bucket-region": "eu-west-1"},
+    faults.respond("HeadObject", 301, headers={"X-Amz-Bucket-Region": "eu-west-1"},
                    when=lambda operation, request, number: number <= 2)  # ours, then botocore's first
     assert gateway.head_object("moved-bucket", "k").size == 3
     urls = [url for operation, url in faults.urls if operation == "HeadObject"]
