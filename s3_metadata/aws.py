@@ -259,14 +259,21 @@ def _before_parse_versions(operation_model: Any, response_dict: dict[str, Any],
     _read_listing(parse_versions_page, operation_model, response_dict, customized_response_dict)
 
 
+def _head_values(headers: dict[str, str], members: dict[str, tuple[str, str]], metadata: bool) -> dict[str, Any] | None:
+    """What a HeadObject 200's lower-case `headers` say of `members` (and the user metadata with `metadata`), as
+    botocore would parse them; None when a value does not convert cleanly and botocore's parse must stand."""
+    fields = head_fields(headers, members)
+    if fields is not None and metadata:
+        fields["Metadata"] = user_metadata(headers)
+    return fields
+
+
 def _before_parse_head(members: dict[str, tuple[str, str]], metadata: bool, response_dict: dict[str, Any],
                        customized_response_dict: dict[str, Any]) -> None:
     if response_dict["status_code"] != 200:
         return
     headers = lowercase_dict(response_dict["headers"])
-    fields = head_fields(headers, members)
-    if fields is not None and metadata:
-        fields["Metadata"] = user_metadata(headers)
+    fields = _head_values(headers, members, metadata)
     if fields is not None:
         customized_response_dict[PARSED_HERE] = fields
         response_dict["headers"] = headers
@@ -561,7 +568,7 @@ class S3Gateway:
         if checksums:
             request["ChecksumMode"] = "ENABLED"
         urls = self._head_urls(bucket)
-        method = "head_object" if urls is None else partial(self._direct_head, bucket, urls)
+        method = "head_object" if urls is None else partial(self._direct_head, self.bucket_client(bucket), bucket, urls)
         response = self._object_call("HeadObject", bucket, method, **request)
         if response is None:
             return None
@@ -607,17 +614,16 @@ class S3Gateway:
             own_credentials=bool(signing.get("request_credentials") or signing.get("identity_cache") is not None),
             user_agent=str(request.headers.get("User-Agent") or "")))
 
-    def _direct_head(self, bucket: str, urls: ObjectUrls, Bucket: str, Key: str,  # noqa: N803 (botocore's names)
-                     ChecksumMode: str | None = None) -> dict[str, Any]:  # noqa: N803
+    def _direct_head(self, client: Any, bucket: str, urls: ObjectUrls, Bucket: str,  # noqa: N803 (botocore's names)
+                     Key: str, ChecksumMode: str | None = None) -> dict[str, Any]:  # noqa: N803
         """HeadObject through botocore's signer and HTTP session only, answered as `client.head_object` answers.
 
-        About 45% of the CPU of botocore's whole path (bench/parse_cost.py). botocore's `before-send` event still
+        About 40% of the CPU of botocore's whole path (bench/parse_cost.py). botocore's `before-send` event still
         runs (so whatever answers requests there, moto or a test's faults, answers these too); a 200 is read by
         `head_fields`, anything else is parsed by botocore's own parser and raised as botocore raises it. A
         redirect, or a region S3 names that is not the one signed for, is left to botocore's whole path, which
         follows it; the bucket's later HEADs then take that path too.
         """
-        client = self.bucket_client(bucket)
         request = {"Bucket": Bucket, "Key": Key, **({"ChecksumMode": ChecksumMode} if ChecksumMode else {})}
         credentials = self._session.get_credentials()
         if credentials is None:
@@ -631,10 +637,8 @@ class S3Gateway:
             response = client._endpoint.http_session.send(prepared)
         status, headers = response.status_code, lowercase_dict(response.headers)
         if status == 200:
-            fields = head_fields(headers, self._head_members)
+            fields = _head_values(headers, self._head_members, bool(self.settings.object_details))
             if fields is not None:
-                if self.settings.object_details:
-                    fields["Metadata"] = user_metadata(headers)
                 return {PARSED_HERE: fields, "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": headers}}
         named_region = headers.get("x-amz-bucket-region")
         if 300 <= status < 400 or (status == 400 and named_region and named_region != urls.region):

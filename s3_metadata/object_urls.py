@@ -34,6 +34,12 @@ EMPTY_SHA256 = sha256(b"").hexdigest()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def quote_key(key: str) -> str:
+    """`key` as botocore's REST serializer puts a greedy `{Key+}` label in a URL path. Raises UnicodeEncodeError for
+    a key that is not valid Unicode text, as botocore's serializer does."""
+    return quote(key, safe="/~")
+
+
 @dataclass(frozen=True)
 class PlannedRequest:
     """What botocore was about to sign for one HeadObject: its URL, the names of its headers (lower case), the
@@ -72,9 +78,8 @@ class ObjectUrls:
         object.__setattr__(self, "path", parts.path)
 
     def url(self, key: str) -> str:
-        """The URL of `key`, quoted as botocore's REST serializer quotes a greedy `{Key+}` label. Raises
-        UnicodeEncodeError for a key that is not valid Unicode text, as botocore's serializer does."""
-        return self.prefix + quote(key, safe="/~")
+        """The URL of `key` (see `quote_key`)."""
+        return self.prefix + quote_key(key)
 
 
 def object_urls(planned: Mapping[str, PlannedRequest]) -> Optional[ObjectUrls]:
@@ -85,7 +90,7 @@ def object_urls(planned: Mapping[str, PlannedRequest]) -> Optional[ObjectUrls]:
         return None
     found: set[ObjectUrls] = set()
     for key, request in planned.items():
-        suffix = quote(key, safe="/~")
+        suffix = quote_key(key)
         if (request.signature_version != "s3v4" or request.own_credentials or request.headers - ROUTINE_HEADERS
                 or not request.url.endswith(suffix) or not request.region or not request.service
                 or "?" in request.url or "#" in request.url):
@@ -105,7 +110,7 @@ def signed_head(urls: ObjectUrls, key: str, checksums: bool, credentials: Any,
     the same Authorization header over a corpus of keys, endpoints and credentials.
     """
     amz_date = amz_date or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    quoted = quote(key, safe="/~")
+    quoted = quote_key(key)
     signed: list[tuple[str, str]] = [("host", urls.host)]
     if checksums:
         signed.append(("x-amz-checksum-mode", "ENABLED"))
@@ -130,7 +135,8 @@ def signed_head(urls: ObjectUrls, key: str, checksums: bool, credentials: Any,
         headers["User-Agent"] = urls.user_agent
     # botocore sends header values encoded, as bytes (Endpoint.prepare_request).
     return AWSPreparedRequest("HEAD", urls.prefix + quoted,
-                              HeadersDict({name: value.encode("utf-8") for name, value in headers.items()}), None, False)
+                              HeadersDict({name: value.encode("utf-8") for name, value in headers.items()}),
+                              None, False)
 
 
 _SIGNING_KEYS: dict[tuple[str, str], bytes] = {}
