@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from s3_metadata.deletes import range_loss
 from s3_metadata.sketch import (
     CELL_BYTES, CELLS_PER_250, FINGERPRINT_BITS, KEY_HASH_BITS, MAX_CELLS, MIN_CELLS, Element, PeelResult, Sketch,
     cells_for, key_hash, reconcile,
@@ -376,14 +377,18 @@ def test_key_hash_collision_with_an_unchanged_key_is_harmless():
     assert (result.changed, result.added, result.deleted) == (1, 0, 0)
 
 
-def test_key_hash_collision_between_a_delete_and_a_new_key_counts_as_a_change():
-    """The documented limit (one pair in 65,536 per range and sync): rows are still right, the counts not."""
+def test_key_hash_collision_between_a_delete_and_a_new_key_is_a_lost_key():
+    """The sketch alone pairs a deleted key and a new one of the same 16-bit key hash as one changed object; the
+    delete policy must not believe it (issue 16 item 2): the range's key sum proves one key was lost."""
     rng = random.Random(14)
     old = [element(rng) for _ in range(250)]
     new = old[1:] + [Element(old[0].key_hash, rng.getrandbits(64))]
     result = Change(old, new).reconcile()
-    assert result.complete and result.send == [249]
-    assert (result.changed, result.added, result.deleted) == (1, 0, 0)
+    assert result.complete and result.send == [249] and result.paired == (249,)
+    old_ids = [rng.getrandbits(64) for _ in old]
+    new_ids = old_ids[1:] + [rng.getrandbits(64)]
+    loss = range_loss(250, sum(old_ids) & MASK64, lambda: new_ids, 250, result.send, result.paired)
+    assert (loss.count, loss.proven, loss.lost_ids) == (1, True, old_ids[0])
 
 
 # ---------------------------------------------------------------------------------------------------- serialisation
