@@ -36,6 +36,7 @@ from math import ceil
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
+from s3_metadata.deletes import NOTHING, UNKNOWN, Loss, key_identity, range_loss, unknown_loss
 from s3_metadata.rows import ListedObject
 from s3_metadata.sketch import Sketch, cells_for, key_hash, reconcile
 
@@ -72,8 +73,10 @@ class RangeEntry:
     """One range `(previous entry's hi, hi]`; `hi` None is the end of the stream.
 
     `count`/`digest` describe the range as last seen (None: never seen, so everything in it is sent);
-    `done` says the current pass has already listed it. `ids` is kept by versions ranges only (see versions.py);
-    `sketch` (the text of a sketch.Sketch) by object ranges only, decoded only when the range changed.
+    `done` says the current pass has already listed it. `ids` is the sum of one identity per unit: of each key of
+    an object range (deletes.key_identity: how many keys a range lost is decided from it), of each (key, version id)
+    of a versions range (versions.py); None in ranges written before it existed. `sketch` (the bytes of a
+    sketch.Sketch) is kept by object ranges only, decoded only when the range changed.
     """
 
     hi: str | None
@@ -81,7 +84,7 @@ class RangeEntry:
     digest: int | None = None
     done: bool = False
     ids: int | None = None
-    sketch: str | None = None
+    sketch: bytes | None = None
 
     @property
     def known(self) -> bool:
@@ -95,15 +98,15 @@ def effective_range_size(range_size: int, total_objects: int | None) -> int:
     return max(range_size, ceil(total_objects / MAX_RANGES_PER_STREAM))
 
 
-def merge_sketches(first: str | None, second: str | None) -> str | None:
+def merge_sketches(first: bytes | None, second: bytes | None) -> bytes | None:
     """The sketch of two neighbouring ranges, when both have one of the same size (else none: it is rebuilt on
     the merged range's next listing)."""
     if first is None or second is None:
         return None
-    one, two = Sketch.from_text(first), Sketch.from_text(second)
+    one, two = Sketch.from_bytes(first), Sketch.from_bytes(second)
     if len(one.cells) != len(two.cells):
         return None
-    return one.merge(two).to_text()
+    return one.merge(two).to_bytes()
 
 
 def merge_small(entries: Sequence[RangeEntry], target: int) -> list[RangeEntry]:
@@ -128,10 +131,10 @@ class Batch:
 
     Once every row of the batch has been emitted, `replacement` takes the place of the state entry whose
     `hi` is `entry_hi`; `lo` and `hi` bound the keys the batch covers, so tracked keys in between that were
-    not listed are known to be gone. `unexplained` marks a batch whose range is not proven to have only
-    gained or changed the emitted objects (its digest changed otherwise, or it had none): the only kind of
-    batch that can hide a deletion. `previous_ids` is the old `ids` of a versions range listed whole.
-    `deleted`: objects known to have disappeared from the range since it was last listed (None: unknown).
+    not listed are known to be gone. `loss` (object ranges): how many keys the range lost since it was last
+    listed (deletes.py). `unexplained` (versions ranges): the range is not proven to have only gained or changed
+    the emitted keys, the only kind of versions batch that can hide a removed version. `previous_ids` is the old
+    `ids` of the range.
     """
 
     lo: str | None
@@ -142,7 +145,7 @@ class Batch:
     replacement: list[RangeEntry]
     unexplained: bool = False
     previous_ids: int | None = None
-    deleted: int | None = 0
+    loss: Loss = NOTHING
 
     @property
     def emitted(self) -> int:
@@ -204,8 +207,10 @@ class RangeScanner:
         self._streaming = not self.entry.known
         self._piece_lo = self.lo
         self._limit = max(max(self.entry.count or 0, self.target) * BUFFER_FACTOR, self.min_buffer)
-        if self.fingerprint_of is None:
+        if self.fingerprint_of is None:  # an object range
             self.fingerprint_of = partial(fingerprint, include_restore=self.include_restore)
+            if self.identity_of is None:
+                self.identity_of = _object_identity
 
     def contains(self, key: str) -> bool:
         return self.entry.hi is None or key <= self.entry.hi
@@ -254,7 +259,7 @@ class RangeScanner:
                            self._sketch(objects, prints))
         replacement = [piece] if final else [piece, RangeEntry(self.entry.hi)]
         batch = Batch(self._piece_lo, hi, self.entry.hi, objects, [True] * len(objects), replacement,
-                      unexplained=True, deleted=None)
+                      unexplained=True, loss=UNKNOWN)
         self._piece_lo = hi
         return batch
 
@@ -262,42 +267,67 @@ class RangeScanner:
         objects, prints = self._objects, self._fingerprints
         count, digest = len(objects), sum(prints) & MASK
         entry = self.entry
-        current: str | None = entry.sketch
-        deleted: int | None = 0
+        current: bytes | None = entry.sketch
+        ids: int | None = None
+        loss = NOTHING
         if count == entry.count and digest == entry.digest:
             emit = [False] * count
+            ids = entry.ids
         elif self.sketches and entry.sketch is not None:
-            found = reconcile(Sketch.from_text(entry.sketch), entry.count, entry.digest,  # type: ignore[arg-type]
+            found = reconcile(Sketch.from_bytes(entry.sketch), entry.count, entry.digest,  # type: ignore[arg-type]
                               [key_hash(o.key) for o in objects], prints)
             emit = [False] * count
             for index in found.send:
                 emit[index] = True
-            deleted = found.deleted if found.complete else None
-            current = found.current.to_text()
+            identities: list[int] = []
+
+            def listed_ids() -> list[int]:
+                if not identities:
+                    identities.extend(map(self.identity_of, objects))  # type: ignore[arg-type]
+                return identities
+            if found.complete:
+                loss = range_loss(entry.count, entry.ids, listed_ids, count,  # type: ignore[arg-type]
+                                  found.send, found.paired)
+            else:
+                loss = unknown_loss(entry.count, entry.ids, listed_ids, count)
+            if identities:
+                ids = sum(identities) & MASK
+            current = found.current.to_bytes()
         else:
             explained = self.explain(objects, prints, entry)
             emit = [True] * count if explained is None else explained
-            deleted = None if explained is None else 0
+            if explained is not None:
+                loss = NOTHING
+            elif self.sketches:  # an object range of a state written before sketches
+                loss = unknown_loss(entry.count, entry.ids, lambda: list(map(self.identity_of, objects)),  # type: ignore
+                                    count)
+            else:
+                loss = UNKNOWN
             current = None
         if self.sketches and current is None:
             current = self._sketch(objects, prints)
-        return Batch(self.lo, entry.hi, entry.hi, objects, emit, self._pieces(objects, prints, current),
-                     deleted != 0, entry.ids, deleted)
+        unexplained = not loss.none
+        return Batch(self.lo, entry.hi, entry.hi, objects, emit, self._pieces(objects, prints, current, ids),
+                     unexplained, entry.ids, loss)
 
     def _ids(self, objects: Sequence[Any]) -> int | None:
         if self.identity_of is None:
             return None
         return sum(self.identity_of(o) for o in objects) & MASK
 
-    def _sketch(self, objects: Sequence[Any], prints: Sequence[int]) -> str | None:
+    def _sketch(self, objects: Sequence[Any], prints: Sequence[int]) -> bytes | None:
         """The sketch of a piece of objects, for object ranges."""
         if not self.sketches:
             return None
-        return Sketch.build(cells_for(self.target), [key_hash(o.key) for o in objects], prints).to_text()
+        return Sketch.build(cells_for(self.target), [key_hash(o.key) for o in objects], prints).to_bytes()
 
-    def _pieces(self, objects: list[ListedObject], prints: list[int], whole: str | None) -> list[RangeEntry]:
+    def _pieces(self, objects: list[ListedObject], prints: list[int], whole: bytes | None,
+                whole_ids: int | None = None) -> list[RangeEntry]:
+        """The entries the range becomes: itself, or pieces of `target` objects when it grew past SPLIT_FACTOR times
+        that. `whole_ids`: the range's `ids` when already known (an unchanged range keeps its own)."""
         if len(objects) <= self.target * SPLIT_FACTOR:
-            return [RangeEntry(self.entry.hi, len(objects), sum(prints) & MASK, True, self._ids(objects), whole)]
+            ids = whole_ids if whole_ids is not None else self._ids(objects)
+            return [RangeEntry(self.entry.hi, len(objects), sum(prints) & MASK, True, ids, whole)]
         pieces = []
         for start in range(0, len(objects), self.target):
             end = min(start + self.target, len(objects))
@@ -305,6 +335,10 @@ class RangeScanner:
             pieces.append(RangeEntry(hi, end - start, sum(prints[start:end]) & MASK, True,
                                      self._ids(objects[start:end]), self._sketch(objects[start:end], prints[start:end])))
         return pieces
+
+
+def _object_identity(obj: ListedObject) -> int:
+    return key_identity(obj.key)
 
 
 @dataclass(frozen=True)

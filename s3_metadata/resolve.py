@@ -14,10 +14,11 @@ talks to S3 or the SDK.
   HEAD or GetObjectTagging that fails leaves those columns NULL, is counted by code, and the object is
   tracked like a failed restore HEAD, so the next sync describes it again and sends its row once it succeeds.
 - An object that vanished between LIST and HEAD (or GetObjectTagging) gets no row (the next sync sees it gone).
-- Deletes: tracked keys inside the batch that were not listed, and, when the batch may hide deletes, keys
-  whose latest version is a delete marker. A batch may hide deletes when its range is not proven to have
-  only gained objects *and* the stream has sent rows before (a pass completed, or this pass resumed after a
-  kill): that follows from the stream's history, not from whether the range still has a digest.
+- Deletes (deletes.py decides which keys): tracked keys inside the batch that were not listed, and, in a
+  versioned bucket whose range may have lost keys, the lost keys among those whose latest version is a delete
+  marker. Only a stream that has sent rows before (a pass completed, or this pass resumed after a kill) can
+  have rows to delete: that follows from the stream's history, not from whether the range still has a digest.
+  Lost keys nothing names are counted (`Outcome.unnamed`) for the closing warning.
 - Versions batches (see versions.py) send every version of each emitted key, and say whether a version may
   have been removed, which only rebuilding the versions table can undo.
 """
@@ -25,20 +26,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from s3_metadata.configuration import DETAILS_HEAD
+from s3_metadata.deletes import marker_candidates, named_in_versioned_range, unnamed_in_unversioned_range
 from s3_metadata.details import detail_values, head_details
 from s3_metadata.ranges import Batch
 from s3_metadata.restore import (
-    ERROR_PREFIX, REPLICATION_PENDING, RestoreInfo, error_info, keeps_tracking, restore_from_head,
+    ERROR_PREFIX, HEAD_FAILED, REPLICATION_NOTE, TAGS_FAILED, RestoreInfo, error_info, keeps_tracking, restore_from_head,
 )
 from s3_metadata.restore_mode import FOR_RESTORE, RestoreMode, last_sent, listed_restore
 from s3_metadata.rows import ListedObject, object_row, version_row
 from s3_metadata.versions import identities_explained
 
-# How a failed GetObjectTagging is remembered among the tracked objects: "error:tags:<Code>".
-TAGS_ERROR = "tags:"
 # x-amz-replication-status of an object not replicated yet: it changes behind LastModified, so it is tracked.
 PENDING = "PENDING"
 
@@ -61,16 +62,17 @@ class Description:
 
     @property
     def observed(self) -> RestoreInfo:
-        """What the tracked objects remember of it: a failure (so it is described again next sync), a replication
-        still pending (so the next sync sees it complete or fail), else its restore columns."""
+        """What the tracked objects remember of it: its restore columns, and in `note` a failure (so it is described
+        again next sync) or a replication still pending (so the next sync sees it complete or fail). The two are
+        compared apart, so a restore that changes is sent even while the same request keeps failing."""
+        note = None
         if self.head_error is not None:
-            return error_info(self.head_error)
-        if self.tags_error is not None:
-            return error_info(TAGS_ERROR + self.tags_error)
-        if self.head is not None and self.head.get("replication_status") == PENDING:
-            return RestoreInfo(REPLICATION_PENDING + (self.restore.status or ""), self.restore.expiry,
-                               self.restore.archive_status)
-        return self.restore
+            note = HEAD_FAILED + self.head_error
+        elif self.tags_error is not None:
+            note = TAGS_FAILED + self.tags_error
+        elif self.head is not None and self.head.get("replication_status") == PENDING:
+            note = REPLICATION_NOTE
+        return RestoreInfo(self.restore.status, self.restore.expiry, self.restore.archive_status, note)
 
 
 # What the requests said of one object: its description (or, from callers that only HEAD for restore status, its
@@ -80,7 +82,11 @@ Described = Description | RestoreInfo | None
 
 @dataclass
 class Outcome:
-    """Everything a batch sends, in the order it must be sent, and what went wrong describing it (by code)."""
+    """Everything a batch sends, in the order it must be sent, and what went wrong describing it (by code).
+
+    `unnamed`: how many keys the batch's range lost that no delete could name (counted for the closing warning;
+    None when the range changed too much to count them).
+    """
 
     upserts: list[dict[str, Any]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
@@ -88,11 +94,16 @@ class Outcome:
     errors: Counter[str] = field(default_factory=Counter)
     tag_errors: Counter[str] = field(default_factory=Counter)
     unreadable: Counter[str] = field(default_factory=Counter)
+    unnamed: int | None = 0
 
 
 @dataclass(frozen=True)
 class StreamView:
-    """What resolving a batch needs to know about its stream and bucket; `details` are the chosen object details."""
+    """What resolving a batch needs to know about its stream and bucket; `details` are the chosen object details.
+
+    `versioned`: the bucket keeps delete markers. `deletes_since`: when the previous complete pass started (a key
+    deleted before then was already gone when its range was last listed); None when there was none.
+    """
 
     bucket: str
     mode: RestoreMode
@@ -100,6 +111,8 @@ class StreamView:
     has_history: bool
     keep: Callable[[str], bool]
     details: tuple[str, ...] = ()
+    versioned: bool = False
+    deletes_since: datetime | None = None
 
 
 def as_description(answer: Description | RestoreInfo) -> Description:
@@ -130,8 +143,8 @@ def previous_restore(tracked: Mapping[str, RestoreInfo], obj: ListedObject) -> R
 
 def remembered(observed: RestoreInfo) -> bool:
     """Whether a described object is tracked, so later syncs HEAD it again: its restore state can change behind
-    LastModified (restore.keeps_tracking, failures included), or its replication is still pending."""
-    return keeps_tracking(observed) or (observed.status or "").startswith(REPLICATION_PENDING)
+    LastModified, a request about it failed, or its replication is still pending (restore.keeps_tracking)."""
+    return keeps_tracking(observed)
 
 
 def described_row(bucket: str, obj: ListedObject, description: Description, details: Sequence[str]) -> dict[str, Any]:
@@ -143,11 +156,6 @@ def described_row(bucket: str, obj: ListedObject, description: Description, deta
 def row_due(sent: bool, described: Description | None, previous: RestoreInfo) -> bool:
     """Whether an object gets a row: the range scan sends it, or its HEAD shows something its row does not."""
     return sent or (described is not None and described.observed != previous)
-
-
-def may_hide_deletes(batch: Batch, has_history: bool) -> bool:
-    """Whether objects the table holds may have vanished from this batch's keys without a trace in it."""
-    return batch.unexplained and has_history
 
 
 def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], gone_tracked: Sequence[str],
@@ -175,18 +183,30 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
             upsert(object_row(view.bucket, obj, listed_restore(view.mode, obj)))
         else:
             upsert(described_row(view.bucket, obj, description, view.details))
-    hiding = versions is not None and may_hide_deletes(batch, view.has_history)
-    # The listed keys are a set only when something may have gone: a full sync has nothing tracked to lose.
-    listed = {obj.key for obj in batch.objects} if gone_tracked or hiding else set()
-    gone = set(gone_tracked) - listed
-    if hiding:
-        gone.update(entry["Key"] for entry, marker in versions  # type: ignore[union-attr]
-                    if marker and entry.get("IsLatest") and entry["Key"] not in listed)
+    _resolve_deletes(out, batch, view, gone_tracked, versions)
+    return out
+
+
+def _resolve_deletes(out: Outcome, batch: Batch, view: StreamView, gone_tracked: Sequence[str],
+                     versions: Sequence[tuple[dict[str, Any], bool]] | None) -> None:
+    """The batch's deletes (deletes.py decides which keys they are) and how many lost keys stay unnamed."""
+    listed = {obj.key for obj in batch.objects} if gone_tracked or versions is not None else set()
+    tracked_gone = sorted(set(gone_tracked) - listed)
+    if not view.has_history:
+        gone: Sequence[str] = tracked_gone
+        out.unnamed = 0
+    elif versions is not None:
+        named = named_in_versioned_range(batch.loss, marker_candidates(versions, listed, view.deletes_since),
+                                         tracked_gone)
+        gone, out.unnamed = named.keys, named.unnamed
+    elif view.versioned:  # the range is proven to have lost nothing: no listing was needed
+        gone, out.unnamed = tracked_gone, 0
+    else:
+        gone, out.unnamed = tracked_gone, unnamed_in_unversioned_range(batch.loss, len(tracked_gone))
     for key in sorted(gone):
         out.tracking[key] = None
         if view.keep(key):
             out.deletes.append(key)
-    return out
 
 
 def removal_suspected(batch: Batch, has_history: bool) -> bool:

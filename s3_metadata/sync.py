@@ -43,9 +43,10 @@ from s3_metadata.ranges import (
 )
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS
 from s3_metadata.details import newly_chosen
+from s3_metadata.deletes import needs_version_listing
 from s3_metadata.resolve import (
-    Described, StreamView, failed_description, head_description, may_hide_deletes, previous_restore, removal_suspected,
-    resolve, row_due, version_rows,
+    Described, StreamView, failed_description, head_description, previous_restore, removal_suspected, resolve, row_due,
+    version_rows,
 )
 from s3_metadata.restore import RestoreInfo
 from s3_metadata.restore_mode import LISTING, head_purposes, kept_in_listing_mode
@@ -483,7 +484,7 @@ class Sync:
                                                   previous_restore(tracked, obj))
         seen = {obj.key for obj in batch.objects if obj.key in tracked} if tracked else set()
         versions = None
-        if plan.versioned and may_hide_deletes(batch, run.has_history):
+        if plan.versioned and run.has_history and needs_version_listing(batch.loss):
             versions = self._head_pool.submit(self._versions, run, batch.lo, batch.hi)
         gone = [key for key in self._tracked_between(run, batch.lo, batch.hi) if key not in seen]
         return PendingBatch(batch, heads, versions, gone)
@@ -526,7 +527,7 @@ class Sync:
         stream = run.state
         batch = pending.batch
         view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history, self.filter.matches,
-                          self.settings.object_details)
+                          self.settings.object_details, run.plan.versioned, stream.watermark)
         described = {index: future.result() for index, future in pending.heads.items()}
         versions = pending.versions.result() if pending.versions is not None else None
         outcome = resolve(batch, view, described, pending.gone, versions)
@@ -542,17 +543,18 @@ class Sync:
             self.summary.head_errors.update(outcome.errors)
             self.summary.tag_errors.update(outcome.tag_errors)
             self.summary.unreadable_headers.update(outcome.unreadable)
-            if not run.plan.versioned and run.has_history:
-                self._count_unmarked_deletes(batch)
+            if run.has_history:
+                self._count_unmarked_deletes(outcome.unnamed)
             self.checkpoints.add(len(batch.objects))
         self.checkpoints.maybe()
 
-    def _count_unmarked_deletes(self, batch: Batch) -> None:
-        """Deletes in an unversioned bucket: the sketch counts them but cannot name them (caller holds the lock)."""
-        if batch.deleted is None:
+    def _count_unmarked_deletes(self, unnamed: int | None) -> None:
+        """Keys a range lost that no delete could name (deletes.py): counted, for the closing warning (caller holds
+        the lock)."""
+        if unnamed is None:
             self.summary.ranges_uncounted += 1
-        elif batch.deleted:
-            self.summary.unmarked_deletes += batch.deleted
+        elif unnamed:
+            self.summary.unmarked_deletes += unnamed
             self.summary.ranges_with_deletes += 1
 
     def _apply_tracking(self, stream: StreamState, changes: Mapping[str, Any]) -> None:
@@ -619,9 +621,11 @@ class Sync:
                        if s.unmarked_deletes else "no deleted object counted")
             uncounted = (f"; in {s.ranges_uncounted} more ranges too much changed to count deletes"
                          if s.ranges_uncounted else "")
-            self.sink.warning(f"{counted}{uncounted} (unversioned buckets: S3 keeps no trace of a delete to name the "
-                              "object by). Their rows stay until a reconciliation (reconcile_every_hours) or, in event "
-                              "mode, their delete events mark them.")
+            self.sink.warning(f"{counted}{uncounted}, whose rows could not be marked deleted: S3 keeps no trace of "
+                              "them to name the object by (deletes in unversioned buckets; in versioned buckets, "
+                              "objects deleted for good: DeleteObject with a VersionId, or a lifecycle rule removing "
+                              "an expired delete marker). Their rows stay until a reconciliation "
+                              "(reconcile_every_hours) or, in event mode, their delete events mark them.")
         if s.untracked_restores:
             what = ("objects (restores, pending replications, failed descriptions)" if self.settings.object_details
                     else "restores")

@@ -21,6 +21,7 @@ from s3_metadata.ranges import (
     BUFFER_FACTOR, MASK, MAX_RANGES_PER_STREAM, Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass,
     fingerprint, invalidate_digests, merge_small, plan_parts, replace_entry, start_pass,
 )
+from s3_metadata.deletes import NOTHING, UNKNOWN, Loss, key_identity
 from s3_metadata.listing_xml import parse_objects_page
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, RESTORED, RestoreInfo
 from s3_metadata.rows import ListedObject
@@ -45,9 +46,18 @@ def digest(objects, include_restore: bool = False) -> int:
     return sum(fingerprint(o, include_restore) for o in objects) & MASK
 
 
+def keysum(objects) -> int:
+    return sum(key_identity(o.key) for o in objects) & MASK
+
+
 def known(hi, objects, done: bool = False) -> RangeEntry:
     """The entry a previous pass left for `objects`."""
-    return RangeEntry(hi, len(objects), digest(objects), done)
+    return RangeEntry(hi, len(objects), digest(objects), done, keysum(objects))
+
+
+def piece(hi, objects, done: bool = True) -> RangeEntry:
+    """The entry a pass leaves for `objects` (without a sketch: the scans here run with sketches off)."""
+    return RangeEntry(hi, len(objects), digest(objects), done, keysum(objects))
 
 
 def scan(lo, entry, objects, target, include_restore=False, sketches=False) -> list[Batch]:
@@ -195,16 +205,16 @@ def test_new_open_range_is_streamed_in_pieces_of_target():
     batches = scan(None, RangeEntry(None), objects, target=3)
     expected = [
         Batch(None, "k3", None, objects[0:3], [True] * 3,
-              [RangeEntry("k3", 3, digest(objects[0:3]), True), RangeEntry(None)], unexplained=True, deleted=None),
+              [piece("k3", objects[0:3]), RangeEntry(None)], unexplained=True, loss=UNKNOWN),
         Batch("k3", "k6", None, objects[3:6], [True] * 3,
-              [RangeEntry("k6", 3, digest(objects[3:6]), True), RangeEntry(None)], unexplained=True, deleted=None),
-        Batch("k6", None, None, objects[6:7], [True], [RangeEntry(None, 1, digest(objects[6:7]), True)],
-              unexplained=True, deleted=None),
+              [piece("k6", objects[3:6]), RangeEntry(None)], unexplained=True, loss=UNKNOWN),
+        Batch("k6", None, None, objects[6:7], [True], [piece(None, objects[6:7])],
+              unexplained=True, loss=UNKNOWN),
     ]
     assert batches == expected
     assert replay([RangeEntry(None)], batches) == [
-        RangeEntry("k3", 3, digest(objects[0:3]), True), RangeEntry("k6", 3, digest(objects[3:6]), True),
-        RangeEntry(None, 1, digest(objects[6:7]), True)]
+        piece("k3", objects[0:3]), piece("k6", objects[3:6]),
+        piece(None, objects[6:7])]
 
 
 def test_new_range_emits_everything_whatever_its_age():
@@ -220,9 +230,9 @@ def test_new_closed_range_streams_and_its_last_batch_keeps_the_boundary():
     assert [(b.lo, b.hi, b.entry_hi, [o.key for o in b.objects]) for b in batches] == [
         ("a", "c", "m", ["b", "c"]), ("c", "e", "m", ["d", "e"]), ("e", "m", "m", ["f"])]
     assert [b.replacement for b in batches] == [
-        [RangeEntry("c", 2, digest(objects[0:2]), True), RangeEntry("m")],
-        [RangeEntry("e", 2, digest(objects[2:4]), True), RangeEntry("m")],
-        [RangeEntry("m", 1, digest(objects[4:5]), True)],
+        [piece("c", objects[0:2]), RangeEntry("m")],
+        [piece("e", objects[2:4]), RangeEntry("m")],
+        [piece("m", objects[4:5])],
     ]
     entries = replay([RangeEntry("a", 1, 1), RangeEntry("m"), RangeEntry(None, 0, 0)], batches)
     assert [e.hi for e in entries] == ["a", "c", "e", "m", None]
@@ -232,15 +242,15 @@ def test_new_range_with_exact_multiple_of_target_ends_with_an_empty_piece():
     objects = objs("a b c d")
     batches = scan(None, RangeEntry(None), objects, target=2)
     assert [len(b.objects) for b in batches] == [2, 2, 0]
-    assert batches[-1] == Batch("d", None, None, [], [], [RangeEntry(None, 0, 0, True)], unexplained=True, deleted=None)
+    assert batches[-1] == Batch("d", None, None, [], [], [piece(None, [])], unexplained=True, loss=UNKNOWN)
     assert replay([RangeEntry(None)], batches) == [
-        RangeEntry("b", 2, digest(objects[:2]), True), RangeEntry("d", 2, digest(objects[2:]), True),
-        RangeEntry(None, 0, 0, True)]
+        piece("b", objects[:2]), piece("d", objects[2:]),
+        piece(None, [])]
 
 
 def test_new_empty_range():
-    assert scan("a", RangeEntry("m"), [], target=5) == [Batch("a", "m", "m", [], [], [RangeEntry("m", 0, 0, True)],
-                                                                     unexplained=True, deleted=None)]
+    assert scan("a", RangeEntry("m"), [], target=5) == [Batch("a", "m", "m", [], [], [piece("m", [])],
+                                                                     unexplained=True, loss=UNKNOWN)]
 
 
 @pytest.mark.parametrize("entry, key, contains", [
@@ -261,7 +271,8 @@ def test_unchanged_known_range_emits_nothing_even_recently_written_objects():
     objects = [obj("a", OLD), obj("b", NEW), obj("c", OLD), obj("d", NEW)]
     entry = known("m", objects)
     batches = scan(None, entry, objects, target=10)
-    assert batches == [Batch(None, "m", "m", objects, [False] * 4, [RangeEntry("m", 4, entry.digest, True)])]
+    assert batches == [Batch(None, "m", "m", objects, [False] * 4, [RangeEntry("m", 4, entry.digest, True, entry.ids)],
+                             previous_ids=entry.ids)]
 
 
 @pytest.mark.parametrize("before, after", [
@@ -282,7 +293,7 @@ def test_changed_known_range_emits_everything(before, after):
     batches = scan("0", entry, after, target=10)
     assert digest(after) != entry.digest or len(after) != entry.count  # the case really changes the range
     assert batches == [Batch("0", "m", "m", after, [True] * len(after),
-                             [RangeEntry("m", len(after), digest(after), True)], unexplained=True, deleted=None)]
+                             [piece("m", after)], unexplained=True, previous_ids=entry.ids, loss=UNKNOWN)]
 
 
 def test_restore_reported_by_listing_changes_range_only_with_include_restore():
@@ -308,7 +319,7 @@ def test_known_range_with_only_new_keys_emits_only_the_new_ones(before, after, n
     assert [o.key for o in now] == after.split()
     batches = scan(None, known("m", old), now, target=10)
     assert emitted_keys(batches) == expected_emitted
-    assert [b.replacement for b in batches] == [[RangeEntry("m", len(now), digest(now), True)]]
+    assert [b.replacement for b in batches] == [[piece("m", now)]]
 
 
 def test_new_keys_next_to_a_recent_old_object_send_only_the_new_ones():
@@ -363,7 +374,7 @@ def test_known_range_growing_within_buffer_stays_buffered_and_splits():
     assert [scanner.add(o) for o in now] == [None] * 4
     batch = scanner.finish()
     assert (batch.lo, batch.hi, batch.entry_hi, batch.emit) == (None, "m", "m", [True, False, True, False])
-    assert batch.replacement == [RangeEntry("b", 2, digest(now[:2]), True), RangeEntry("m", 2, digest(now[2:]), True)]
+    assert batch.replacement == [piece("b", now[:2]), piece("m", now[2:])]
 
 
 def test_known_range_growing_far_past_its_old_size_switches_to_streaming():
@@ -381,10 +392,10 @@ def test_known_range_growing_far_past_its_old_size_switches_to_streaming():
         ("i", "m", "m", ["j"], [True]),
     ]
     assert [b.replacement for b in batches] == [
-        [RangeEntry("e", 5, digest(now[0:5]), True), RangeEntry("m")],
-        [RangeEntry("g", 2, digest(now[5:7]), True), RangeEntry("m")],
-        [RangeEntry("i", 2, digest(now[7:9]), True), RangeEntry("m")],
-        [RangeEntry("m", 1, digest(now[9:10]), True)],
+        [piece("e", now[0:5]), RangeEntry("m")],
+        [piece("g", now[5:7]), RangeEntry("m")],
+        [piece("i", now[7:9]), RangeEntry("m")],
+        [piece("m", now[9:10])],
     ]
 
 
@@ -467,7 +478,7 @@ def test_stream_cut_on_boundary_key_never_duplicates_hi(lo, entry, keys, target)
 def test_stream_piece_ending_on_boundary_is_the_final_batch():
     objects = objs("a b c")
     assert scan(None, RangeEntry("c"), objects, target=3) == [
-        Batch(None, "c", "c", objects, [True] * 3, [RangeEntry("c", 3, digest(objects), True)], unexplained=True, deleted=None)]
+        Batch(None, "c", "c", objects, [True] * 3, [piece("c", objects)], unexplained=True, loss=UNKNOWN)]
 
 
 # ---------------------------------------------------------------------------------------------------- merge / plan
@@ -857,22 +868,23 @@ def test_streamed_pieces_carry_a_sketch():
     assert entry.sketch is not None and (entry.count, entry.digest) == (10, digest(many(10)))
 
 
-@pytest.mark.parametrize("change, expected_emitted, expected_deleted", [
-    pytest.param(lambda o: [replace(x, storage_class="GLACIER") if x.key == "k0120" else x for x in o], ["k0120"], 0,
-                 id="one-transition-in-the-middle"),
+@pytest.mark.parametrize("change, expected_emitted, expected_loss", [
+    pytest.param(lambda o: [replace(x, storage_class="GLACIER") if x.key == "k0120" else x for x in o], ["k0120"],
+                 NOTHING, id="one-transition-in-the-middle"),
     pytest.param(lambda o: [replace(x, e_tag="new") if x.key in ("k0003", "k0200") else x for x in o],
-                 ["k0003", "k0200"], 0, id="two-overwrites-keeping-last-modified"),
-    pytest.param(lambda o: [x for x in o if x.key != "k0050"], [], 1, id="one-delete"),
-    pytest.param(lambda o: sorted(o + [obj("k0100a", OLD)], key=lambda x: x.key), ["k0100a"], 0,
-                 id="late-upload-with-an-old-last-modified"),
+                 ["k0003", "k0200"], NOTHING, id="two-overwrites-keeping-last-modified"),
+    pytest.param(lambda o: [x for x in o if x.key != "k0050"], [], Loss(1, True, frozenset(),
+                                                                     key_identity("k0050")), id="one-delete"),
+    pytest.param(lambda o: sorted(o + [obj("k0100a", OLD)], key=lambda x: x.key), ["k0100a"],
+                 Loss(0, True, frozenset({101}), 0), id="late-upload-with-an-old-last-modified"),
 ])
-def test_sketch_names_exactly_what_changed(change, expected_emitted, expected_deleted):
+def test_sketch_names_exactly_what_changed(change, expected_emitted, expected_loss):
     before = many(240)
     after = change(before)
     batch = scan(None, sketched(None, before), after, target=250, sketches=True)[-1]
     assert emitted_keys([batch]) == expected_emitted
-    assert batch.deleted == expected_deleted
-    assert batch.unexplained is (expected_deleted != 0)
+    assert batch.loss == expected_loss
+    assert batch.unexplained is not expected_loss.none
     (entry,) = batch.replacement
     assert replace(entry, done=False) == sketched(None, after)  # the stored sketch is the one the listing builds
 
@@ -883,7 +895,8 @@ def test_sketch_overflow_sends_a_superset_and_deletes_are_unknown():
     batch = scan(None, sketched(None, before), after, target=250, sketches=True)[-1]
     changed = {x.key for i, x in enumerate(after) if i % 3 == 0}
     assert changed <= set(emitted_keys([batch]))
-    assert batch.deleted is None and batch.unexplained
+    assert batch.loss.count is None and batch.unexplained
+    assert batch.loss.if_none_new == (0, 0)  # nothing lost, if no listed key is new
 
 
 def test_range_without_a_sketch_gets_one_and_sends_nothing_when_unchanged():

@@ -9,7 +9,8 @@ import pytest
 
 from s3_metadata.ranges import Batch, RangeEntry
 from s3_metadata.details import HEAD_COLUMNS
-from s3_metadata.resolve import Description, StreamView, failed_description, may_hide_deletes, resolve, row_due
+from s3_metadata.deletes import NOTHING, UNKNOWN, Loss, key_identity
+from s3_metadata.resolve import Description, StreamView, failed_description, resolve, row_due
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, NOT_APPLICABLE, RESTORED, RestoreInfo, error_info
 from s3_metadata.restore_mode import (
     CONFIRMING, FOR_DETAILS, FOR_RESTORE, HEAD, LISTING, RestoreMode, Tiering, head_purpose, head_purposes,
@@ -72,16 +73,21 @@ def test_listed_restore(mode, o, expected):
 
 # ------------------------------------------------------------------------------------------------ resolve
 
-def batch(objects, emit, unexplained=False, lo=None, hi="z") -> Batch:
-    return Batch(lo, hi, hi, objects, emit, [RangeEntry(hi, len(objects), 0, True)], unexplained)
+def batch(objects, emit, loss=NOTHING, lo=None, hi="z") -> Batch:
+    return Batch(lo, hi, hi, objects, emit, [RangeEntry(hi, len(objects), 0, True)], not loss.none, loss=loss)
 
 
-def view(mode=TRUSTED, tracked=None, history=True, keep=lambda key: True) -> StreamView:
-    return StreamView("b", mode, tracked or {}, history, keep)
+def view(mode=TRUSTED, tracked=None, history=True, keep=lambda key: True, versioned=True, since=None) -> StreamView:
+    return StreamView("b", mode, tracked or {}, history, keep, (), versioned, since)
 
 
-def marker(key, latest=True):
-    return ({"Key": key, "VersionId": f"v-{key}", "IsLatest": latest, "LastModified": NOW}, True)
+def marker(key, latest=True, when=NOW):
+    return ({"Key": key, "VersionId": f"v-{key}", "IsLatest": latest, "LastModified": when}, True)
+
+
+def lost(*keys, count=None):
+    """The loss of a range that lost exactly `keys` (their key sum known)."""
+    return Loss(len(keys) if count is None else count, True, frozenset(), sum(map(key_identity, keys)) & (2**64 - 1))
 
 
 def version(key, latest=True):
@@ -131,20 +137,42 @@ def test_resolve_errors_counted_by_code():
     assert out.tracking == {"a": error_info("SlowDown"), "b": error_info("AccessDenied")}
 
 
-@pytest.mark.parametrize("b, history, versions, expected_deletes", [
-    pytest.param(batch([obj("a")], [True], unexplained=True), True, [version("a"), marker("x")], ["x"],
-                 id="unexplained-with-history-finds-delete-marker"),
-    pytest.param(batch([obj("a")], [True], unexplained=True), False, [version("a"), marker("x")], [],
+@pytest.mark.parametrize("b, v, versions, expected_deletes, unnamed", [
+    pytest.param(batch([obj("a")], [True], UNKNOWN), view(), [version("a"), marker("x")], ["x"], None,
+                 id="unknown-loss-deletes-every-marker-and-cannot-count"),
+    pytest.param(batch([obj("a")], [True], lost("x")), view(history=False), [version("a"), marker("x")], [], 0,
                  id="first-pass-has-nothing-to-delete"),
-    pytest.param(batch([obj("a")], [True], unexplained=False), True, [version("a"), marker("x")], [],
-                 id="explained-range-cannot-hide-a-delete"),
-    pytest.param(batch([obj("a")], [True], unexplained=True), True, [marker("x", latest=False), version("x")], [],
-                 id="noncurrent-marker-is-not-a-delete"),
-    pytest.param(batch([obj("a")], [True], unexplained=True), True, [marker("a")], [],
+    pytest.param(batch([obj("a")], [True], lost("x")), view(), [marker("x", latest=False), version("x")], [], 1,
+                 id="noncurrent-marker-is-not-a-delete-so-the-loss-is-unnamed"),
+    pytest.param(batch([obj("a")], [True], UNKNOWN), view(), [marker("a")], [], None,
                  id="listed-key-is-never-deleted"),
+    pytest.param(batch([obj("a")], [True], lost("x")), view(), [marker("w"), marker("x"), marker("y")], ["x"], 0,
+                 id="key-sum-picks-the-lost-key-among-old-markers"),
+    pytest.param(batch([obj("a")], [True], lost("x", "y")), view(), [marker("w"), marker("x"), marker("y")],
+                 ["x", "y"], 0, id="key-sum-picks-two-lost-keys"),
+    pytest.param(batch([obj("a")], [True], lost("x", "gone-for-good")), view(), [marker("w"), marker("x")],
+                 ["w", "x"], 0, id="a-hard-delete-among-markers-sends-every-candidate"),
+    pytest.param(batch([obj("a")], [True], lost("gone-for-good")), view(), [], [], 1,
+                 id="hard-delete-in-a-versioned-bucket-is-counted"),
+    pytest.param(batch([obj("a")], [True], lost("x")), view(since=NOW),
+                 [marker("w", when=NOW - timedelta(days=3)), marker("x", when=NOW)], ["x"], 0,
+                 id="markers-older-than-the-previous-pass-are-not-candidates"),
+    pytest.param(batch([obj("a")], [True], Loss(2, False)), view(), [marker("w"), marker("x")], ["w", "x"], 0,
+                 id="without-key-sums-every-candidate"),
 ])
-def test_resolve_versioned_deletes(b, history, versions, expected_deletes):
-    assert resolve(b, view(history=history), {}, [], versions).deletes == expected_deletes
+def test_resolve_versioned_deletes(b, v, versions, expected_deletes, unnamed):
+    out = resolve(b, v, {}, [], versions)
+    assert (out.deletes, out.unnamed) == (expected_deletes, unnamed)
+
+
+@pytest.mark.parametrize("b, gone_tracked, expected_deletes, unnamed", [
+    pytest.param(batch([obj("a")], [False], lost("x", "y")), [], [], 2, id="unversioned-loss-is-counted"),
+    pytest.param(batch([obj("a")], [False], lost("g", "y")), ["g"], ["g"], 1, id="tracked-key-named-not-counted"),
+    pytest.param(batch([obj("a")], [False], UNKNOWN), [], [], None, id="unknown-loss-is-uncounted"),
+])
+def test_resolve_unversioned_deletes(b, gone_tracked, expected_deletes, unnamed):
+    out = resolve(b, view(versioned=False), {}, gone_tracked, None)
+    assert (out.deletes, out.unnamed) == (expected_deletes, unnamed)
 
 
 def test_resolve_tracked_key_not_listed_is_deleted_and_untracked():
@@ -154,15 +182,8 @@ def test_resolve_tracked_key_not_listed_is_deleted_and_untracked():
 
 
 def test_resolve_deletes_respect_patterns():
-    out = resolve(batch([], [], unexplained=True), view(keep=lambda key: key != "x"), {}, [], [marker("x"), marker("y")])
+    out = resolve(batch([], [], UNKNOWN), view(keep=lambda key: key != "x"), {}, [], [marker("x"), marker("y")])
     assert out.deletes == ["y"]
-
-
-@pytest.mark.parametrize("unexplained, history, expected", [
-    (True, True, True), (True, False, False), (False, True, False), (False, False, False),
-])
-def test_may_hide_deletes_follows_history_not_digests(unexplained, history, expected):
-    assert may_hide_deletes(batch([], [], unexplained), history) is expected
 
 
 def test_last_sent():
@@ -218,9 +239,9 @@ def test_head_purposes_of_a_batch_are_head_purpose_of_each_object(mode, tiering,
     pytest.param(RestoreInfo(IN_PROGRESS), True, False, id="listing-restores-dropped"),
     pytest.param(error_info("AccessDenied"), False, False, id="errors-dropped-without-details"),
     pytest.param(error_info("AccessDenied"), True, True, id="failed-description-kept-with-details"),
-    pytest.param(error_info("tags:AccessDenied"), True, True, id="failed-tagging-kept-with-details"),
-    pytest.param(RestoreInfo("replication-pending:"), True, True, id="pending-replication-kept-with-details"),
-    pytest.param(RestoreInfo("replication-pending:"), False, False, id="pending-replication-dropped-without"),
+    pytest.param(RestoreInfo(note="tags:AccessDenied"), True, True, id="failed-tagging-kept-with-details"),
+    pytest.param(RestoreInfo(note="replication:PENDING"), True, True, id="pending-replication-kept-with-details"),
+    pytest.param(RestoreInfo(note="replication:PENDING"), False, False, id="pending-replication-dropped-without"),
 ])
 def test_kept_in_listing_mode(info, details, expected):
     assert kept_in_listing_mode(info, details) is expected
@@ -269,7 +290,7 @@ def test_failed_tagging_writes_what_is_known_counts_and_tracks():
     [row] = out.upserts
     assert (row["content_type"], row["tags"], row["restore_status"]) == ("text/csv", None, None)
     assert dict(out.tag_errors) == {"AccessDenied": 1} and not out.errors
-    assert out.tracking == {"s": error_info("tags:AccessDenied")}
+    assert out.tracking == {"s": RestoreInfo(note="tags:AccessDenied")}
 
 
 def test_failed_head_for_details_keeps_the_listing_restore_and_nulls_details():
@@ -280,7 +301,7 @@ def test_failed_head_for_details_keeps_the_listing_restore_and_nulls_details():
     assert (row["restore_status"], row["restore_expiry"]) == (RESTORED, EXPIRY)
     assert row["content_type"] is None and row["tags"] is None
     assert dict(out.errors) == {"AccessDenied": 1}
-    assert out.tracking == {"g": error_info("AccessDenied")}
+    assert out.tracking == {"g": RestoreInfo(RESTORED, EXPIRY, note="head:AccessDenied")}
 
 
 def test_failed_head_for_restore_says_why_in_restore_status():
@@ -290,22 +311,41 @@ def test_failed_head_for_restore_says_why_in_restore_status():
     assert dict(out.errors) == {"AccessDenied": 1}
 
 
+TAGS_DENIED = RestoreInfo(note="tags:AccessDenied")
+HEAD_DENIED = RestoreInfo(note="head:AccessDenied")
+
+
 @pytest.mark.parametrize("previous, described, expected", [
-    pytest.param(error_info("tags:AccessDenied"), Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS), True,
+    pytest.param(TAGS_DENIED, Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS), True,
                  id="tagging-works-now-row-sent-once"),
-    pytest.param(error_info("tags:AccessDenied"), Description(NOT_APPLICABLE, HEAD_DETAILS,
-                                                              tags_error="AccessDenied"), False,
+    pytest.param(TAGS_DENIED, Description(NOT_APPLICABLE, HEAD_DETAILS, tags_error="AccessDenied"), False,
                  id="same-tagging-failure-no-row-again"),
-    pytest.param(error_info("AccessDenied"), Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS), True,
+    pytest.param(HEAD_DENIED, Description(NOT_APPLICABLE, HEAD_DETAILS, TAGS), True,
                  id="head-works-now-row-sent-once"),
-    pytest.param(error_info("AccessDenied"), Description(NOT_APPLICABLE, head_error="AccessDenied"), False,
+    pytest.param(HEAD_DENIED, Description(NOT_APPLICABLE, head_error="AccessDenied"), False,
                  id="same-head-failure-no-row-again"),
-    pytest.param(error_info("AccessDenied"), Description(NOT_APPLICABLE, head_error="SlowDown"), True,
+    pytest.param(HEAD_DENIED, Description(NOT_APPLICABLE, head_error="SlowDown"), True,
                  id="failure-changed-row-sent"),
 ])
 def test_tracked_failure_is_resent_once_it_succeeds(previous, described, expected):
     out = resolve(batch([obj("s")], [False]), details_view(tracked={"s": previous}), {0: described}, [], None)
     assert (keys(out.upserts) == ["s"]) is expected
+
+
+@pytest.mark.parametrize("restore_after, sent", [
+    pytest.param(RestoreInfo(ARCHIVED), False, id="nothing-changed-no-row"),
+    pytest.param(RestoreInfo(IN_PROGRESS), True, id="restore-started-is-sent-though-tagging-still-fails"),
+    pytest.param(RestoreInfo(RESTORED, EXPIRY), True, id="restore-completed-is-sent-though-tagging-still-fails"),
+])
+def test_a_failing_column_does_not_hide_another_columns_change(restore_after, sent):
+    """Issue 16 item 3: each column's freshness is independent of another column's failure."""
+    tracked = {"g": Description(RestoreInfo(ARCHIVED), HEAD_DETAILS, tags_error="AccessDenied").observed}
+    described = Description(restore_after, HEAD_DETAILS, tags_error="AccessDenied")
+    out = resolve(batch([obj("g", "GLACIER")], [False]), details_view(EVERY, tracked), {0: described}, [], None)
+    assert (keys(out.upserts) == ["g"]) is sent
+    if sent:
+        assert (out.upserts[0]["restore_status"], out.upserts[0]["tags"]) == (restore_after.status, None)
+    assert out.tracking["g"] == RestoreInfo(restore_after.status, restore_after.expiry, note="tags:AccessDenied")
 
 
 def test_unreadable_headers_are_counted():
@@ -361,7 +401,7 @@ def test_pending_replication_does_not_hide_a_restore_change():
     out = resolve(batch([obj("g", "GLACIER")], [False]), details_view(EVERY, {"g": pending_archived}),
                   {0: described}, [], None)
     assert keys(out.upserts) == ["g"]
-    assert out.tracking["g"] != pending_archived and out.tracking["g"].status.startswith("replication-pending:")
+    assert out.tracking["g"] == RestoreInfo(RESTORED, EXPIRY, note="replication:PENDING")
 
 
 def test_pending_replication_marker_survives_the_state():

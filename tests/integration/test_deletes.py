@@ -1,0 +1,171 @@
+"""Deletes of every kind through the SDK runner, and rows re-sent that did not change (issue 16, items 1, 2, 3, 10
+and 11): each test fails on the code before the fix.
+
+- A key deleted for good in a versioned bucket (DeleteObject with the VersionId of its only version) leaves no name
+  in S3: the sync counts it in its closing warning, every time a range loses one, and never calls it unchanged.
+- A deleted key and a new key of the same 16-bit sketch key hash in one range are a delete, not a change.
+- A delete is sent once, not again each time its range loses another key.
+- A failing GetObjectTagging does not hide a restore started later.
+- Two changed objects with the same three sketch cells send themselves, not a dozen neighbours.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from s3_metadata.sketch import key_hash
+from tests.integration.test_full_and_incremental import COMPARED
+from tests.support.harness import project_rows
+
+BUCKET = "test-bucket"
+OLD = timedelta(days=30)
+
+
+def versioned_bucket(s3, keys: list[str]) -> None:
+    s3.create_bucket(BUCKET)
+    s3.versioned(BUCKET)
+    for key in keys:
+        s3.put(BUCKET, key, b"x")
+    s3.age_all(BUCKET, OLD)
+
+
+def only_version(s3, key: str) -> str:
+    versions = s3.client.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]
+    (version,) = [v for v in versions if v["Key"] == key]
+    return version["VersionId"]
+
+
+def deleted_keys(harness) -> set[str]:
+    return {key for (_, key), row in harness.rows(include_deleted=True).items() if row["_fivetran_deleted"]}
+
+
+def warnings(output: str) -> list[str]:
+    return [line for line in output.splitlines() if '"WARNING"' in line]
+
+
+def test_a_hard_delete_in_a_versioned_bucket_is_counted_not_silent(harness, base_config, capsys):
+    """Item 1: the repro of the issue, a 20-object versioned bucket and one DeleteObject(Key, VersionId)."""
+    keys = [f"v/{i:03d}" for i in range(20)]
+    versioned_bucket(harness.s3, keys)
+    config = base_config()
+    assert harness.sync(config).ok
+    harness.s3.client.delete_object(Bucket=BUCKET, Key="v/007", VersionId=only_version(harness.s3, "v/007"))
+    capsys.readouterr()
+    result = harness.sync(config)
+    assert result.ok, result.error
+    output = capsys.readouterr().out
+    assert any("1 objects deleted since the last sync in 1 key ranges" in line and "VersionId" in line
+               for line in warnings(output)), output
+    assert "1 deletes counted but not markable" in output
+    assert result.deletes == 0  # S3 keeps no name to mark it by
+    # The next sync compares with what this one saw: nothing more to count, nothing sent.
+    again = harness.sync(config)
+    assert again.ok and (again.upserts, again.deletes) == (0, 0)
+
+
+def test_a_lifecycle_removed_delete_marker_is_counted(harness, base_config, capsys):
+    """Every version and the delete marker of a key removed before the next sync: the same as a hard delete."""
+    versioned_bucket(harness.s3, [f"v/{i:03d}" for i in range(20)])
+    config = base_config()
+    assert harness.sync(config).ok
+    for version in harness.s3.client.list_object_versions(Bucket=BUCKET, Prefix="v/011")["Versions"]:
+        harness.s3.client.delete_object(Bucket=BUCKET, Key="v/011", VersionId=version["VersionId"])
+    harness.s3.delete(BUCKET, "v/012")  # a plain delete in the same range: a marker, named
+    capsys.readouterr()
+    result = harness.sync(config)
+    assert result.ok and result.deletes == 1
+    assert deleted_keys(harness) == {"v/012"}
+    assert "1 objects deleted since the last sync in 1 key ranges" in capsys.readouterr().out
+
+
+def colliding_keys(prefix: str) -> tuple[str, str]:
+    seen: dict[int, str] = {}
+    for i in range(200_000):
+        key = f"{prefix}{i:06d}"
+        other = seen.setdefault(key_hash(key), key)
+        if other != key:
+            return other, key
+    raise AssertionError("no collision found")
+
+
+def test_a_delete_and_a_new_key_with_the_same_key_hash_is_a_delete(harness, base_config):
+    """Item 2: the sketch pairs them by their 16-bit key hash; the range's key sum says a key was lost."""
+    deleted, added = colliding_keys("c/")
+    keys = sorted({deleted} | {f"c/{i:06d}x" for i in range(30)})
+    versioned_bucket(harness.s3, keys)
+    config = base_config()
+    assert harness.sync(config).ok
+    harness.s3.delete(BUCKET, deleted)
+    harness.s3.put(BUCKET, added, b"new")
+    result = harness.sync(config)
+    assert result.ok, result.error
+    assert (result.upserts, result.deletes) == (1, 1)
+    assert deleted_keys(harness) == {deleted}
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
+
+
+def test_the_same_collision_in_an_unversioned_bucket_is_counted(harness, base_config, capsys):
+    deleted, added = colliding_keys("u/")
+    harness.s3.create_bucket(BUCKET)
+    harness.s3.bulk_put(BUCKET, sorted({deleted} | {f"u/{i:06d}x" for i in range(30)}))
+    config = base_config()
+    assert harness.sync(config).ok
+    harness.s3.delete(BUCKET, deleted)
+    harness.s3.put(BUCKET, added, b"new")
+    capsys.readouterr()
+    result = harness.sync(config)
+    assert result.ok and result.upserts == 1
+    assert "1 objects deleted since the last sync in 1 key ranges" in capsys.readouterr().out
+
+
+def test_a_delete_is_sent_once(harness, base_config):
+    """Item 10: each sync sends the deletes of that sync, not again those of earlier ones in the same range."""
+    keys = [f"d/{i:03d}" for i in range(40)]
+    versioned_bucket(harness.s3, keys)
+    config = base_config(range_size=50)
+    assert harness.sync(config).ok
+    sent = []
+    for batch in (keys[:5], keys[5:6], keys[6:7], keys[7:10]):
+        for key in batch:
+            harness.s3.delete(BUCKET, key)
+        result = harness.sync(config)
+        assert result.ok, result.error
+        sent.append(result.deletes)
+    assert sent == [5, 1, 1, 3]
+    assert deleted_keys(harness) == set(keys[:10])
+
+
+def test_a_failing_tagging_does_not_hide_a_restore(harness, base_config):
+    """Item 3: with tags among the details and GetObjectTagging denied, a restore started later is still sent."""
+    s3 = harness.s3
+    s3.create_bucket(BUCKET)
+    s3.put(BUCKET, "g/cold", b"x", storage_class="GLACIER")
+    s3.put(BUCKET, "g/other", b"y")
+    s3.age_all(BUCKET, OLD)
+    harness.faults.respond("GetObjectTagging", 403, code="AccessDenied")
+    config = base_config(object_details="head,tags", restore_status_source="head")
+    first = harness.sync(config)
+    assert first.ok, first.error
+    assert harness.rows()[(BUCKET, "g/cold")]["restore_status"] == "archived"
+    quiet = harness.sync(config)
+    assert quiet.ok and quiet.upserts == 0
+    s3.start_restore(BUCKET, "g/cold")
+    result = harness.sync(config)
+    assert result.ok and result.upserts == 1
+    row = harness.rows()[(BUCKET, "g/cold")]
+    assert (row["restore_status"], row["tags"]) == ("in_progress", None)
+
+
+def test_two_changed_objects_sharing_their_sketch_cells_send_themselves(harness, base_config):
+    """Item 11: in `data/000/obj-*.bin`, objects 1 and 201 share all three of their range's sketch cells; with 4 more
+    changes in that range the sketch cannot tell them apart, and used to send 18 rows for 6 changes."""
+    s3 = harness.s3
+    s3.create_bucket(BUCKET)
+    names = [f"data/{i // 1000:03d}/obj-{i:06d}.bin" for i in range(3000)]
+    s3.bulk_put(BUCKET, names)
+    s3.age_all(BUCKET, OLD)
+    assert harness.sync(base_config()).ok
+    for offset in (1, 21, 41, 101, 151, 201):
+        s3.put(BUCKET, names[offset], b"changed")
+    result = harness.sync(base_config())
+    assert result.ok and result.upserts == 6
+    assert project_rows(harness.rows(), COMPARED) == s3.expected_rows(BUCKET)
