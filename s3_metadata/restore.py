@@ -21,9 +21,13 @@ ARCHIVED = "archived"
 IN_PROGRESS = "in_progress"
 RESTORED = "restored"
 ERROR_PREFIX = "error:"
-# How a tracked object whose replication is still PENDING is remembered (object details): its restore status behind
-# this prefix, so a later HEAD that shows either changed sends the row again.
+# How state version 2 remembered a tracked object whose replication was still PENDING: its restore status behind
+# this prefix. Read when such a state is loaded (state.py); today that is a `note`.
 REPLICATION_PENDING = "replication-pending:"
+# Notes: why an object is tracked beyond its restore columns (see RestoreInfo.note).
+HEAD_FAILED = "head:"
+TAGS_FAILED = "tags:"
+REPLICATION_NOTE = "replication:PENDING"
 
 ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 INTELLIGENT_TIERING = "INTELLIGENT_TIERING"
@@ -41,11 +45,18 @@ class RestoreHeaderError(ValueError):
 
 @dataclass(frozen=True)
 class RestoreInfo:
-    """The restore columns of one row."""
+    """The restore columns of one row; as a tracked object's memory, also `note`.
+
+    `note` says what else about the row can change without LastModified changing, kept apart from the restore
+    columns so that each is compared on its own: a request that failed (`head:<Code>`, `tags:<Code>`: the next sync
+    tries again and sends the row once it succeeds) or a replication still PENDING (`replication:PENDING`). It is
+    never a column. A failed GetObjectTagging must not hide a restore that starts later, nor the other way round.
+    """
 
     status: str | None = None
     expiry: datetime | None = None
     archive_status: str | None = None
+    note: str | None = None
 
     @property
     def is_tracked(self) -> bool:
@@ -59,7 +70,8 @@ NOT_APPLICABLE = RestoreInfo()
 def keeps_tracking(info: RestoreInfo) -> bool:
     """Whether a HEAD-derived restore state can change behind LastModified, so it is looked at every sync:
     a restore in progress or restored, an Intelligent-Tiering archive tier, or a HEAD that failed."""
-    return info.is_tracked or (info.status or "").startswith(ERROR_PREFIX) or info.archive_status in ARCHIVE_TIERS
+    return (info.is_tracked or (info.status or "").startswith(ERROR_PREFIX) or info.archive_status in ARCHIVE_TIERS
+            or info.note is not None)
 
 
 def error_info(code: str) -> RestoreInfo:

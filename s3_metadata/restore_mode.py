@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 from typing import Container, Sequence
 
 from s3_metadata.restore import (
-    ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, REPLICATION_PENDING,
-    RestoreInfo,
+    ARCHIVE_CLASSES, ARCHIVE_TIERS, ARCHIVED, ERROR_PREFIX, INTELLIGENT_TIERING, NOT_APPLICABLE, RestoreInfo,
 )
 from s3_metadata.rows import ListedObject
 
@@ -127,7 +126,7 @@ def kept_in_listing_mode(info: RestoreInfo, details: bool) -> bool:
     Intelligent-Tiering archive tier (only HEAD shows it), and with object details a failed description, which
     the next HEAD retries, or a replication still pending, which the next HEAD looks at again."""
     return info.archive_status in ARCHIVE_TIERS or (
-        details and (info.status or "").startswith((ERROR_PREFIX, REPLICATION_PENDING)))
+        details and ((info.status or "").startswith(ERROR_PREFIX) or info.note is not None))
 
 
 def listed_restore(mode: RestoreMode, obj: ListedObject) -> RestoreInfo:

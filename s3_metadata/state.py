@@ -14,15 +14,24 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from s3_metadata.configuration import OBJECT_DETAILS
+from s3_metadata.range_codec import decode_ranges, encode_ranges
 from s3_metadata.ranges import RangeEntry
-from s3_metadata.restore import ARCHIVED, ERROR_PREFIX, IN_PROGRESS, REPLICATION_PENDING, RESTORED, RestoreInfo
+from s3_metadata.restore import (
+    ARCHIVED, ERROR_PREFIX, HEAD_FAILED, IN_PROGRESS, REPLICATION_NOTE, REPLICATION_PENDING, RESTORED, TAGS_FAILED,
+    RestoreInfo,
+)
 from s3_metadata.sketch import Sketch
 from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 
 # 2: ranges may carry a fifth element (versions ranges' identity sum) and a sixth (object ranges' sketch), streams
 # their versions ranges, and the state a versions-table rebuild in progress. A version 1 state is read as it is: it
 # has none of these, and each of its ranges gets a sketch on its next listing, sending nothing that did not change.
-STATE_VERSION = 2
+# 3: object ranges carry their key sum in the fifth element (deletes.py), and a tracked object a fourth element, its
+# note (restore.RestoreInfo.note). A version 2 state is migrated on load: its tracked "replication-pending:<status>"
+# and "error:tags:<Code>" become notes; its object ranges have no key sum, and get one on their next listing (an
+# unchanged range at the cost of one hash per key, once; a changed one is treated as possibly having lost keys).
+# Ranges are written as one compact text per list (range_codec.py); the JSON lists of versions 1 and 2 are read too.
+STATE_VERSION = 3
 # Objects whose restore state is re-checked every sync, over all streams: keeps the state small.
 MAX_TRACKED_RESTORES = 10_000
 DIGEST_LISTING = "listing"
@@ -82,29 +91,23 @@ class StreamState:
             "pass_started": isoformat_utc(self.pass_started),
             "digest_mode": self.digest_mode,
             "passes": self.passes,
-            "ranges": _ranges_json(self.ranges),
-            "restores": {key: [info.status, isoformat_utc(info.expiry), info.archive_status]
-                         for key, info in sorted(self.restores.items())},
-            "version_ranges": _ranges_json(self.version_ranges),
+            "ranges": encode_ranges(self.ranges),
+            "restores": {key: _tracked_json(info) for key, info in sorted(self.restores.items())},
+            "version_ranges": encode_ranges(self.version_ranges),
             "version_passes": self.version_passes,
         }
 
 
+def _tracked_json(info: RestoreInfo) -> list[Any]:
+    """[status, expiry, archive_status], and the note when there is one."""
+    row = [info.status, isoformat_utc(info.expiry), info.archive_status]
+    if info.note is not None:
+        row.append(info.note)
+    return row
+
+
 def _hex(value: int | None) -> str | None:
     return None if value is None else f"{value:016x}"
-
-
-def _ranges_json(entries: list[RangeEntry]) -> list[list[Any]]:
-    """[hi, count, digest, done], then the identity sum of a versions range, then the sketch of an object range."""
-    rows = []
-    for e in entries:
-        row = [e.hi, e.count, _hex(e.digest), int(e.done)]
-        if e.ids is not None or e.sketch is not None:
-            row.append(_hex(e.ids))
-        if e.sketch is not None:
-            row.append(e.sketch)
-        rows.append(row)
-    return rows
 
 
 @dataclass
@@ -166,32 +169,22 @@ def _count(value: Any, where: str) -> int | None:
 
 
 def _ranges(value: Any, where: str) -> list[RangeEntry]:
-    if not isinstance(value, list):
+    """A stream's ranges: the compact text of range_codec (version 3), or the JSON lists of versions 1 and 2."""
+    if isinstance(value, str):
+        try:
+            entries = decode_ranges(value)
+        except ValueError as error:
+            raise StateError(f"{where} cannot be read: {error}") from None
+    elif isinstance(value, list):
+        entries = [_range_list(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    else:
         raise StateError(f"{where} must be a list")
-    entries: list[RangeEntry] = []
-    for index, item in enumerate(value):
-        at = f"{where}[{index}]"
-        if not isinstance(item, list) or len(item) not in (4, 5, 6):
-            raise StateError(f"{at} must be [hi, count, digest, done, ids?, sketch?]")
-        hi, count, digest, done = item[:4]
-        ids = item[4] if len(item) >= 5 else None
-        sketch = item[5] if len(item) == 6 else None
-        if sketch is not None:
+    for index, entry in enumerate(entries):
+        if entry.sketch is not None:
             try:
-                Sketch.from_text(sketch) if isinstance(sketch, str) else None
+                Sketch.from_bytes(entry.sketch)
             except ValueError:
-                sketch = None
-            if not isinstance(sketch, str):
-                raise StateError(f"{at} has a sketch that cannot be read")
-        if hi is not None and not isinstance(hi, str):
-            raise StateError(f"{at} has a boundary that is not a string")
-        for value in (digest, ids):
-            if value is not None and (not isinstance(value, str) or not _HEX64.match(value)):
-                raise StateError(f"{at} has a digest that is not 16 hex digits")
-        if done not in (0, 1):
-            raise StateError(f"{at} has a done flag that is not 0 or 1")
-        entries.append(RangeEntry(hi, _count(count, at), None if digest is None else int(digest, 16), bool(done),
-                                  None if ids is None else int(ids, 16), sketch))
+                raise StateError(f"{where}[{index}] has a sketch that cannot be read") from None
     his = [e.hi for e in entries]
     if entries and (his[-1] is not None or None in his[:-1]):
         raise StateError(f"{where} must end with the open range (boundary null) and have no other")
@@ -200,24 +193,73 @@ def _ranges(value: Any, where: str) -> list[RangeEntry]:
     return entries
 
 
-def _restores(value: Any, where: str) -> dict[str, RestoreInfo]:
+def _range_list(item: Any, at: str) -> RangeEntry:
+    """One range as versions 1 and 2 wrote it: [hi, count, digest, done, ids?, sketch (base85)?]."""
+    if not isinstance(item, list) or len(item) not in (4, 5, 6):
+        raise StateError(f"{at} must be [hi, count, digest, done, ids?, sketch?]")
+    hi, count, digest, done = item[:4]
+    ids = item[4] if len(item) >= 5 else None
+    sketch = item[5] if len(item) == 6 else None
+    if sketch is not None:
+        try:
+            sketch = Sketch.from_text(sketch).to_bytes() if isinstance(sketch, str) else None
+        except ValueError:
+            sketch = None
+        if sketch is None:
+            raise StateError(f"{at} has a sketch that cannot be read")
+    if hi is not None and not isinstance(hi, str):
+        raise StateError(f"{at} has a boundary that is not a string")
+    for value in (digest, ids):
+        if value is not None and (not isinstance(value, str) or not _HEX64.match(value)):
+            raise StateError(f"{at} has a digest that is not 16 hex digits")
+    if done not in (0, 1):
+        raise StateError(f"{at} has a done flag that is not 0 or 1")
+    return RangeEntry(hi, _count(count, at), None if digest is None else int(digest, 16), bool(done),
+                      None if ids is None else int(ids, 16), sketch)
+
+
+_NOTES = (HEAD_FAILED, TAGS_FAILED)
+
+
+def _note(value: Any, at: str) -> str | None:
+    if value is None or value == REPLICATION_NOTE:
+        return value
+    if not isinstance(value, str) or not value.startswith(_NOTES) or value in _NOTES:
+        raise StateError(f"{at} has an unknown note {value!r}")
+    return value
+
+
+def _migrated_status(status: str) -> tuple[str | None, str | None]:
+    """A version 2 tracked status as (status, note): the two encodings that mixed a note into the status."""
+    if status.startswith(REPLICATION_PENDING):
+        return status[len(REPLICATION_PENDING):] or None, REPLICATION_NOTE
+    if status.startswith(ERROR_PREFIX + TAGS_FAILED):
+        return None, status[len(ERROR_PREFIX):]
+    return status, None
+
+
+def _restores(value: Any, where: str, version: int) -> dict[str, RestoreInfo]:
     if not isinstance(value, dict):
         raise StateError(f"{where} must be an object")
     restores = {}
     for key, item in value.items():
-        if not isinstance(item, list) or len(item) != 3:
-            raise StateError(f"{where}[{key!r}] must be [status, expiry, archive_status]")
-        status, expiry, archive_status = item
-        if not isinstance(status, str) or not (status in _TRACKABLE or status.startswith((ERROR_PREFIX,
-                                                                                            REPLICATION_PENDING))):
-            raise StateError(f"{where}[{key!r}] has an unknown restore status {status!r}")
+        at = f"{where}[{key!r}]"
+        if not isinstance(item, list) or len(item) not in (3, 4):
+            raise StateError(f"{at} must be [status, expiry, archive_status, note?]")
+        status, expiry, archive_status = item[:3]
+        note = _note(item[3] if len(item) == 4 else None, at)
+        if version < 3 and isinstance(status, str):
+            status, note = _migrated_status(status)
+        if (status is None and note is None) or (status is not None and not (
+                isinstance(status, str) and (status in _TRACKABLE or status.startswith(ERROR_PREFIX)))):
+            raise StateError(f"{at} has an unknown restore status {status!r}")
         if archive_status is not None and not isinstance(archive_status, str):
-            raise StateError(f"{where}[{key!r}] has an archive status that is not a string")
-        restores[key] = RestoreInfo(status, _timestamp(expiry, f"{where}[{key!r}] expiry"), archive_status)
+            raise StateError(f"{at} has an archive status that is not a string")
+        restores[key] = RestoreInfo(status, _timestamp(expiry, f"{at} expiry"), archive_status, note)
     return restores
 
 
-def _stream(sid: str, value: Any) -> StreamState:
+def _stream(sid: str, value: Any, version: int) -> StreamState:
     where = f"streams[{sid!r}]"
     if not isinstance(value, dict):
         raise StateError(f"{where} must be an object")
@@ -234,7 +276,7 @@ def _stream(sid: str, value: Any) -> StreamState:
         pass_started=_timestamp(value.get("pass_started"), f"{where}.pass_started"),
         ranges=_ranges(value.get("ranges", []), f"{where}.ranges"),
         digest_mode=mode,
-        restores=_restores(value.get("restores", {}), f"{where}.restores"),
+        restores=_restores(value.get("restores", {}), f"{where}.restores", version),
         passes=_count(value.get("passes", 0), f"{where}.passes") or 0,
         version_ranges=_ranges(value.get("version_ranges", []), f"{where}.version_ranges"),
         version_passes=_count(value.get("version_passes", 0), f"{where}.version_passes") or 0,
@@ -276,6 +318,6 @@ def load_state(state: Mapping[str, Any] | None) -> SyncState:
     details = state.get("object_details", [])
     if not isinstance(details, list) or not all(d in OBJECT_DETAILS for d in details):
         raise StateError(f"'object_details' must be a list of {', '.join(OBJECT_DETAILS)}")
-    return SyncState({sid: _stream(sid, value) for sid, value in streams.items()}, dict(sources),
+    return SyncState({sid: _stream(sid, value, version) for sid, value in streams.items()}, dict(sources),
                      _timestamp(state.get("last_reconcile"), "last_reconcile"),
                      _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild, tuple(details))

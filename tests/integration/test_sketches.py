@@ -8,6 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from s3_metadata.range_codec import decode_ranges
+from s3_metadata.sketch import Sketch
+
 from tests.integration.test_full_and_incremental import COMPARED
 from tests.support.harness import project_rows
 
@@ -54,8 +57,8 @@ def test_deletes_in_an_unversioned_bucket_are_counted_exactly(harness, base_conf
     assert result.ok, result.error
     assert result.upserts == 0
     output = capsys.readouterr().out
-    ranges = len({next(i for i, e in enumerate(harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"])
-                       if e[0] is None or key <= e[0]) for key in gone})
+    entries = decode_ranges(harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"])
+    ranges = len({next(i for i, e in enumerate(entries) if e.hi is None or key <= e.hi) for key in gone})
     assert f"7 objects deleted since the last sync in {ranges} key ranges" in output
     assert "7 deletes counted but not markable" in output
 
@@ -65,15 +68,31 @@ def test_state_without_sketches_is_migrated_sending_nothing(harness, base_config
     assert harness.sync(base_config()).ok
     state = harness.saved_state()
     stream = state["streams"][f"{BUCKET}/"]
-    assert all(len(entry) == 6 for entry in stream["ranges"])
-    # What the previous connector version wrote: version 1, ranges of four elements, no versions fields.
+    entries = decode_ranges(stream["ranges"])
+    assert all(e.sketch is not None and e.ids is not None for e in entries)
+    # What the connector's version 1 wrote: ranges of four elements, no versions fields.
     old = {"version": 1, "restore_sources": state["restore_sources"], "last_reconcile": None, "reconcile_started": None,
            "streams": {f"{BUCKET}/": {key: value for key, value in stream.items()
                                       if key not in ("version_ranges", "version_passes")}}}
-    old["streams"][f"{BUCKET}/"]["ranges"] = [entry[:4] for entry in stream["ranges"]]
+    old["streams"][f"{BUCKET}/"]["ranges"] = [[e.hi, e.count, f"{e.digest:016x}", int(e.done)] for e in entries]
     migrated = harness.sync(base_config(), state=old)
     assert migrated.ok, migrated.error
     assert migrated.upserts == 0 and migrated.counts.get("Truncates", 0) == 0
-    assert [entry[:4] for entry in harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"]] == \
-        [entry[:4] for entry in stream["ranges"]]
-    assert all(len(entry) == 6 for entry in harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"])
+    assert decode_ranges(harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"]) == entries
+
+
+def test_version_2_state_is_migrated_sending_nothing_and_gains_key_sums(harness, base_config):
+    """Version 2 wrote each range as a JSON list with a base85 sketch and no key sum: it is read as it is, the
+    unchanged ranges get their key sums on the next listing, and nothing is sent."""
+    fill(harness.s3, 2_000)
+    assert harness.sync(base_config()).ok
+    state = harness.saved_state()
+    stream = state["streams"][f"{BUCKET}/"]
+    entries = decode_ranges(stream["ranges"])
+    old = {**state, "version": 2, "streams": {f"{BUCKET}/": {**stream, "version_ranges": [], "ranges": [
+        [e.hi, e.count, f"{e.digest:016x}", int(e.done), None, Sketch.from_bytes(e.sketch).to_text()]
+        for e in entries]}}}
+    migrated = harness.sync(base_config(), state=old)
+    assert migrated.ok, migrated.error
+    assert migrated.upserts == 0 and migrated.counts.get("Truncates", 0) == 0
+    assert decode_ranges(harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"]) == entries

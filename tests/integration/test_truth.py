@@ -14,6 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 
+from s3_metadata.range_codec import decode_ranges
 from tests.conftest import S3_COMPATIBLE_ENDPOINT
 from tests.integration.test_full_and_incremental import COMPARED
 from tests.support.harness import project_rows
@@ -261,8 +262,8 @@ def test_a_late_failure_keeps_the_work_checkpointed_by_time_and_says_so(harness,
     assert not failed.ok
     assert "committed" in str(failed.error) and "checkpoint" in str(failed.error)
     assert "committed no checkpoint" not in str(failed.error)
-    kept = harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"]
-    assert sum(1 for entry in kept if entry[3]) >= 2  # ranges finished before the failure are kept
+    kept = decode_ranges(harness.saved_state()["streams"][f"{BUCKET}/"]["ranges"])
+    assert sum(1 for entry in kept if entry.done) >= 2  # ranges finished before the failure are kept
 
     harness.faults.clear()
     harness.faults.respond("ListObjectsV2", 403, code="AccessDenied")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from s3_metadata.configuration import parse_configuration
 from s3_metadata.ranges import MASK, RangeEntry
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, RESTORED, RestoreInfo
+from s3_metadata.sketch import Sketch
 from s3_metadata.state import (
     DIGEST_LISTING, DIGEST_LISTING_RESTORE, STATE_VERSION, StateError, StreamState, SyncState,
     is_fivetran_example_state, load_state, stream_id,
@@ -69,14 +71,18 @@ def test_saved_format_is_stable():
     stream.restores = {"p/k": RestoreInfo(RESTORED, datetime(2024, 2, 1, tzinfo=UTC))}
     stream.version_ranges = [RangeEntry("p/k", 1, 16, False, 17), RangeEntry(None)]
     stream.version_passes = 1
-    assert state.to_json() == {"version": 2, "streams": {"b/p/": {
+    stream.restores["p/t"] = RestoreInfo(note="tags:AccessDenied")
+    assert state.to_json() == {"version": 3, "streams": {"b/p/": {
         "watermark": "2024-01-01T00:00:00+00:00",
         "pass_started": None,
         "digest_mode": "listing",
         "passes": 1,
-        "ranges": [["p/k", 2, "00000000000000ff", 1], [None, None, None, 0]],
-        "restores": {"p/k": ["restored", "2024-02-01T00:00:00+00:00", None]},
-        "version_ranges": [["p/k", 1, "0000000000000010", 0, "0000000000000011"], [None, None, None, 0]],
+        # range_codec: format 1; ("p/k", count 2, digest 255, done), (open range)
+        "ranges": "0R{jAa4%~D00000000300R",
+        "restores": {"p/k": ["restored", "2024-02-01T00:00:00+00:00", None],
+                     "p/t": [None, None, None, "tags:AccessDenied"]},
+        # ("p/k", count 1, digest 16, ids 17), (open range)
+        "version_ranges": "0SW*Ea4%~C000000000G000000000H0R",
         "version_passes": 1,
     }}, "restore_sources": {}, "last_reconcile": None, "reconcile_started": None, "versions_rebuild": None,
         "object_details": []}
@@ -91,10 +97,17 @@ def test_sketch_round_trips_and_an_unreadable_one_is_refused():
     state = SyncState()
     state.stream("b", "p/").ranges = [entry]
     saved = json.loads(json.dumps(state.to_json()))
-    assert saved["streams"]["b/p/"]["ranges"][0][4:] == [None, entry.sketch]
+    assert entry.sketch is not None and entry.ids is not None
     assert load_state(saved).streams["b/p/"].ranges == [entry]
-    saved["streams"]["b/p/"]["ranges"][0][5] = "not base85 \\"
+    version_2 = {**saved, "version": 2}
+    version_2["streams"] = {"b/p/": {**saved["streams"]["b/p/"], "ranges": [
+        [entry.hi, entry.count, f"{entry.digest:016x}", int(entry.done), None, Sketch.from_bytes(entry.sketch).to_text()]]}}
+    assert load_state(version_2).streams["b/p/"].ranges == [replace(entry, ids=None)]
+    version_2["streams"]["b/p/"]["ranges"][0][5] = "not base85 \\"
     with pytest.raises(StateError, match="sketch"):
+        load_state(version_2)
+    saved["streams"]["b/p/"]["ranges"] = saved["streams"]["b/p/"]["ranges"][:-3]
+    with pytest.raises(StateError, match="cannot be read: it ends in the middle of a range"):
         load_state(saved)
 
 
@@ -111,7 +124,22 @@ def test_version_1_state_is_migrated_not_discarded():
         3, "listing+restore", [], 0)
     assert loaded.restore_sources == {"b": "listing"} and loaded.versions_rebuild is None
     assert loaded.object_details == ()
-    assert loaded.to_json()["version"] == 2
+    assert loaded.to_json()["version"] == 3
+
+
+def test_version_2_tracked_values_become_notes():
+    """Version 2 mixed a failed tagging and a pending replication into the restore status; version 3 keeps them apart
+    (issue 16 item 3), so a restore that starts while tagging fails is still seen."""
+    v2 = {"version": 2, "streams": {"b/": {"passes": 1, "ranges": [[None, 0, "0000000000000000", 0]], "restores": {
+        "t": ["error:tags:AccessDenied", None, None],
+        "r": ["replication-pending:restored", "2024-02-01T00:00:00+00:00", None],
+        "e": ["error:SlowDown", None, None],
+        "p": ["in_progress", None, None]}}}}
+    restores = load_state(v2).streams["b/"].restores
+    assert restores == {"t": RestoreInfo(note="tags:AccessDenied"),
+                        "r": RestoreInfo(RESTORED, datetime(2024, 2, 1, tzinfo=UTC), note="replication:PENDING"),
+                        "e": RestoreInfo("error:SlowDown"), "p": RestoreInfo(IN_PROGRESS)}
+    assert load_state(load_state(v2).to_json()).streams["b/"].restores == restores
 
 
 def test_streams_and_restores_are_written_sorted():
@@ -239,10 +267,14 @@ def test_good_stream_helper_is_valid():
     pytest.param(good_stream(ranges=[["a", 1, None, 0], ["c", 1, None, 0], ["b", 1, None, 0], [None, 1, None, 0]]),
                  "boundaries are not in increasing key order", id="unsorted-late"),
     pytest.param(good_stream(restores=[]), "restores must be an object", id="restores-list"),
-    pytest.param(good_stream(restores={"k": ["restored", None]}), "must be [status, expiry, archive_status]",
+    pytest.param(good_stream(restores={"k": ["restored", None]}), "must be [status, expiry, archive_status, note?]",
                  id="restore-two-items"),
-    pytest.param(good_stream(restores={"k": "restored"}), "must be [status, expiry, archive_status]",
+    pytest.param(good_stream(restores={"k": "restored"}), "must be [status, expiry, archive_status, note?]",
                  id="restore-not-a-list"),
+    pytest.param(good_stream(restores={"k": [None, None, None, "gossip"]}), "has an unknown note 'gossip'",
+                 id="restore-unknown-note"),
+    pytest.param(good_stream(ranges="not base85 \\"), "cannot be read: it is not base85 text", id="ranges-not-base85"),
+    pytest.param(good_stream(ranges="0000"), "cannot be read: its format is not 1", id="ranges-unknown-format"),
     pytest.param(good_stream(restores={"k": ["thawed", None, None]}), "has an unknown restore status 'thawed'",
                  id="restore-unknown-status"),
     pytest.param(good_stream(restores={"k": [None, None, None]}), "has an unknown restore status None",
