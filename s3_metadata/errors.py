@@ -155,6 +155,21 @@ def retries_exhausted(operation: str, code: str, attempts: int, waited: float, b
         "service is throttling or unavailable. If this repeats, lower max_concurrency.", code, status)
 
 
+# What to do when a store keeps failing an operation about objects (see `gave_up`).
+_GIVE_UP_HINTS = {
+    "GetObjectTagging": "If the store does not support object tags, take 'tags' out of object_details.",
+    "HeadObject": "If the store cannot answer HEAD for its objects, take 'head' out of object_details.",
+}
+
+
+def gave_up(operation: str, code: str, status: int | None, objects: int, unsent: int) -> str:
+    """The closing warning for an operation given up for the rest of a sync (retry.gives_up)."""
+    return (f"{operation} failed with {code} (HTTP {status}) for {objects} different objects in a row, so the endpoint "
+            f"was taken not to serve it: it was not sent again for the rest of this sync ({unsent} requests not sent). "
+            "Those objects' rows say so as for any object that could not be described, and they are tried again on "
+            f"the next sync. {_GIVE_UP_HINTS.get(operation, '')}").rstrip()
+
+
 def clock_skewed(operation: str, code: str = "RequestTimeTooSkewed") -> SyncError:
     """AWS rejects requests signed more than 15 minutes away from its clock; waiting never fixes that."""
     return ClockSkewError(
