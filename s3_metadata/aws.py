@@ -698,7 +698,7 @@ class S3Gateway:
         except RetriesExhaustedError as error:
             raise AwsCallError(operation, error.code, error.status) from None
         except AwsCallError as error:
-            if error.code in NOT_FOUND_CODES:
+            if error.code in NOT_FOUND_CODES and not self._still_listed(bucket, request["Key"], client):
                 return None
             code = self._unmasked_head_code(error, bucket, client)
             if code in _FATAL_HEAD_CODES:
@@ -706,6 +706,22 @@ class S3Gateway:
             if code != error.code:
                 raise AwsCallError(operation, code, error.status, error.headers) from None
             raise
+
+    def _still_listed(self, bucket: str, key: str, client: Any) -> bool:
+        """Whether a one-key listing still shows `key`, which a request about it just called not found.
+
+        On S3 that happens only when the object was deleted since it was listed, and the listing agrees. Some
+        S3-compatible stores answer 404 for objects they list (a key they cannot encode, an operation routed
+        nowhere): believing them would drop every such object from the table, so the object is kept, with a row
+        that says its request failed. A listing that fails cannot confirm the delete either."""
+        try:
+            response = self._call("ListObjectsV2", bucket, client.list_objects_v2, Bucket=bucket, Prefix=key,
+                                  MaxKeys=1)
+        except (AwsCallError, RetriesExhaustedError):
+            return True
+        parsed = response.get(PARSED_HERE)
+        listed = [o.key for o in parsed.objects] if parsed else [e.get("Key") for e in response.get("Contents", [])]
+        return key in listed
 
     def _unmasked_head_code(self, error: AwsCallError, bucket: str, client: Any) -> str:
         """The real code behind a HEAD's bare 400/403 (and HeadBucket's 404), found by `_probe`."""
@@ -859,7 +875,8 @@ class S3Gateway:
     def given_up_warnings(self) -> list[str]:
         """One warning per operation given up in this sync, for the closing report."""
         with self._lock:
-            return [gave_up(operation, g.streak.code, g.streak.status, len(g.streak.subjects), g.unsent)
+            return [gave_up(operation, g.streak.code, g.streak.status, g.streak.failures, len(g.streak.subjects),
+                            g.unsent)
                     for operation, g in sorted(self._given_up.items())]
 
     def _call_classified(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],

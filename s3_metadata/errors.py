@@ -42,6 +42,14 @@ WRONG_REGION_CODES = frozenset({
     "IncorrectEndpoint", "TemporaryRedirect", "307",
 })
 CLOCK_SKEW_CODES = frozenset({"RequestTimeTooSkewed"})
+NOT_IMPLEMENTED_CODES = frozenset({"NotImplemented", "501"})
+# What to do when a store does not implement a bucket-level operation the sync needs.
+_NOT_IMPLEMENTED_HINTS = {
+    "GetBucketVersioning": "A store without versioning keeps no delete markers: its buckets are synced as unversioned.",
+    "ListObjectVersions": "The store says the bucket is versioned but cannot list its versions, which the connector "
+                          "needs to find deleted objects (and for sync_versions). Suspend versioning on the bucket or "
+                          "report this to the store's makers.",
+}
 # What a probe can reveal about a HEAD that failed without an error code (HEAD responses have no body).
 _PROBE_REVEALS = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES | WRONG_REGION_CODES
 
@@ -89,6 +97,10 @@ class ClockSkewError(SyncError):
 
 class AwsError(SyncError):
     pass
+
+
+class NotImplementedByStoreError(AwsError):
+    """An S3-compatible store answered 501 NotImplemented: asking again never helps."""
 
 
 def resource_arn(operation: str, bucket: str | None) -> str:
@@ -140,6 +152,10 @@ def classify_client_error(operation: str, code: str, status: int | None, bucket:
         return BucketNotFoundError(
             f"Bucket '{bucket}' does not exist ({code}). Check the 'bucket' value; with endpoint_url set, check that it "
             "points at the service that holds the bucket.")
+    if code in NOT_IMPLEMENTED_CODES or status == 501:
+        return NotImplementedByStoreError(
+            f"The endpoint does not implement {operation}{where} ({code}, HTTP {status}): this S3-compatible store "
+            f"lacks what the connector asked for. {_NOT_IMPLEMENTED_HINTS.get(operation, '')}".rstrip())
     if code in WRONG_REGION_CODES or status in (301, 307):
         return WrongRegionError(
             f"{operation}{where} was sent to the wrong region or endpoint ({code}). Set aws_region to the bucket's "
@@ -162,10 +178,11 @@ _GIVE_UP_HINTS = {
 }
 
 
-def gave_up(operation: str, code: str, status: int | None, objects: int, unsent: int) -> str:
+def gave_up(operation: str, code: str, status: int | None, failures: int, objects: int, unsent: int) -> str:
     """The closing warning for an operation given up for the rest of a sync (retry.gives_up)."""
-    return (f"{operation} failed with {code} (HTTP {status}) for {objects} different objects in a row, so the endpoint "
-            f"was taken not to serve it: it was not sent again for the rest of this sync ({unsent} requests not sent). "
+    return (f"{operation} failed with {code} (HTTP {status}) {failures} times in a row, on {objects} different objects, "
+            "so the endpoint was taken not to serve it: it was not sent again for the rest of this sync "
+            f"({unsent} requests not sent). "
             "Those objects' rows say so as for any object that could not be described, and they are tried again on "
             f"the next sync. {_GIVE_UP_HINTS.get(operation, '')}").rstrip()
 

@@ -102,8 +102,8 @@ _WHAT_TO_DO = ("The rest of the listing cannot be read, so the sync stopped rath
 def skipped_keys_returned(listing: Listing, sent: Request, first: Position) -> IncompleteListingError:
     """The store answered with an entry at or before the one the request asked it to start after."""
     if sent.token is not None:
-        what = (f"asked for the next page with the {listing.marker} it had sent, it started over at "
-                f"{_preview(first.key)}, the first key of the page before: it ignores {listing.marker}")
+        what = (f"asked for the next page with the {listing.marker} it had sent, it went back to "
+                f"{_preview(first.key)}, which the listing had passed: it ignores {listing.marker}")
     else:
         where = _preview(sent.after.key) if sent.after else "''"
         what = (f"asked to start after {where} ({listing.start}), it listed {_preview(first.key)}, which is not after "
@@ -119,21 +119,25 @@ def no_progress(listing: Listing, reason: str) -> IncompleteListingError:
         f"(more to list) but {reason}, so the listing cannot move on. {_WHAT_TO_DO}")
 
 
-def check_start(listing: Listing, sent: Request, first: Position, page_before: Position | None = None) -> None:
+def _not_after(first: Position, after: Position) -> bool:
+    """Whether `first` is at or before `after`: an earlier key, the same key after a key alone, or the same version
+    (version ids are not ordered, so an earlier version of the same key cannot be told apart)."""
+    return first.key < after.key or (first.key == after.key and (after.version is None or first.version == after.version))
+
+
+def check_start(listing: Listing, sent: Request, first: Position, page_before: Position | None = None,
+                began: Position | None = None) -> None:
     """Raise IncompleteListingError when a page begins where its request said not to.
 
-    After a position, the first entry must come after it: a later key, or (after a key and version) the same key with
-    another version (version ids are not ordered, so an earlier version of that key cannot be told apart). After a
-    token, a page that begins with the first entry of the page before (`page_before`) is that page again.
+    After a position, the first entry must come after it. After a token, a page that begins with the first entry of
+    the page before (`page_before`), or not after where the walk began (`began`), went back: a store that ignores the
+    token lists from the start again. (Any other step back is a key out of order, `check_order`'s to report.)
     """
     if sent.token is not None:
-        if first == page_before:
+        if first == page_before or (began is not None and _not_after(first, began)):
             raise skipped_keys_returned(listing, sent, first)
         return
-    after = sent.after
-    if after is None:
-        return
-    if first.key < after.key or (first.key == after.key and (after.version is None or first.version == after.version)):
+    if sent.after is not None and _not_after(first, sent.after):
         raise skipped_keys_returned(listing, sent, first)
 
 
@@ -190,7 +194,7 @@ def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: 
         objects = page.objects
         if objects:
             first = Position(objects[0].key)
-            check_start(listing, sent, first, page_before)
+            check_start(listing, sent, first, page_before, None if lo is None else Position(lo))
             page_before = first
         check_order(objects, previous, endpoint, bucket)
         if objects:

@@ -121,6 +121,12 @@ def test_next_page_fails_when_the_listing_cannot_move_on(listing, sent, token, m
     assert listing.operation in message and "IsTruncated=true" in message
 
 
+def test_check_start_after_a_token_that_went_back_before_where_the_walk_began():
+    with pytest.raises(IncompleteListingError):
+        check_start(LISTING, Request(token="t"), Position("a"), Position("m"), began=Position("k"))
+    check_start(LISTING, Request(token="t"), Position("n"), Position("m"), began=Position("k"))
+
+
 @pytest.mark.parametrize("listing, sent, first, page_before, fails", [
     pytest.param(LISTING, Request(), Position("a"), None, False, id="first-page"),
     pytest.param(LISTING, Request(after=Position("b")), Position("c"), None, False, id="after-start-after"),

@@ -117,16 +117,16 @@ def test_lasting_failure(code, status, expected):
     assert lasting_failure(code, status) is expected
 
 
-def streak(code: str, *subjects: str, status: int | None = 500) -> Streak:
-    return Streak(code, status, frozenset(subjects))
+def streak(code: str, *subjects: str, status: int | None = 500, failures: int | None = None) -> Streak:
+    return Streak(code, status, frozenset(subjects), len(subjects) if failures is None else failures)
 
 
 @pytest.mark.parametrize("before, code, status, subject, attempt, retryable, after", [
     pytest.param(None, "InternalError", 500, "a", 1, True, streak("InternalError"),
                  id="a-first-attempt-does-not-count"),
     pytest.param(None, "InternalError", 500, "a", 2, True, streak("InternalError", "a"), id="a-failed-retry-counts"),
-    pytest.param(streak("InternalError", "a"), "InternalError", 500, "a", 3, True, streak("InternalError", "a"),
-                 id="the-same-object-counts-once"),
+    pytest.param(streak("InternalError", "a"), "InternalError", 500, "a", 3, True,
+                 streak("InternalError", "a", failures=2), id="the-same-object-again-counts-a-failure-not-an-object"),
     pytest.param(streak("InternalError", "a"), "InternalError", 500, "b", 2, True, streak("InternalError", "a", "b"),
                  id="another-object-adds"),
     pytest.param(streak("InternalError", "a", "b"), "500", 500, "c", 2, True, streak("500", "c"),
@@ -141,19 +141,21 @@ def test_after_failure(before, code, status, subject, attempt, retryable, after)
     assert after_failure(before, code, status, subject, attempt, retryable) == after
 
 
-@pytest.mark.parametrize("count, expected", [
-    pytest.param(0, False, id="none"),
-    pytest.param(GIVE_UP_AFTER - 1, False, id="one-short"),
-    pytest.param(GIVE_UP_AFTER, True, id="enough"),
+@pytest.mark.parametrize("subjects, failures, expected", [
+    pytest.param(0, 0, False, id="none"),
+    pytest.param(GIVE_UP_AFTER - 1, GIVE_UP_AFTER - 1, False, id="one-failure-short"),
+    pytest.param(GIVE_UP_AFTER, GIVE_UP_AFTER, True, id="enough-objects"),
+    pytest.param(2, GIVE_UP_AFTER, True, id="few-objects-in-flight-failing-again-and-again"),
+    pytest.param(1, 100, False, id="never-for-one-object-alone"),
 ])
-def test_gives_up(count, expected):
-    assert gives_up(streak("InternalError", *map(str, range(count)))) is expected
+def test_gives_up(subjects, failures, expected):
+    assert gives_up(streak("InternalError", *map(str, range(subjects)), failures=failures)) is expected
     assert not gives_up(None)
 
 
 def test_gave_up_message_names_the_operation_the_code_and_what_to_do():
-    message = gave_up("GetObjectTagging", "InternalError", 500, 5, 2995)
-    assert "GetObjectTagging failed with InternalError (HTTP 500) for 5 different objects in a row" in message
+    message = gave_up("GetObjectTagging", "InternalError", 500, 6, 4, 2995)
+    assert "GetObjectTagging failed with InternalError (HTTP 500) 6 times in a row, on 4 different objects" in message
     assert "2995 requests not sent" in message and "take 'tags' out of object_details" in message
 
 
