@@ -698,7 +698,8 @@ class S3Gateway:
         except RetriesExhaustedError as error:
             raise AwsCallError(operation, error.code, error.status) from None
         except AwsCallError as error:
-            if error.code in NOT_FOUND_CODES and not self._still_listed(bucket, request["Key"], client):
+            if error.code in NOT_FOUND_CODES and not (self._endpoint and self._still_listed(bucket, request["Key"],
+                                                                                             client)):
                 return None
             code = self._unmasked_head_code(error, bucket, client)
             if code in _FATAL_HEAD_CODES:
@@ -710,10 +711,11 @@ class S3Gateway:
     def _still_listed(self, bucket: str, key: str, client: Any) -> bool:
         """Whether a one-key listing still shows `key`, which a request about it just called not found.
 
-        On S3 that happens only when the object was deleted since it was listed, and the listing agrees. Some
-        S3-compatible stores answer 404 for objects they list (a key they cannot encode, an operation routed
-        nowhere): believing them would drop every such object from the table, so the object is kept, with a row
-        that says its request failed. A listing that fails cannot confirm the delete either."""
+        Asked only of S3-compatible endpoints: on AWS, which is strongly consistent, a 404 means the object was
+        deleted since it was listed. Some S3-compatible stores answer 404 for objects they list (a key they cannot
+        encode, an operation routed nowhere): believing them would drop every such object from the table, so the
+        object is kept, with a row that says its request failed. A listing that fails cannot confirm the delete
+        either."""
         try:
             response = self._call("ListObjectsV2", bucket, client.list_objects_v2, Bucket=bucket, Prefix=key,
                                   MaxKeys=1)

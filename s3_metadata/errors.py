@@ -43,6 +43,13 @@ WRONG_REGION_CODES = frozenset({
 })
 CLOCK_SKEW_CODES = frozenset({"RequestTimeTooSkewed"})
 NOT_IMPLEMENTED_CODES = frozenset({"NotImplemented", "501"})
+# "Slow down": load, not a missing feature; waiting is the cure however long it lasts (retry.py).
+THROTTLING_CODES = frozenset({
+    "SlowDown", "ServiceUnavailable", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+    "RequestThrottledException", "TooManyRequests", "TooManyRequestsException", "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "EC2ThrottledException", "503", "429",
+})
+THROTTLING_STATUS = frozenset({429, 503})
 # What to do when a store does not implement a bucket-level operation the sync needs.
 _NOT_IMPLEMENTED_HINTS = {
     "GetBucketVersioning": "A store without versioning keeps no delete markers: its buckets are synced as unversioned.",
@@ -163,12 +170,23 @@ def classify_client_error(operation: str, code: str, status: int | None, bucket:
     return AwsError(f"{operation}{where} failed with {code} (HTTP {status}).")
 
 
+def is_throttling(code: str, status: int | None) -> bool:
+    """Whether a failure asks the client to slow down (load), rather than reporting a fault."""
+    return code in THROTTLING_CODES or status in THROTTLING_STATUS
+
+
 def retries_exhausted(operation: str, code: str, attempts: int, waited: float, bucket: str | None,
                       status: int | None = None) -> RetriesExhaustedError:
     where = f" for bucket '{bucket}'" if bucket else ""
+    if is_throttling(code, status) or status is None:
+        why = "the service is throttling or unavailable. If this repeats, lower max_concurrency."
+    else:
+        why = (f"HTTP {status} is a fault of the server, not throttling: an S3-compatible store answers so when it "
+               "fails on a request it cannot serve (its own log says why). If this repeats, report it to the store's "
+               "makers.")
     return RetriesExhaustedError(
-        f"{operation}{where} kept failing with {code} after {attempts} attempts and {waited:.1f}s of backoff: the "
-        "service is throttling or unavailable. If this repeats, lower max_concurrency.", code, status)
+        f"{operation}{where} kept failing with {code} after {attempts} attempts and {waited:.1f}s of backoff: {why}",
+        code, status)
 
 
 # What to do when a store keeps failing an operation about objects (see `gave_up`).
@@ -180,8 +198,8 @@ _GIVE_UP_HINTS = {
 
 def gave_up(operation: str, code: str, status: int | None, failures: int, objects: int, unsent: int) -> str:
     """The closing warning for an operation given up for the rest of a sync (retry.gives_up)."""
-    return (f"{operation} failed with {code} (HTTP {status}) {failures} times in a row, on {objects} different objects, "
-            "so the endpoint was taken not to serve it: it was not sent again for the rest of this sync "
+    return (f"{operation} failed with {code} (HTTP {status}) {failures} times in a row, on {objects} different "
+            "objects, so the endpoint was taken not to serve it: it was not sent again for the rest of this sync "
             f"({unsent} requests not sent). "
             "Those objects' rows say so as for any object that could not be described, and they are tried again on "
             f"the next sync. {_GIVE_UP_HINTS.get(operation, '')}").rstrip()

@@ -122,7 +122,8 @@ def no_progress(listing: Listing, reason: str) -> IncompleteListingError:
 def _not_after(first: Position, after: Position) -> bool:
     """Whether `first` is at or before `after`: an earlier key, the same key after a key alone, or the same version
     (version ids are not ordered, so an earlier version of the same key cannot be told apart)."""
-    return first.key < after.key or (first.key == after.key and (after.version is None or first.version == after.version))
+    same_key = first.key == after.key
+    return first.key < after.key or (same_key and (after.version is None or first.version == after.version))
 
 
 def check_start(listing: Listing, sent: Request, first: Position, page_before: Position | None = None,

@@ -19,7 +19,7 @@ import random
 import threading
 from dataclasses import dataclass, field, replace
 
-from s3_metadata.errors import NOT_IMPLEMENTED_CODES
+from s3_metadata.errors import NOT_IMPLEMENTED_CODES, is_throttling
 
 # Error codes S3, STS and SQS use for "try again later". RequestTimeTooSkewed is not one: a clock that is 15
 # minutes off stays off, so it fails at once (errors.clock_skewed) instead of being retried as throttling.
@@ -31,13 +31,6 @@ RETRYABLE_CODES = frozenset({
     "500", "502", "503", "504",
 })
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-# "Slow down": load, not a missing feature; waiting is the cure however long it lasts.
-THROTTLING_CODES = frozenset({
-    "SlowDown", "ServiceUnavailable", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
-    "RequestThrottledException", "TooManyRequests", "TooManyRequestsException", "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "EC2ThrottledException", "503", "429",
-})
-THROTTLING_STATUS = frozenset({429, 503})
 SERVER_ERROR_CODES = frozenset({"InternalError", "InternalFailure", "500", "502", "504"})
 # Failures in a row, with one lasting code and on two objects at least, after which their operation is given up.
 GIVE_UP_AFTER = 6
@@ -79,7 +72,7 @@ def lasting_failure(code: str, status: int | None) -> bool:
     """Whether a failure may be a server's standing answer to an operation, the same for every object: a server
     error other than throttling, or NotImplemented. Not AccessDenied, NoSuchKey and the like, which can differ from
     one object to the next."""
-    if code in THROTTLING_CODES or status in THROTTLING_STATUS:
+    if is_throttling(code, status):
         return False
     return code in NOT_IMPLEMENTED_CODES or code in SERVER_ERROR_CODES or (status is not None and status >= 500)
 

@@ -40,7 +40,7 @@ from scripts.local_s3 import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET, REGION
 UNUSUAL = ["with space/a b.txt", "unicode/\u00fcber-\u00e9t\u00e9.txt", "unicode/\u65e5\u672c.txt",
            "plus/a+b.txt", "percent/100%25.txt", "amp/a&b.txt", "lt/a<b.txt", "tilde/~x.txt",
            "order/p-1.txt", "order/p.txt", "order/p/x.txt", "order/p0.txt", "emoji/\U0001f600.txt"]
-WARNING = re.compile(r"WARNING|SEVERE|Error|failed", re.IGNORECASE)
+WARNING = re.compile(r" WARNING | SEVERE |Error: ")
 COUNTED_DELETES = re.compile(r"(\d+) objects deleted since the last sync")
 
 

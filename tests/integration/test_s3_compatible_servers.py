@@ -1,9 +1,10 @@
 """What S3-compatible servers written by other people do differently, reproduced on moto, and what the sync makes of it.
 
-Each behaviour was seen on a real server (see README, 'S3-compatible stores'): a truncated listing without a
-continuation token or NextKeyMarker, StartAfter or the token ignored, 500 or 501 for every object of an operation,
-501 for the versioning calls. The sync must end with the table equal to the bucket, or stop with a message that says
-what the server does; never succeed with part of the bucket, never retry a missing feature for long.
+Each behaviour was seen on a real server (scripts/compare_endpoint.py runs the comparison): a truncated listing
+without a continuation token or NextKeyMarker, StartAfter or the token ignored, 500 or 501 for every object of an
+operation, 501 for the versioning calls, 404 for HEADs of listed objects. The sync must end with the table equal to
+the bucket, or stop with a message that says what the server does; never succeed with part of the bucket, never
+retry a missing feature for long.
 """
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def test_out_of_order_message_cuts_long_keys():
     assert long not in str(raised.value)
 
 
-# ------------------------------------------------------------------------------------------------ complete only when S3 says so
+# ------------------------------------------------------------------------------------- complete only when S3 says so
 LISTING = objects_listing("The endpoint http://127.0.0.1:4568", "bkt")
 VERSIONS = versions_listing("The endpoint http://127.0.0.1:4568", "bkt")
 

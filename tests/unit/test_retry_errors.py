@@ -374,6 +374,12 @@ def test_no_message_promises_a_checkpoint(error):
     assert "checkpoint" not in str(error) and "resumes" not in str(error)
 
 
+def test_retries_exhausted_on_a_server_fault_does_not_blame_throttling():
+    message = str(retries_exhausted("ListObjectsV2", "InternalError", 10, 120.0, "b", 500))
+    assert "HTTP 500 is a fault of the server, not throttling" in message and "max_concurrency" not in message
+    assert "lower max_concurrency" in str(retries_exhausted("ListObjectsV2", "SlowDown", 10, 120.0, "b", 503))
+
+
 def test_retries_exhausted_keeps_the_last_failure():
     error = retries_exhausted("HeadObject", "SlowDown", 10, 1.0, "b", 503)
     assert (error.code, error.status) == ("SlowDown", 503)
