@@ -47,13 +47,14 @@ from botocore.utils import lowercase_dict
 from s3_metadata.configuration import Settings
 from s3_metadata.errors import (
     CLOCK_SKEW_CODES, CREDENTIAL_CODES, NO_BUCKET_CODES, ClockSkewError, RetriesExhaustedError, SyncError,
-    answered_by_non_s3, classify_client_error, clock_skewed, endpoint_unreachable, is_bare, no_credentials,
+    answered_by_non_s3, classify_client_error, clock_skewed, endpoint_unreachable, gave_up, is_bare, no_credentials,
     not_s3_api, resolve_bare_head, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
 from s3_metadata.head_headers import head_fields, user_metadata
+from s3_metadata.listing import Position
 from s3_metadata.listing_xml import ListedVersion, parse_objects_page, parse_versions_page
 from s3_metadata.object_urls import PROBE_KEYS, ObjectUrls, PlannedRequest, object_urls, signed_head
-from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
+from s3_metadata.retry import RetryPolicy, RetryStats, Streak, after_failure, gives_up, is_retryable
 from s3_metadata.rows import ListedObject, listed_object
 from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
 
@@ -94,6 +95,14 @@ class _Planned(Exception):
         self.request = request
 
 
+@dataclass
+class GivenUp:
+    """An operation given up for the rest of the sync: the streak that gave it up, and the requests not sent since."""
+
+    streak: Streak
+    unsent: int = 0
+
+
 class AwsCallError(Exception):
     """A non-retryable AWS error response, before the caller decides whether it is fatal."""
 
@@ -107,12 +116,15 @@ class AwsCallError(Exception):
 
 @dataclass(frozen=True)
 class ListPage:
-    """One ListObjectsV2 page. `objects` is what the sync reads. `entries` is botocore's own parse of the same
-    page (dicts), built on first use: for callers that need what a dict holds and a ListedObject does not
-    (whether RestoreStatus was there at all)."""
+    """One ListObjectsV2 page. `objects` is what the sync reads. `truncated` is the page's IsTruncated, as sent:
+    whether S3 has more to list, with `next_token` (NextContinuationToken) or, from some stores, without one
+    (listing.next_page decides how to go on). `entries` is botocore's own parse of the same page (dicts), built on
+    first use: for callers that need what a dict holds and a ListedObject does not (whether RestoreStatus was there
+    at all)."""
 
     objects: list[ListedObject]
     common_prefixes: list[str]
+    truncated: bool
     next_token: str | None
     date: datetime | None
     botocore_entries: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False, compare=False)
@@ -154,9 +166,12 @@ class HeadResult:
 @dataclass(frozen=True)
 class VersionsPage:
     """One ListObjectVersions page. `listed` holds versions and delete markers in key order, as S3 sent them;
-    `versions` and `delete_markers` are botocore's own parse of the same page (dicts), built on first use."""
+    `versions` and `delete_markers` are botocore's own parse of the same page (dicts), built on first use.
+    `truncated` is the page's IsTruncated, as sent (with or without NextKeyMarker, see listing.next_page), and `last`
+    the key and version id of the page's last entry, where a store that sends no NextKeyMarker is asked to go on."""
 
     listed: list[ListedVersion]
+    truncated: bool
     next_key_marker: str | None
     next_version_marker: str | None
     parse_with_botocore: Callable[[], dict[str, Any]] = field(default=dict, repr=False, compare=False)
@@ -164,6 +179,10 @@ class VersionsPage:
     @cached_property
     def _botocore(self) -> dict[str, Any]:
         return self.parse_with_botocore()
+
+    @property
+    def last(self) -> Position | None:
+        return Position(self.listed[-1].key, self.listed[-1].version_id) if self.listed else None
 
     @property
     def versions(self) -> list[dict[str, Any]]:
@@ -409,6 +428,9 @@ class S3Gateway:
         self._bucket_regions: dict[str, str] = {}
         self._probe_gates: dict[str, threading.Lock] = {}
         self._probe_verdicts: dict[str, tuple[str | SyncError | None, float]] = {}
+        # Per operation about single objects: its failures in a row, and whether it was given up (retry.py).
+        self._streaks: dict[str, Streak | None] = {}
+        self._given_up: dict[str, GivenUp] = {}
         # Whether the ListObjectsV2 call in flight on this thread asked for RestoreStatus (see `_read_fast`).
         self._listing = threading.local()
         # Per bucket, where its HEADs go when they skip botocore's request path (None: they do not; see `head_object`).
@@ -545,13 +567,16 @@ class S3Gateway:
         parsed = response.get(PARSED_HERE)
         if parsed is not None:
             body = response[BODY_READ_HERE]
-            return ListPage(parsed.objects, parsed.common_prefixes, parsed.next_token, response_date(response),
+            return ListPage(parsed.objects, parsed.common_prefixes, parsed.is_truncated, parsed.next_token,
+                            response_date(response),
                             lambda: self._parse_with_botocore(client, "ListObjectsV2", body).get("Contents", []))
         entries = response.get("Contents", [])
+        truncated = bool(response.get("IsTruncated"))
         return ListPage(
             objects=[listed_object(entry, restore_status) for entry in entries],
             common_prefixes=[p["Prefix"] for p in response.get("CommonPrefixes", [])],
-            next_token=response.get("NextContinuationToken") if response.get("IsTruncated") else None,
+            truncated=truncated,
+            next_token=response.get("NextContinuationToken") if truncated else None,
             date=response_date(response),
             botocore_entries=lambda: entries,
         )
@@ -669,11 +694,12 @@ class S3Gateway:
         client = self.bucket_client(bucket)
         try:
             return self._call(operation, bucket, getattr(client, method) if isinstance(method, str) else method,
-                              **request)
+                              f"{bucket}/{request.get('Key')}", **request)
         except RetriesExhaustedError as error:
             raise AwsCallError(operation, error.code, error.status) from None
         except AwsCallError as error:
-            if error.code in NOT_FOUND_CODES:
+            if error.code in NOT_FOUND_CODES and not (self._endpoint and self._still_listed(bucket, request["Key"],
+                                                                                             client)):
                 return None
             code = self._unmasked_head_code(error, bucket, client)
             if code in _FATAL_HEAD_CODES:
@@ -681,6 +707,23 @@ class S3Gateway:
             if code != error.code:
                 raise AwsCallError(operation, code, error.status, error.headers) from None
             raise
+
+    def _still_listed(self, bucket: str, key: str, client: Any) -> bool:
+        """Whether a one-key listing still shows `key`, which a request about it just called not found.
+
+        Asked only of S3-compatible endpoints: on AWS, which is strongly consistent, a 404 means the object was
+        deleted since it was listed. Some S3-compatible stores answer 404 for objects they list (a key they cannot
+        encode, an operation routed nowhere): believing them would drop every such object from the table, so the
+        object is kept, with a row that says its request failed. A listing that fails cannot confirm the delete
+        either."""
+        try:
+            response = self._call("ListObjectsV2", bucket, client.list_objects_v2, Bucket=bucket, Prefix=key,
+                                  MaxKeys=1)
+        except (AwsCallError, RetriesExhaustedError):
+            return True
+        parsed = response.get(PARSED_HERE)
+        listed = [o.key for o in parsed.objects] if parsed else [e.get("Key") for e in response.get("Contents", [])]
+        return key in listed
 
     def _unmasked_head_code(self, error: AwsCallError, bucket: str, client: Any) -> str:
         """The real code behind a HEAD's bare 400/403 (and HeadBucket's 404), found by `_probe`."""
@@ -751,11 +794,13 @@ class S3Gateway:
         parsed = response.get(PARSED_HERE)
         if parsed is not None:
             body = response[BODY_READ_HERE]
-            return VersionsPage(in_key_order(parsed.versions), parsed.next_key_marker, parsed.next_version_marker,
+            return VersionsPage(in_key_order(parsed.versions), parsed.is_truncated, parsed.next_key_marker,
+                                parsed.next_version_marker,
                                 lambda: self._parse_with_botocore(client, "ListObjectVersions", body))
         truncated = bool(response.get("IsTruncated"))
         return VersionsPage(
             listed=listed_versions(response),
+            truncated=truncated,
             next_key_marker=response.get("NextKeyMarker") if truncated else None,
             next_version_marker=response.get("NextVersionIdMarker") if truncated else None,
             parse_with_botocore=lambda: response,
@@ -803,6 +848,39 @@ class S3Gateway:
         with self._lock:
             self.requests[operation] += 1
 
+    def _raise_if_given_up(self, operation: str) -> None:
+        given_up = self._given_up.get(operation)
+        if given_up is None:
+            return
+        with self._lock:
+            given_up.unsent += 1
+        raise AwsCallError(operation, given_up.streak.code, given_up.streak.status)
+
+    def _note_success(self, operation: str) -> None:
+        with self._lock:
+            if operation not in self._given_up:
+                self._streaks[operation] = None
+
+    def _note_failure(self, operation: str, subject: str, code: str, status: int | None, attempt: int,
+                      retryable: bool) -> bool:
+        """Record a failed request about one object; whether its operation is now given up (see retry.py)."""
+        with self._lock:
+            if operation in self._given_up:
+                return True
+            streak = after_failure(self._streaks.get(operation), code, status, subject, attempt, retryable)
+            self._streaks[operation] = streak
+            if gives_up(streak):
+                self._given_up[operation] = GivenUp(streak)  # type: ignore[arg-type]
+                return True
+            return False
+
+    def given_up_warnings(self) -> list[str]:
+        """One warning per operation given up in this sync, for the closing report."""
+        with self._lock:
+            return [gave_up(operation, g.streak.code, g.streak.status, g.streak.failures, len(g.streak.subjects),
+                            g.unsent)
+                    for operation, g in sorted(self._given_up.items())]
+
     def _call_classified(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],
                          **request: Any) -> dict[str, Any]:
         try:
@@ -812,15 +890,20 @@ class S3Gateway:
                                         self.settings.role_arn) from None
 
     def _call(self, operation: str, bucket: str | None, method: Callable[..., dict[str, Any]],
-              **request: Any) -> dict[str, Any]:
+              subject: str | None = None, **request: Any) -> dict[str, Any]:
         """Call with retries; raises SyncError when retries run out (RetriesExhaustedError when the service kept
         failing) or retrying cannot help (a skewed clock, a TLS or scheme mistake, a server that is not S3),
-        AwsCallError for other error responses."""
+        AwsCallError for other error responses.
+
+        `subject` names the object of a request about one object: such an operation is given up for the rest of
+        the sync when retry.gives_up says so, and then fails at once, unsent, with the code that gave it up."""
         attempt = 0
         waited = 0.0
         status: int | None = None
         while True:
             attempt += 1
+            if subject is not None:
+                self._raise_if_given_up(operation)
             self._count(operation)
             try:
                 with self._in_flight:
@@ -829,6 +912,8 @@ class S3Gateway:
                     # Any XML parses, so a web page answering 200 would read as an empty bucket.
                     headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
                     raise not_s3_api(self._endpoint, operation, 200, headers.get("content-type", ""))
+                if subject is not None and self._streaks.get(operation) is not None:
+                    self._note_success(operation)
                 return response
             except ClientError as error:
                 raw_code = str(error.response.get("Error", {}).get("Code") or "")
@@ -839,7 +924,10 @@ class S3Gateway:
                     raise clock_skewed(operation, code) from None
                 if operation == "ListObjectsV2" and answered_by_non_s3(raw_code, status, headers):
                     raise not_s3_api(self._endpoint, operation, status, headers.get("content-type", "")) from None
-                if not is_retryable(code, status):
+                retryable = is_retryable(code, status)
+                if subject is not None and self._note_failure(operation, subject, code, status, attempt, retryable):
+                    raise AwsCallError(operation, code, status, headers) from None
+                if not retryable:
                     raise AwsCallError(operation, code, status, headers) from None
                 failure = code
             except NoCredentialsError:

@@ -42,6 +42,21 @@ WRONG_REGION_CODES = frozenset({
     "IncorrectEndpoint", "TemporaryRedirect", "307",
 })
 CLOCK_SKEW_CODES = frozenset({"RequestTimeTooSkewed"})
+NOT_IMPLEMENTED_CODES = frozenset({"NotImplemented", "501"})
+# "Slow down": load, not a missing feature; waiting is the cure however long it lasts (retry.py).
+THROTTLING_CODES = frozenset({
+    "SlowDown", "ServiceUnavailable", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+    "RequestThrottledException", "TooManyRequests", "TooManyRequestsException", "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "EC2ThrottledException", "503", "429",
+})
+THROTTLING_STATUS = frozenset({429, 503})
+# What to do when a store does not implement a bucket-level operation the sync needs.
+_NOT_IMPLEMENTED_HINTS = {
+    "GetBucketVersioning": "A store without versioning keeps no delete markers: its buckets are synced as unversioned.",
+    "ListObjectVersions": "The store says the bucket is versioned but cannot list its versions, which the connector "
+                          "needs to find deleted objects (and for sync_versions). Suspend versioning on the bucket or "
+                          "report this to the store's makers.",
+}
 # What a probe can reveal about a HEAD that failed without an error code (HEAD responses have no body).
 _PROBE_REVEALS = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES | WRONG_REGION_CODES
 
@@ -89,6 +104,10 @@ class ClockSkewError(SyncError):
 
 class AwsError(SyncError):
     pass
+
+
+class NotImplementedByStoreError(AwsError):
+    """An S3-compatible store answered 501 NotImplemented: asking again never helps."""
 
 
 def resource_arn(operation: str, bucket: str | None) -> str:
@@ -140,6 +159,10 @@ def classify_client_error(operation: str, code: str, status: int | None, bucket:
         return BucketNotFoundError(
             f"Bucket '{bucket}' does not exist ({code}). Check the 'bucket' value; with endpoint_url set, check that it "
             "points at the service that holds the bucket.")
+    if code in NOT_IMPLEMENTED_CODES or status == 501:
+        return NotImplementedByStoreError(
+            f"The endpoint does not implement {operation}{where} ({code}, HTTP {status}): this S3-compatible store "
+            f"lacks what the connector asked for. {_NOT_IMPLEMENTED_HINTS.get(operation, '')}".rstrip())
     if code in WRONG_REGION_CODES or status in (301, 307):
         return WrongRegionError(
             f"{operation}{where} was sent to the wrong region or endpoint ({code}). Set aws_region to the bucket's "
@@ -147,12 +170,39 @@ def classify_client_error(operation: str, code: str, status: int | None, bucket:
     return AwsError(f"{operation}{where} failed with {code} (HTTP {status}).")
 
 
+def is_throttling(code: str, status: int | None) -> bool:
+    """Whether a failure asks the client to slow down (load), rather than reporting a fault."""
+    return code in THROTTLING_CODES or status in THROTTLING_STATUS
+
+
 def retries_exhausted(operation: str, code: str, attempts: int, waited: float, bucket: str | None,
                       status: int | None = None) -> RetriesExhaustedError:
     where = f" for bucket '{bucket}'" if bucket else ""
+    if is_throttling(code, status) or status is None:
+        why = "the service is throttling or unavailable. If this repeats, lower max_concurrency."
+    else:
+        why = (f"HTTP {status} is a fault of the server, not throttling: an S3-compatible store answers so when it "
+               "fails on a request it cannot serve (its own log says why). If this repeats, report it to the store's "
+               "makers.")
     return RetriesExhaustedError(
-        f"{operation}{where} kept failing with {code} after {attempts} attempts and {waited:.1f}s of backoff: the "
-        "service is throttling or unavailable. If this repeats, lower max_concurrency.", code, status)
+        f"{operation}{where} kept failing with {code} after {attempts} attempts and {waited:.1f}s of backoff: {why}",
+        code, status)
+
+
+# What to do when a store keeps failing an operation about objects (see `gave_up`).
+_GIVE_UP_HINTS = {
+    "GetObjectTagging": "If the store does not support object tags, take 'tags' out of object_details.",
+    "HeadObject": "If the store cannot answer HEAD for its objects, take 'head' out of object_details.",
+}
+
+
+def gave_up(operation: str, code: str, status: int | None, failures: int, objects: int, unsent: int) -> str:
+    """The closing warning for an operation given up for the rest of a sync (retry.gives_up)."""
+    return (f"{operation} failed with {code} (HTTP {status}) {failures} times in a row, on {objects} different "
+            "objects, so the endpoint was taken not to serve it: it was not sent again for the rest of this sync "
+            f"({unsent} requests not sent). "
+            "Those objects' rows say so as for any object that could not be described, and they are tried again on "
+            f"the next sync. {_GIVE_UP_HINTS.get(operation, '')}").rstrip()
 
 
 def clock_skewed(operation: str, code: str = "RequestTimeTooSkewed") -> SyncError:

@@ -334,7 +334,7 @@ class _Drainer:
             f"{used['ReceiveMessage']} receives, {used['DeleteMessageBatch']} delete batches, {s.messages_deleted} "
             f"messages deleted from the queue, {self.gateway.retry_stats.retries} retries, stopped: {s.stopped_by}, "
             f"{s.elapsed:.1f}s")
-        for warning in closing_warnings(s):
+        for warning in closing_warnings(s) + self.gateway.given_up_warnings():
             self.sink.warning(warning)
 
 

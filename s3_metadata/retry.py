@@ -1,15 +1,25 @@
-"""When to retry an AWS call, and how long to wait.
+"""When to retry an AWS call, how long to wait, and when to stop asking at all.
 
 botocore's own retries are switched off so that every retry is ours: counted, bounded by attempts and by
 total time slept, and reported in the sync summary. Waits use exponential backoff with full jitter (a
 uniform draw between zero and the exponential cap), which spreads a throttled swarm of workers out
 instead of having them retry in lockstep.
+
+Some S3-compatible servers answer an operation they do not really serve with 500 (or 501 NotImplemented) for
+every object. Retrying each object for minutes would hold a sync of thousands of objects for hours, so an
+operation about single objects is given up for the rest of the sync once it failed GIVE_UP_AFTER times in a row with
+the same lasting code, on more than one object (`after_failure`, `gives_up`): its later requests fail at once with
+that code, and each object's row says so as any per-object failure does. Throttling never counts: it keeps its
+backoff. Failures are counted, not only objects, because at a low max_concurrency only a few objects are in flight:
+they would have to run out of retries before the next ones could fail.
 """
 from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from s3_metadata.errors import NOT_IMPLEMENTED_CODES, is_throttling
 
 # Error codes S3, STS and SQS use for "try again later". RequestTimeTooSkewed is not one: a clock that is 15
 # minutes off stays off, so it fails at once (errors.clock_skewed) instead of being retried as throttling.
@@ -21,6 +31,9 @@ RETRYABLE_CODES = frozenset({
     "500", "502", "503", "504",
 })
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+SERVER_ERROR_CODES = frozenset({"InternalError", "InternalFailure", "500", "502", "504"})
+# Failures in a row, with one lasting code and on two objects at least, after which their operation is given up.
+GIVE_UP_AFTER = 6
 
 
 def is_retryable(code: str | None, status: int | None) -> bool:
@@ -53,3 +66,45 @@ class RetryStats:
         with self._lock:
             self.retries += 1
             self.waited += seconds
+
+
+def lasting_failure(code: str, status: int | None) -> bool:
+    """Whether a failure may be a server's standing answer to an operation, the same for every object: a server
+    error other than throttling, or NotImplemented. Not AccessDenied, NoSuchKey and the like, which can differ from
+    one object to the next."""
+    if is_throttling(code, status):
+        return False
+    return code in NOT_IMPLEMENTED_CODES or code in SERVER_ERROR_CODES or (status is not None and status >= 500)
+
+
+@dataclass(frozen=True)
+class Streak:
+    """An operation's failures with one code, on different objects, since the operation last succeeded."""
+
+    code: str
+    status: int | None
+    subjects: frozenset[str] = frozenset()
+    failures: int = 0
+
+
+def after_failure(streak: Streak | None, code: str, status: int | None, subject: str, attempt: int,
+                  retryable: bool) -> Streak | None:
+    """The operation's streak after a request about `subject` failed with `code` on its `attempt`-th try.
+
+    Another code starts a new streak, and one that is not lasting ends it. A failure counts once it is not a passing
+    one: a retryable error from its object's second attempt on (a single 500 is usually gone on the retry), a
+    non-retryable one (NotImplemented) at once. A success of the operation ends the streak (`None`).
+    """
+    if not lasting_failure(code, status):
+        return None
+    if streak is None or streak.code != code:
+        streak = Streak(code, status)
+    if retryable and attempt < 2:
+        return streak
+    return replace(streak, subjects=streak.subjects | {subject}, failures=streak.failures + 1)
+
+
+def gives_up(streak: Streak | None) -> bool:
+    """Whether the operation is given up for the rest of the sync: never for a single object, which may be the only
+    one that fails."""
+    return streak is not None and len(streak.subjects) >= 2 and streak.failures >= GIVE_UP_AFTER

@@ -380,7 +380,7 @@ class Sync:
 
         Costs one or two LIST requests, once in a stream's life, and only for streams of more than one page.
         """
-        if not self.gateway.list_page(bucket, prefix, None, None).next_token:
+        if not self.gateway.list_page(bucket, prefix, None, None).truncated:
             return [RangeEntry(None)]
         page = self.gateway.list_page(bucket, prefix, None, None, delimiter="/")
         prefixes = page.common_prefixes
@@ -515,7 +515,8 @@ class Sync:
     def _versions(self, run: StreamRun, lo: str | None, hi: str | None) -> list[tuple[dict[str, Any], bool]]:
         if self._stop.is_set():
             raise Stopped()
-        return list(walk_versions(self.gateway, run.state.bucket, run.state.prefix, lo, hi))
+        return list(walk_versions(self.gateway, run.state.bucket, run.state.prefix, lo, hi,
+                                  endpoint_label(self.settings)))
 
     def _tracked_between(self, run: StreamRun, lo: str | None, hi: str | None) -> list[str]:
         keys = run.tracked
@@ -614,6 +615,7 @@ class Sync:
             problems.append(
                 f"{sum(s.unreadable_headers.values())} header values could not be read "
                 f"({_by_code(s.unreadable_headers)}); the columns they fill are NULL in those rows.")
+        problems += self.gateway.given_up_warnings()
         if problems:
             self.sink.warning(" ".join(problems))
         if s.unmarked_deletes or s.ranges_uncounted:

@@ -21,7 +21,9 @@ from datetime import datetime
 from hashlib import blake2b
 from typing import Any, Iterator, Protocol, Sequence
 
-from s3_metadata.listing import check_order
+from s3_metadata.listing import (
+    Position, Request, check_order, check_start, skipped_keys_returned, versions_listing, versions_next_page,
+)
 from s3_metadata.ranges import MASK
 from s3_metadata.timestamps import to_utc
 
@@ -122,29 +124,42 @@ def _unit(key: str, entries: list[Entry]) -> KeyVersions:
 def walk_key_versions(source: VersionsSource, bucket: str, prefix: str, lo: str | None, hi: str | None,
                       endpoint: str = "The S3 endpoint") -> Iterator[VersionsPage]:
     """Yield the keys with `lo < key <= hi` under `prefix` with all their versions, page by page; a key whose
-    versions continue on the next page is held back until they are all in."""
-    key_marker, version_marker = lo, None
+    versions continue on the next page is held back until they are all in. The walk ends where listing.next_page
+    says the listing is complete."""
+    listing = versions_listing(endpoint, bucket)
+    sent = Request(after=None if lo is None else Position(lo))
     held: tuple[str, list[Entry]] | None = None
+    held_versions: set[str] = set()
     previous = lo
     while True:
-        page = source.list_versions_page(bucket, prefix, key_marker, version_marker)
+        page = source.list_versions_page(bucket, prefix, sent.after.key if sent.after else None,
+                                         sent.after.version if sent.after else None)
         entries: list[Entry] = [(e, False) for e in page.versions] + [(e, True) for e in page.delete_markers]
         entries.sort(key=lambda item: item[0]["Key"])
+        if entries:
+            check_start(listing, sent, Position(entries[0][0]["Key"], entries[0][0].get("VersionId") or "null"))
         units: list[KeyVersions] = []
-        done = page.next_key_marker is None
+        past_hi = False
         for entry, marker in entries:
             key = entry["Key"]
             if lo is not None and key <= lo:
                 continue
             if hi is not None and key > hi:
-                done = True
+                past_hi = True
                 break
             if held is not None and held[0] == key:
+                version = entry.get("VersionId") or "null"
+                if version in held_versions:  # a version the page before listed: the store ignored VersionIdMarker
+                    raise skipped_keys_returned(listing, sent, Position(key, version))
+                held_versions.add(version)
                 held[1].append((entry, marker))
                 continue
             if held is not None:
                 units.append(_unit(*held))
             held = (key, [(entry, marker)])
+            held_versions = {entry.get("VersionId") or "null"}
+        following = None if past_hi else versions_next_page(listing, sent, page)
+        done = following is None
         if done and held is not None:
             units.append(_unit(*held))
             held = None
@@ -154,4 +169,4 @@ def walk_key_versions(source: VersionsSource, bucket: str, prefix: str, lo: str 
         yield VersionsPage(units)
         if done:
             return
-        key_marker, version_marker = page.next_key_marker, page.next_version_marker
+        sent = following  # type: ignore[assignment]

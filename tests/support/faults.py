@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
@@ -65,6 +65,7 @@ class FaultInjector:
         self._entry = ("before-send", self._handle)
         self._listing_restore: Callable[[str, str], tuple[bool, str | None] | None] | None = None
         self._extra_headers: dict[str, Callable[[str, str], dict[str, str]]] = {}
+        self._rewrites: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     def install(self) -> None:
         BUILTIN_HANDLERS.insert(0, self._entry)
@@ -107,6 +108,12 @@ class FaultInjector:
         (x-amz-replication-status, x-amz-expiration)."""
         self._extra_headers[operation] = headers_of
 
+    def rewrite(self, operation: str, *, ignore: tuple[str, ...] = (), leave_out: tuple[str, ...] = ()) -> None:
+        """Answer `operation` as an S3-compatible store that ignores the query parameters `ignore` (moto answers the
+        request without them) and leaves the XML elements `leave_out` out of its answer (e.g. a truncated listing
+        without NextContinuationToken)."""
+        self._rewrites[operation] = (ignore, leave_out)
+
     def crash_at(self, operation: str, number: int) -> None:
         """Raise SimulatedCrash on the `number`-th request of `operation`."""
         self.fail(operation, lambda request: SimulatedCrash(f"simulated crash at {operation} #{number}"),
@@ -136,7 +143,25 @@ class FaultInjector:
             return self._with_restore_status(request, event_name)
         if operation in self._extra_headers:
             return self._with_headers(request, event_name, self._extra_headers[operation])
+        if operation in self._rewrites:
+            return self._rewritten(request, event_name, *self._rewrites[operation])
         return None
+
+    def _rewritten(self, request: Any, event_name: str, ignore: tuple[str, ...], leave_out: tuple[str, ...]) -> Any:
+        """moto's answer to the request without the parameters `ignore`, less the elements `leave_out`."""
+        from moto.core.models import botocore_stubber
+        parts = urlsplit(request.url)
+        kept = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name not in ignore]
+        original = request.url
+        request.url = urlunsplit(parts._replace(query=urlencode(kept)))
+        try:
+            response = botocore_stubber(event_name=event_name, request=request)
+        finally:
+            request.url = original
+        body = response.content
+        for element in leave_out:
+            body = re.sub(f"<{element}>[^<]*</{element}>".encode(), b"", body)
+        return AWSResponse(original, response.status_code, dict(response.headers), _Body(body))
 
     def _with_headers(self, request: Any, event_name: str, headers_of: Callable[[str, str], dict[str, str]]) -> Any:
         """moto's own answer to an object request (path-style or virtual-host URL), with headers added."""

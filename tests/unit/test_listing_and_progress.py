@@ -11,7 +11,10 @@ import pytest
 
 from s3_metadata.checkpointing import Checkpointer
 from s3_metadata.lister import MAX_PENDING, PartLister
-from s3_metadata.listing import ListingOrderError, Page, walk_part
+from s3_metadata.listing import (
+    IncompleteListingError, ListingOrderError, Page, Position, Request, check_start, next_page, objects_listing,
+    versions_listing, walk_part,
+)
 from s3_metadata.patterns import KeyFilter
 from s3_metadata.ranges import Part, RangeEntry, RangeScanner
 from s3_metadata.rows import ListedObject
@@ -22,6 +25,7 @@ T = datetime(2024, 1, 1, tzinfo=timezone.utc)
 @dataclass
 class FakePage:
     objects: list[ListedObject]
+    truncated: bool
     next_token: str | None
     date: datetime | None = None
 
@@ -38,7 +42,7 @@ class Pages:
         number = 0 if token is None else int(token)
         objects = [ListedObject(k, T, "e", 1, "STANDARD") for k in self.pages[number]]
         more = number + 1 < len(self.pages)
-        return FakePage(objects, str(number + 1) if more else None)
+        return FakePage(objects, more, str(number + 1) if more else None)
 
 
 def keys_of(pages) -> list[str]:
@@ -59,7 +63,6 @@ def test_walk_part_in_order(pages, lo, hi, expected):
     pytest.param([["a/b", "a-b"]], None, "a/b", "a-b", id="file-system-order-within-a-page"),
     pytest.param([["a", "c"], ["b"]], None, "c", "b", id="across-pages"),
     pytest.param([["a", "a"]], None, "a", "a", id="duplicate-key"),
-    pytest.param([["a", "b"]], "b", "b", "a", id="start-after-ignored"),
 ])
 def test_walk_part_out_of_order_fails_on_the_first_bad_page(pages, lo, before, after):
     with pytest.raises(ListingOrderError) as raised:
@@ -74,6 +77,139 @@ def test_out_of_order_message_cuts_long_keys():
     with pytest.raises(ListingOrderError) as raised:
         list(walk_part(Pages([long + "b", long + "a"]), "bkt", "", None, None, False))
     assert long not in str(raised.value)
+
+
+# ------------------------------------------------------------------------------------- complete only when S3 says so
+LISTING = objects_listing("The endpoint http://127.0.0.1:4568", "bkt")
+VERSIONS = versions_listing("The endpoint http://127.0.0.1:4568", "bkt")
+
+
+@pytest.mark.parametrize("listing, sent, truncated, token, marker, last, expected", [
+    pytest.param(LISTING, Request(), False, None, None, Position("k"), None, id="not-truncated-is-complete"),
+    pytest.param(LISTING, Request(), False, "t", None, Position("k"), None, id="a-token-without-truncation-ends"),
+    pytest.param(LISTING, Request(), True, "t1", None, Position("k"), Request(token="t1"), id="token"),
+    pytest.param(LISTING, Request(token="t1"), True, "t2", None, None, Request(token="t2"),
+                 id="empty-truncated-page-with-a-new-token-goes-on"),
+    pytest.param(LISTING, Request(), True, None, None, Position("k"), Request(after=Position("k")),
+                 id="no-token-continues-after-the-last-key"),
+    pytest.param(LISTING, Request(token="t1"), True, "", None, Position("k"), Request(after=Position("k")),
+                 id="empty-token-continues-after-the-last-key"),
+    pytest.param(VERSIONS, Request(), True, None, Position("k", "v2"), Position("k", "v1"),
+                 Request(after=Position("k", "v2")), id="versions-next-key-marker"),
+    pytest.param(VERSIONS, Request(), True, None, None, Position("k", "v1"), Request(after=Position("k", "v1")),
+                 id="versions-no-marker-continues-after-the-last-version"),
+])
+def test_next_page(listing, sent, truncated, token, marker, last, expected):
+    assert next_page(listing, sent, truncated, token, marker, last) == expected
+
+
+@pytest.mark.parametrize("listing, sent, token, marker, last, says", [
+    pytest.param(LISTING, Request(), None, None, None, "listed nothing and sent no NextContinuationToken",
+                 id="empty-truncated-page-without-token"),
+    pytest.param(LISTING, Request(token="t1"), "t1", None, None, "sent the same NextContinuationToken",
+                 id="same-token-again"),
+    pytest.param(VERSIONS, Request(after=Position("k", "v")), None, Position("k", "v"), Position("k", "v"),
+                 "sent the same NextKeyMarker", id="versions-same-marker-again"),
+    pytest.param(VERSIONS, Request(), None, None, None, "listed nothing and sent no NextKeyMarker",
+                 id="versions-empty-truncated-page"),
+])
+def test_next_page_fails_when_the_listing_cannot_move_on(listing, sent, token, marker, last, says):
+    with pytest.raises(IncompleteListingError) as raised:
+        next_page(listing, sent, True, token, marker, last)
+    message = str(raised.value)
+    assert says in message and "The endpoint http://127.0.0.1:4568" in message and "bucket 'bkt'" in message
+    assert listing.operation in message and "IsTruncated=true" in message
+
+
+def test_check_start_after_a_token_that_went_back_before_where_the_walk_began():
+    with pytest.raises(IncompleteListingError):
+        check_start(LISTING, Request(token="t"), Position("a"), Position("m"), began=Position("k"))
+    check_start(LISTING, Request(token="t"), Position("n"), Position("m"), began=Position("k"))
+
+
+@pytest.mark.parametrize("listing, sent, first, page_before, fails", [
+    pytest.param(LISTING, Request(), Position("a"), None, False, id="first-page"),
+    pytest.param(LISTING, Request(after=Position("b")), Position("c"), None, False, id="after-start-after"),
+    pytest.param(LISTING, Request(after=Position("b")), Position("b"), None, True, id="start-after-key-again"),
+    pytest.param(LISTING, Request(after=Position("b")), Position("a"), None, True, id="start-after-ignored"),
+    pytest.param(LISTING, Request(token="t"), Position("a"), Position("a"), True, id="token-ignored-page-again"),
+    pytest.param(LISTING, Request(token="t"), Position("c"), Position("a"), False, id="token-followed"),
+    pytest.param(VERSIONS, Request(after=Position("k", "v2")), Position("k", "v1"), None, False,
+                 id="versions-rest-of-a-key"),
+    pytest.param(VERSIONS, Request(after=Position("k", "v2")), Position("k", "v2"), None, True,
+                 id="versions-same-version-again"),
+    pytest.param(VERSIONS, Request(after=Position("k")), Position("k", "v1"), None, True,
+                 id="versions-key-marker-key-again"),
+    pytest.param(VERSIONS, Request(after=Position("k", "v2")), Position("a", "v9"), None, True,
+                 id="versions-key-marker-ignored"),
+])
+def test_check_start(listing, sent, first, page_before, fails):
+    if not fails:
+        check_start(listing, sent, first, page_before)
+        return
+    with pytest.raises(IncompleteListingError) as raised:
+        check_start(listing, sent, first, page_before)
+    assert f"ignores {listing.marker if sent.token else listing.start}" in str(raised.value)
+
+
+class Store:
+    """A PageSource over a sorted key list with the habits of some S3-compatible stores: pages of `size` keys,
+    `token` False (truncated pages carry no NextContinuationToken), `start_after` False (StartAfter ignored)."""
+
+    def __init__(self, keys: list[str], size: int = 2, token: bool = True, start_after: bool = True):
+        self.keys, self.size, self.token, self.start_after = sorted(keys), size, token, start_after
+        self.calls: list[tuple[str | None, str | None]] = []
+
+    def list_page(self, bucket, prefix, start_after, token, restore_status=False):
+        self.calls.append((start_after, token))
+        assert len(self.calls) < 100, "the walk loops"
+        if token is not None:
+            begin = int(token)
+        elif start_after is not None and self.start_after:
+            begin = next((i for i, k in enumerate(self.keys) if k > start_after), len(self.keys))
+        else:
+            begin = 0
+        end = begin + self.size
+        objects = [ListedObject(k, T, "e", 1, "STANDARD") for k in self.keys[begin:end]]
+        more = end < len(self.keys)
+        return FakePage(objects, more, str(end) if more and self.token else None)
+
+
+@pytest.mark.parametrize("store, lo, expected, calls", [
+    pytest.param(Store(list("abcde"), token=False), None, list("abcde"), [(None, None), ("b", None), ("d", None)],
+                 id="no-token-continues-by-start-after"),
+    pytest.param(Store(list("abcde"), token=False), "a", list("bcde"), [("a", None), ("c", None)],
+                 id="no-token-from-lo"),
+    pytest.param(Store(list("abcde")), None, list("abcde"), [(None, None), (None, "2"), (None, "4")], id="tokens"),
+])
+def test_walk_part_goes_on_until_s3_says_the_listing_is_complete(store, lo, expected, calls):
+    assert keys_of(walk_part(store, "bkt", "", lo, None, False)) == expected
+    assert store.calls == calls
+
+
+@pytest.mark.parametrize("store, lo, says", [
+    pytest.param(Store(list("abcde"), token=False, start_after=False), None, "it ignores StartAfter",
+                 id="no-token-and-start-after-ignored"),
+    pytest.param(Store(list("abcde"), start_after=False), "b", "it ignores StartAfter", id="start-after-ignored-at-lo"),
+])
+def test_walk_part_never_loops_nor_ends_early_on_a_store_that_ignores_where_to_start(store, lo, says):
+    with pytest.raises(IncompleteListingError) as raised:
+        list(walk_part(store, "bkt", "", lo, None, False, "The endpoint http://127.0.0.1:4568"))
+    assert says in str(raised.value) and "The endpoint http://127.0.0.1:4568" in str(raised.value)
+    assert len(store.calls) <= 2
+
+
+def test_walk_part_stops_on_a_page_that_repeats_the_one_before():
+    class Repeating(Store):
+        """Sends a new token with every page, and answers every token with the first page."""
+
+        def list_page(self, bucket, prefix, start_after, token, restore_status=False):
+            self.calls.append((start_after, token))
+            return FakePage([ListedObject(k, T, "e", 1, "STANDARD") for k in self.keys[:2]], True, str(len(self.calls)))
+    store = Repeating(list("abcde"))
+    with pytest.raises(IncompleteListingError) as raised:
+        list(walk_part(store, "bkt", "", None, None, False))
+    assert "it ignores NextContinuationToken" in str(raised.value)
 
 
 # ------------------------------------------------------------------------------------------------ bounded backlog

@@ -9,10 +9,12 @@ import pytest
 from s3_metadata.errors import (
     AccessDeniedError, AwsError, BucketNotFoundError, ClockSkewError, CredentialsError, EndpointError,
     RetriesExhaustedError, RoleAssumptionError, SyncError, WrongRegionError, answered_by_non_s3, classify_client_error,
-    clock_skewed, endpoint_unreachable, is_bare, mask_url, no_credentials, not_s3_api, resolve_bare_head,
+    clock_skewed, endpoint_unreachable, gave_up, is_bare, mask_url, no_credentials, not_s3_api, resolve_bare_head,
     resource_arn, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
-from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
+from s3_metadata.retry import (
+    GIVE_UP_AFTER, RetryPolicy, RetryStats, Streak, after_failure, gives_up, is_retryable, lasting_failure,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/fivetran-s3-metadata"
 
@@ -93,6 +95,68 @@ def test_delay_is_reproducible_with_a_seed():
     first = [policy.delay(a, random.Random(3)) for a in range(1, 10)]
     second = [policy.delay(a, random.Random(3)) for a in range(1, 10)]
     assert first == second
+
+
+@pytest.mark.parametrize("code, status, expected", [
+    pytest.param("InternalError", 500, True, id="internal-error"),
+    pytest.param("500", 500, True, id="bare-500"),
+    pytest.param("Unknown", 500, True, id="500-without-code"),
+    pytest.param("NotImplemented", 501, True, id="not-implemented"),
+    pytest.param("501", 501, True, id="bare-501"),
+    pytest.param("BadGateway", 502, True, id="502"),
+    pytest.param("SlowDown", 503, False, id="slow-down-is-throttling"),
+    pytest.param("503", 503, False, id="bare-503-is-throttling"),
+    pytest.param("ServiceUnavailable", 503, False, id="service-unavailable-is-throttling"),
+    pytest.param("TooManyRequests", 429, False, id="429-is-throttling"),
+    pytest.param("AccessDenied", 403, False, id="access-denied-can-differ-per-object"),
+    pytest.param("NoSuchKey", 404, False, id="no-such-key"),
+    pytest.param("InvalidArgument", 400, False, id="invalid-argument"),
+    pytest.param("RequestTimeout", 400, False, id="request-timeout"),
+])
+def test_lasting_failure(code, status, expected):
+    assert lasting_failure(code, status) is expected
+
+
+def streak(code: str, *subjects: str, status: int | None = 500, failures: int | None = None) -> Streak:
+    return Streak(code, status, frozenset(subjects), len(subjects) if failures is None else failures)
+
+
+@pytest.mark.parametrize("before, code, status, subject, attempt, retryable, after", [
+    pytest.param(None, "InternalError", 500, "a", 1, True, streak("InternalError"),
+                 id="a-first-attempt-does-not-count"),
+    pytest.param(None, "InternalError", 500, "a", 2, True, streak("InternalError", "a"), id="a-failed-retry-counts"),
+    pytest.param(streak("InternalError", "a"), "InternalError", 500, "a", 3, True,
+                 streak("InternalError", "a", failures=2), id="the-same-object-again-counts-a-failure-not-an-object"),
+    pytest.param(streak("InternalError", "a"), "InternalError", 500, "b", 2, True, streak("InternalError", "a", "b"),
+                 id="another-object-adds"),
+    pytest.param(streak("InternalError", "a", "b"), "500", 500, "c", 2, True, streak("500", "c"),
+                 id="another-code-starts-over"),
+    pytest.param(streak("InternalError", "a", "b"), "SlowDown", 503, "c", 2, True, None, id="throttling-ends-it"),
+    pytest.param(streak("InternalError", "a", "b"), "AccessDenied", 403, "c", 1, False, None,
+                 id="a-per-object-answer-ends-it"),
+    pytest.param(None, "NotImplemented", 501, "a", 1, False, streak("NotImplemented", "a", status=501),
+                 id="not-implemented-counts-at-once"),
+])
+def test_after_failure(before, code, status, subject, attempt, retryable, after):
+    assert after_failure(before, code, status, subject, attempt, retryable) == after
+
+
+@pytest.mark.parametrize("subjects, failures, expected", [
+    pytest.param(0, 0, False, id="none"),
+    pytest.param(GIVE_UP_AFTER - 1, GIVE_UP_AFTER - 1, False, id="one-failure-short"),
+    pytest.param(GIVE_UP_AFTER, GIVE_UP_AFTER, True, id="enough-objects"),
+    pytest.param(2, GIVE_UP_AFTER, True, id="few-objects-in-flight-failing-again-and-again"),
+    pytest.param(1, 100, False, id="never-for-one-object-alone"),
+])
+def test_gives_up(subjects, failures, expected):
+    assert gives_up(streak("InternalError", *map(str, range(subjects)), failures=failures)) is expected
+    assert not gives_up(None)
+
+
+def test_gave_up_message_names_the_operation_the_code_and_what_to_do():
+    message = gave_up("GetObjectTagging", "InternalError", 500, 6, 4, 2995)
+    assert "GetObjectTagging failed with InternalError (HTTP 500) 6 times in a row, on 4 different objects" in message
+    assert "2995 requests not sent" in message and "take 'tags' out of object_details" in message
 
 
 def test_retry_stats_record():
@@ -308,6 +372,12 @@ def test_other_sync_errors(error, cls, contains):
 def test_no_message_promises_a_checkpoint(error):
     """Whether a checkpoint was committed is the sync's to say; these messages cannot know it."""
     assert "checkpoint" not in str(error) and "resumes" not in str(error)
+
+
+def test_retries_exhausted_on_a_server_fault_does_not_blame_throttling():
+    message = str(retries_exhausted("ListObjectsV2", "InternalError", 10, 120.0, "b", 500))
+    assert "HTTP 500 is a fault of the server, not throttling" in message and "max_concurrency" not in message
+    assert "lower max_concurrency" in str(retries_exhausted("ListObjectsV2", "SlowDown", 10, 120.0, "b", 503))
 
 
 def test_retries_exhausted_keeps_the_last_failure():

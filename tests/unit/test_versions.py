@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from s3_metadata.listing import IncompleteListingError, Position
 from s3_metadata.ranges import Batch, RangeEntry, RangeScanner
 from s3_metadata.resolve import removal_suspected, version_rows
 from s3_metadata.versions import (
@@ -27,6 +28,16 @@ class Page:
     delete_markers: list
     next_key_marker: str | None
     next_version_marker: str | None
+    truncated: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.truncated is None:
+            self.truncated = self.next_key_marker is not None
+
+    @property
+    def last(self) -> Position | None:
+        entries = sorted(self.versions + self.delete_markers, key=lambda e: (e["Key"], not e["IsLatest"]))
+        return Position(entries[-1]["Key"], entries[-1]["VersionId"]) if entries else None
 
 
 class Source:
@@ -50,9 +61,38 @@ def test_a_key_split_over_two_pages_is_one_unit():
 
 
 def test_walk_respects_lo_and_hi_and_keeps_delete_markers():
-    source = Source(Page([v("a", "1"), v("b", "2"), v("d", "4")], [v("c", "3", latest=True)], None, None))
+    source = Source(Page([v("b", "2"), v("d", "4")], [v("c", "3", latest=True)], None, None))
     units = [u for page in walk_key_versions(source, "bkt", "", "a", "c") for u in page.objects]
     assert [(u.key, [m for _, m in u.entries]) for u in units] == [("b", [False]), ("c", [True])]
+
+
+def test_a_truncated_page_without_next_key_marker_continues_after_its_last_version():
+    source = Source(Page([v("a", "1", latest=True), v("b", "3", 2, latest=True), v("b", "2", 1)], [], None, None,
+                         truncated=True),
+                    Page([v("b", "1"), v("c", "4", latest=True)], [], None, None))
+    units = [u for page in walk_key_versions(source, "bkt", "", None, None) for u in page.objects]
+    assert [(u.key, sorted(e["VersionId"] for e, _ in u.entries)) for u in units] == [
+        ("a", ["1"]), ("b", ["1", "2", "3"]), ("c", ["4"])]
+    assert source.markers == [(None, None), ("b", "2")]
+
+
+@pytest.mark.parametrize("pages, says", [
+    pytest.param([Page([v("a", "1", latest=True), v("b", "2", latest=True)], [], None, None, truncated=True),
+                  Page([v("a", "1", latest=True), v("b", "2", latest=True)], [], None, None, truncated=True)],
+                 "ignores KeyMarker and VersionIdMarker", id="markers-ignored-page-again"),
+    pytest.param([Page([v("a", "1", latest=True), v("b", "3", 2, latest=True), v("b", "2", 1)], [], "b", "2"),
+                  Page([v("b", "3", 2, latest=True), v("b", "2", 1)], [], "b", "2")],
+                 "ignores KeyMarker and VersionIdMarker", id="version-id-marker-ignored"),
+    pytest.param([Page([v("a", "1", latest=True)], [], "a", None),
+                  Page([], [], None, None, truncated=True)],
+                 "listed nothing and sent no NextKeyMarker", id="empty-truncated-page"),
+])
+def test_a_versions_listing_that_cannot_go_on_fails(pages, says):
+    source = Source(*pages)
+    with pytest.raises(IncompleteListingError) as raised:
+        list(walk_key_versions(source, "bkt", "", None, None, "The endpoint http://127.0.0.1:9000"))
+    assert says in str(raised.value) and "ListObjectVersions" in str(raised.value)
+    assert len(source.markers) == 2
 
 
 def unit(key: str, *versions: dict) -> KeyVersions:
