@@ -798,6 +798,40 @@ class S3Gateway:
                                          QueueUrl=queue_url, AttributeNames=["All"])
         return response.get("Attributes", {})
 
+    # -- how buckets reach the queue, for the setup check (event mode)
+    def bucket_notification_configuration(self, bucket: str) -> dict[str, Any]:
+        """The bucket's notification configuration (queue, topic and Lambda entries, and whether EventBridge is on)."""
+        response = self._call_classified("GetBucketNotificationConfiguration", bucket,
+                                         self.bucket_client(bucket).get_bucket_notification_configuration,
+                                         Bucket=bucket)
+        return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
+    def _events(self, queue_url: str) -> Any:
+        """An EventBridge client for the queue's region, where the rules that target it live."""
+        region, endpoint = queue_location(queue_url, self.settings.aws_region)
+        name = f"events:{region}:{endpoint}"
+        with self._lock:
+            if name not in self._clients:
+                self._clients[name] = self._session.create_client(
+                    "events", region_name=region, endpoint_url=endpoint, config=self._client_config())
+            return self._clients[name]
+
+    def rules_targeting(self, queue_url: str, queue_arn: str) -> list[str]:
+        """The names of the default event bus's rules that target the queue."""
+        names: list[str] = []
+        request: dict[str, Any] = {"TargetArn": queue_arn}
+        while True:
+            response = self._call_classified("ListRuleNamesByTarget", None,
+                                             self._events(queue_url).list_rule_names_by_target, **request)
+            names.extend(response.get("RuleNames", []))
+            if not response.get("NextToken"):
+                return names
+            request["NextToken"] = response["NextToken"]
+
+    def event_rule(self, queue_url: str, name: str) -> dict[str, Any]:
+        """DescribeRule: the rule's ARN, event pattern and state."""
+        return self._call_classified("DescribeRule", None, self._events(queue_url).describe_rule, Name=name)
+
     # -- the envelope
     def _count(self, operation: str) -> None:
         with self._lock:
