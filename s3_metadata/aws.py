@@ -763,13 +763,16 @@ class S3Gateway:
 
     # -- SQS, for event mode
     def _sqs(self, queue_url: str) -> Any:
+        return self._client_near_queue("sqs", queue_url)
+
+    def _client_near_queue(self, service: str, queue_url: str) -> Any:
         """A client for the queue's own region; a queue URL that is not AWS's (a local emulator) is its endpoint."""
         region, endpoint = queue_location(queue_url, self.settings.aws_region)
-        name = f"sqs:{region}:{endpoint}"
+        name = f"{service}:{region}:{endpoint}"
         with self._lock:
             if name not in self._clients:
                 self._clients[name] = self._session.create_client(
-                    "sqs", region_name=region, endpoint_url=endpoint, config=self._client_config())
+                    service, region_name=region, endpoint_url=endpoint, config=self._client_config())
             return self._clients[name]
 
     def receive_messages(self, queue_url: str, wait_seconds: int = 20, max_messages: int = 10,
@@ -808,13 +811,7 @@ class S3Gateway:
 
     def _events(self, queue_url: str) -> Any:
         """An EventBridge client for the queue's region, where the rules that target it live."""
-        region, endpoint = queue_location(queue_url, self.settings.aws_region)
-        name = f"events:{region}:{endpoint}"
-        with self._lock:
-            if name not in self._clients:
-                self._clients[name] = self._session.create_client(
-                    "events", region_name=region, endpoint_url=endpoint, config=self._client_config())
-            return self._clients[name]
+        return self._client_near_queue("events", queue_url)
 
     def rules_targeting(self, queue_url: str, queue_arn: str) -> list[str]:
         """The names of the default event bus's rules that target the queue."""
