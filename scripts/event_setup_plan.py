@@ -116,6 +116,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     queue_url: str = ""
     queue_arn: str = ""
+    # With EventBridge: the rules of the user's that already send what is needed to the queue (none: ours is needed).
+    rules_in_place: list[Rule] = field(default_factory=list)
 
 
 def default_queue_name(buckets: Sequence[str]) -> str:
@@ -133,6 +135,8 @@ def plan(target: Target, current: Current) -> Plan:
     result = Plan()
     if not _regions_agree(target, current, result):
         return result
+    if target.eventbridge:
+        result.rules_in_place = _rules_in_place(target, current)
     _plan_queues(target, current, result)
     if target.eventbridge:
         _plan_rule(target, current, result)
@@ -184,7 +188,7 @@ def _plan_queues(target: Target, current: Current, result: Plan) -> None:
                                  f"create the SQS queue {name}: retention {_days(QUEUE_RETENTION_SECONDS)}, visibility "
                                  f"timeout {VISIBILITY_TIMEOUT_SECONDS} s, moved to {target.dlq_name} after "
                                  f"{MAX_RECEIVE_COUNT} receives, encrypted with SSE-SQS, and a policy that lets "
-                                 f"{_senders(target)} send to it"))
+                                 f"{_senders(target, result)} send to it"))
         return
     retention = int(queue.attributes.get("MessageRetentionPeriod", QUEUE_RETENTION_SECONDS))
     if retention < QUEUE_RETENTION_SECONDS:
@@ -198,10 +202,10 @@ def _plan_queues(target: Target, current: Current, result: Plan) -> None:
     else:
         result.in_place.append(f"queue {name}: dead-letter queue {_redrive_summary(queue)}")
     if policy:
-        _set_attribute(result, queue, "Policy", policy, f"extend its policy to let {_senders(target)} send to it "
+        _set_attribute(result, queue, "Policy", policy, f"extend its policy to let {_senders(target, result)} send to it "
                                                         "(its other statements kept)")
     else:
-        result.in_place.append(f"queue {name}: its policy lets {_senders(target)} send to it")
+        result.in_place.append(f"queue {name}: its policy lets {_senders(target, result)} send to it")
 
 
 def _queue_usable(queue: Queue, result: Plan) -> bool:
@@ -259,15 +263,23 @@ def _days(seconds: int) -> str:
     return f"{seconds / 86400:g} days"
 
 
-def _senders(target: Target) -> str:
-    return f"the EventBridge rule {target.rule_name}" if target.eventbridge else \
-        "S3 (" + ", ".join(f"bucket {b}" for b in target.buckets) + ")"
+def _rule_senders(target: Target, result: Plan) -> list[tuple[str, str]]:
+    """(name, ARN) of the EventBridge rules that send to the queue: the user's that do already, else ours."""
+    return [(r.name, r.arn) for r in result.rules_in_place] or [(target.rule_name, target.rule_arn)]
+
+
+def _senders(target: Target, result: Plan) -> str:
+    if target.eventbridge:
+        names = [name for name, _ in _rule_senders(target, result)]
+        return f"the EventBridge rule{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    return "S3 (" + ", ".join(f"bucket {b}" for b in target.buckets) + ")"
 
 
 def _merged_policy(target: Target, policy: str | None, queue_arn: str, result: Plan) -> str | None:
     """The queue's policy with a statement for the sender added; None when it already lets the sender in."""
     if target.eventbridge:
-        sid, service, sources = EVENTBRIDGE_STATEMENT, EVENTS_SERVICE, [target.rule_arn]
+        sid, service = EVENTBRIDGE_STATEMENT, EVENTS_SERVICE
+        sources = [arn for _, arn in _rule_senders(target, result)]
         condition_operator = "ArnEquals"
     else:
         sid, service, sources = S3_STATEMENT, S3_SERVICE, [f"arn:aws:s3:::{b}" for b in target.buckets]
@@ -406,13 +418,26 @@ def _plan_eventbridge_bucket(bucket: str, document: Mapping[str, Any], result: P
     _put_notifications(bucket, new_document, "send its events to EventBridge", destinations(document), False, result)
 
 
+def _rules_in_place(target: Target, current: Current) -> list[Rule]:
+    """The enabled rules targeting the queue that together send every detail type needed for every bucket and
+    prefix (a pattern this code cannot read counts for nothing); empty when they do not."""
+    wanted = detail_types(target.needs)
+    live = [r for r in current.rules if r.enabled]
+    used: dict[str, Rule] = {}
+    for bucket in target.buckets:
+        for prefix in target.prefixes:
+            covering = rules_covering(live, bucket, prefix, wanted, [], unreadable_matches=False)
+            if not covering:
+                return []
+            used.update((r.name, r) for r in covering)
+    return list(used.values())
+
+
 def _plan_rule(target: Target, current: Current, result: Plan) -> None:
     """A rule matching the buckets, prefixes and detail types, targeting the queue, unless rules already do."""
     wanted = detail_types(target.needs)
-    live = [r for r in current.rules if r.enabled]
-    if all(rules_covering(live, b, p, wanted, [], unreadable_matches=False)
-           for b in target.buckets for p in target.prefixes):
-        names = sorted({r.name for r in live})
+    if result.rules_in_place:
+        names = sorted(r.name for r in result.rules_in_place)
         result.in_place.append(f"EventBridge rule{'s' if len(names) > 1 else ''} {', '.join(names)} "
                                f"send{'' if len(names) > 1 else 's'} what event mode needs to the queue")
         return

@@ -274,6 +274,17 @@ def test_eventbridge_rule(rules, our_rule, targets, operations):
     assert [s.operation for s in result.steps] == operations
 
 
+def test_a_rule_of_the_users_is_what_the_queue_policy_lets_in():
+    theirs = Rule("by-hand", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/by-hand", json.dumps({"source": ["aws.s3"]}), True)
+    result = plan(target(eventbridge=True), current({"EventBridgeConfiguration": {}}, queue=queue(Policy=None),
+                                                    rules=(theirs,)))
+    assert [s.operation for s in result.steps] == ["set_queue_attributes"]
+    policy = result.steps[0].params["Attributes"]["Policy"]
+    assert policy_allows(policy, "events.amazonaws.com", QUEUE_ARN, theirs.arn)
+    assert not policy_allows(policy, "events.amazonaws.com", QUEUE_ARN, RULE_ARN)
+    assert "let the EventBridge rule by-hand send to it" in result.steps[0].says
+
+
 def test_eventbridge_notes_a_queue_that_also_gets_notifications():
     result = plan(target(eventbridge=True), current({"QueueConfigurations": [ours(EVERY_TYPE)]},
                                                     queue=queue(Policy=EVENTBRIDGE_POLICY)))
