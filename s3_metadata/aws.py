@@ -808,13 +808,16 @@ class S3Gateway:
 
     # -- SQS, for event mode
     def _sqs(self, queue_url: str) -> Any:
+        return self._client_near_queue("sqs", queue_url)
+
+    def _client_near_queue(self, service: str, queue_url: str) -> Any:
         """A client for the queue's own region; a queue URL that is not AWS's (a local emulator) is its endpoint."""
         region, endpoint = queue_location(queue_url, self.settings.aws_region)
-        name = f"sqs:{region}:{endpoint}"
+        name = f"{service}:{region}:{endpoint}"
         with self._lock:
             if name not in self._clients:
                 self._clients[name] = self._session.create_client(
-                    "sqs", region_name=region, endpoint_url=endpoint, config=self._client_config())
+                    service, region_name=region, endpoint_url=endpoint, config=self._client_config())
             return self._clients[name]
 
     def receive_messages(self, queue_url: str, wait_seconds: int = 20, max_messages: int = 10,
@@ -842,6 +845,34 @@ class S3Gateway:
         response = self._call_classified("GetQueueAttributes", None, self._sqs(queue_url).get_queue_attributes,
                                          QueueUrl=queue_url, AttributeNames=["All"])
         return response.get("Attributes", {})
+
+    # -- how buckets reach the queue, for the setup check (event mode)
+    def bucket_notification_configuration(self, bucket: str) -> dict[str, Any]:
+        """The bucket's notification configuration (queue, topic and Lambda entries, and whether EventBridge is on)."""
+        response = self._call_classified("GetBucketNotificationConfiguration", bucket,
+                                         self.bucket_client(bucket).get_bucket_notification_configuration,
+                                         Bucket=bucket)
+        return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
+    def _events(self, queue_url: str) -> Any:
+        """An EventBridge client for the queue's region, where the rules that target it live."""
+        return self._client_near_queue("events", queue_url)
+
+    def rules_targeting(self, queue_url: str, queue_arn: str) -> list[str]:
+        """The names of the default event bus's rules that target the queue."""
+        names: list[str] = []
+        request: dict[str, Any] = {"TargetArn": queue_arn}
+        while True:
+            response = self._call_classified("ListRuleNamesByTarget", None,
+                                             self._events(queue_url).list_rule_names_by_target, **request)
+            names.extend(response.get("RuleNames", []))
+            if not response.get("NextToken"):
+                return names
+            request["NextToken"] = response["NextToken"]
+
+    def event_rule(self, queue_url: str, name: str) -> dict[str, Any]:
+        """DescribeRule: the rule's ARN, event pattern and state."""
+        return self._call_classified("DescribeRule", None, self._events(queue_url).describe_rule, Name=name)
 
     # -- the envelope
     def _count(self, operation: str) -> None:

@@ -26,6 +26,9 @@ PERMISSIONS = {
     "ReceiveMessage": "sqs:ReceiveMessage",
     "DeleteMessageBatch": "sqs:DeleteMessage",
     "GetQueueAttributes": "sqs:GetQueueAttributes",
+    "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
+    "ListRuleNamesByTarget": "events:ListRuleNamesByTarget",
+    "DescribeRule": "events:DescribeRule",
 }
 _OBJECT_LEVEL = frozenset({"HeadObject", "GetObjectTagging"})
 

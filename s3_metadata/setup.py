@@ -18,7 +18,8 @@ from s3_metadata.configuration import (
     DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY, DEFAULT_RANGE_SIZE, DETAILS_HEAD, DETAILS_TAGS,
     ConfigurationError, Settings, parse_configuration,
 )
-from s3_metadata.errors import SyncError, classify_client_error
+from s3_metadata.errors import AccessDeniedError, SyncError, classify_client_error
+from s3_metadata.wiring import FIX_COMMAND, Rule, bucket_wiring, eventbridge_enabled, needs
 
 TEXT, PASSWORD, DROPDOWN = "text", "password", "dropdown"
 PASSED, SKIPPED, FAILED = "passed", "skipped", "failed"
@@ -223,6 +224,64 @@ def check_event_queue(configuration: Mapping[str, str]) -> CheckResult:
     return _with_gateway(configuration, check)
 
 
+def check_event_wiring(configuration: Mapping[str, str]) -> CheckResult:
+    """With sqs_queue_url: every bucket sends the event types event mode needs to the queue, for every configured
+    prefix, and the queue's policy lets the sender in (see `wiring`).
+
+    Reads each bucket's notification configuration (s3:GetBucketNotification) and the queue's policy (within
+    sqs:GetQueueAttributes, which event mode needs anyway). Where a bucket sends to EventBridge, the rules that
+    target the queue are read too (events:ListRuleNamesByTarget, events:DescribeRule); without those permissions
+    the check passes with a note that the rules were not checked. Skipped without a queue, and with endpoint_url
+    (S3-compatible stores wire notifications their own way).
+    """
+    def check(settings: Settings, gateway: S3Gateway) -> CheckResult:
+        queue_url = settings.sqs_queue_url
+        if not queue_url:
+            return skipped("sqs_queue_url is empty, so event mode is off and there is no queue to test")
+        if settings.endpoint_url:
+            return skipped("endpoint_url is set: S3-compatible stores configure their notifications their own way, "
+                           "which this check cannot read")
+        attributes = gateway.queue_attributes(queue_url)
+        queue_arn = attributes.get("QueueArn", "")
+        queue_region = queue_arn.split(":")[3] if queue_arn.count(":") >= 5 else None
+        wanted = needs(settings.object_details)
+        problems: list[str] = []
+        notes: list[str] = []
+        rules: list[Rule] | None = None
+        rules_read = False
+        for bucket in settings.buckets:
+            region = gateway.bucket_region(bucket)
+            if queue_region and region != queue_region:
+                problems.append(f"bucket '{bucket}' is in {region} and the queue in {queue_region}: S3 sends events "
+                                "only to a queue (or EventBridge rule) in the bucket's own region.")
+                continue
+            document = gateway.bucket_notification_configuration(bucket)
+            if eventbridge_enabled(document) and not rules_read:
+                rules, rules_read = _rules_targeting(gateway, queue_url, queue_arn), True
+            prefixes = [prefix for name, prefix in settings.streams() if name == bucket]
+            found = bucket_wiring(bucket, document, queue_arn, attributes.get("Policy"), prefixes, wanted,
+                                  settings.include_patterns, rules)
+            problems.extend(found.problems)
+            notes.extend(found.notes)
+        if problems:
+            return failed(" ".join(problems) + f" To fix it, run {FIX_COMMAND} from the connector's directory (without "
+                          "--apply it only shows what it would change); see docs/event-mode.md.")
+        return passed("; ".join(notes))
+    return _with_gateway(configuration, check)
+
+
+def _rules_targeting(gateway: S3Gateway, queue_url: str, queue_arn: str) -> list[Rule] | None:
+    """The EventBridge rules that target the queue; None when the credentials may not read them."""
+    try:
+        found = []
+        for name in gateway.rules_targeting(queue_url, queue_arn):
+            rule = gateway.event_rule(queue_url, name)
+            found.append(Rule(name, rule.get("Arn", ""), rule.get("EventPattern"), rule.get("State") == "ENABLED"))
+        return found
+    except AccessDeniedError:
+        return None
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("Configuration values are valid", check_configuration),
     ("AWS STS accepts the credentials and the role, when set (skipped with endpoint_url)", check_credentials),
@@ -231,4 +290,6 @@ CHECKS: tuple[tuple[str, Check], ...] = (
      "object under the prefix)", check_objects_readable),
     ("Event queue can be read and emptied (sqs:GetQueueAttributes, ReceiveMessage, DeleteMessage; skipped without "
      "sqs_queue_url)", check_event_queue),
+    ("Buckets send the events event mode needs to the queue (s3:GetBucketNotification; skipped without "
+     "sqs_queue_url)", check_event_wiring),
 )

@@ -28,9 +28,10 @@ def test_skipped_checks_say_why_before_their_result(tmp_path: Path, local_s3: st
     lines = run.output.splitlines()
     results = {line.split("[", 1)[1].split(" - ", 1)[0]: at for at, line in enumerate(lines) if "]: PASSED" in line}
     assert list(results) == ["check_configuration", "check_credentials", "check_buckets_listable",
-                             "check_objects_readable", "check_event_queue"], run.tail()
+                             "check_objects_readable", "check_event_queue", "check_event_wiring"], run.tail()
     skipped = {name: lines[at - 1].split("setup test ", 1)[-1] for name, at in results.items()
                if "skipped:" in lines[at - 1]}
-    assert list(skipped) == ["check_credentials", "check_event_queue"], run.tail()
+    assert list(skipped) == ["check_credentials", "check_event_queue", "check_event_wiring"], run.tail()
     assert skipped["check_credentials"].startswith("check_credentials: skipped: endpoint_url is set")
     assert skipped["check_event_queue"].startswith("check_event_queue: skipped: sqs_queue_url is empty")
+    assert skipped["check_event_wiring"].startswith("check_event_wiring: skipped: sqs_queue_url is empty")

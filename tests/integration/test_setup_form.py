@@ -6,6 +6,7 @@ as the SDK does (`Connector.run_test`), where a skip can only be a success: its 
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -15,23 +16,37 @@ import connector
 from s3_metadata.configuration import KNOWN_KEYS
 from s3_metadata.setup import (
     FAILED, FIELDS, PASSED, PASSWORD, SKIPPED, check_buckets_listable, check_configuration, check_credentials,
-    check_event_queue, check_objects_readable,
+    check_event_queue, check_event_wiring, check_objects_readable,
 )
+from s3_metadata.wiring import ALWAYS, FIX_COMMAND, event_types
 
 TEST_NAMES = ["check_configuration", "check_credentials", "check_buckets_listable", "check_objects_readable",
-              "check_event_queue"]
+              "check_event_queue", "check_event_wiring"]
 QUEUE = "<the queue's URL>"  # replaced by the URL of the queue the fixture creates
 ROLE = "arn:aws:iam::123456789012:role/r"
 
 
+def send_policy(queue_arn: str, service: str, source_arns: list[str]) -> str:
+    """A queue policy letting `service` send to the queue for these buckets or rules."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sqs:SendMessage", "Resource": queue_arn,
+        "Condition": {"ArnLike": {"aws:SourceArn": source_arns}}}]})
+
+
 @pytest.fixture
 def world(harness: Any) -> dict[str, Any]:
-    """A bucket with one object, an empty bucket and an SQS queue, in moto."""
+    """A bucket with one object, wired to an SQS queue for event mode by hand; an empty bucket, not wired; in moto."""
     harness.s3.create_bucket("test-bucket")
     harness.s3.put("test-bucket", "a.txt", b"a")
     harness.s3.create_bucket("empty-bucket")
-    queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="events")["QueueUrl"]
-    return {"harness": harness, "queue_url": queue_url}
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={
+        "Policy": send_policy(queue_arn, "s3.amazonaws.com", ["arn:aws:s3:::test-bucket"])})
+    harness.s3.client.put_bucket_notification_configuration(Bucket="test-bucket", NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": list(event_types(ALWAYS))}]})
+    return {"harness": harness, "queue_url": queue_url, "queue_arn": queue_arn}
 
 
 def configure(world: dict[str, Any], base_config: Any, overrides: dict[str, str]) -> dict[str, str]:
@@ -87,6 +102,24 @@ def configure(world: dict[str, Any], base_config: Any, overrides: dict[str, str]
                  "sqs:DeleteMessage", id="queue-delete-denied"),
     pytest.param(check_event_queue, {"sqs_queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/absent"}, None,
                  FAILED, "does not exist", id="queue-missing"),
+    pytest.param(check_event_wiring, {}, None, SKIPPED, "sqs_queue_url is empty", id="wiring-skipped-without-url"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE, "endpoint_url": "http://minio.internal:9000"}, None,
+                 SKIPPED, "endpoint_url is set", id="wiring-skipped-with-endpoint"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE}, None, PASSED, "", id="wiring-in-place"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE, "prefix": "logs/,data/"}, None, PASSED, "",
+                 id="wiring-of-the-whole-bucket-covers-prefixes"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE, "bucket": "test-bucket,empty-bucket"}, None, FAILED,
+                 "bucket 'empty-bucket' does not send s3:ObjectCreated:*, s3:ObjectRemoved:*, s3:ObjectRestore:*, "
+                 "s3:LifecycleTransition, s3:LifecycleExpiration:*, s3:IntelligentTiering to the queue for every key.",
+                 id="wiring-missing-names-every-type"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE, "bucket": "empty-bucket"}, None, FAILED,
+                 f"To fix it, run {FIX_COMMAND}", id="wiring-missing-names-the-command"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE, "object_details": "head,tags"}, None, FAILED,
+                 "does not send s3:ObjectTagging:*, s3:Replication:* to the queue", id="wiring-missing-details-events"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE}, ("GetBucketNotificationConfiguration", 403, "AccessDenied"),
+                 FAILED, "s3:GetBucketNotification on arn:aws:s3:::test-bucket", id="wiring-read-denied"),
+    pytest.param(check_event_wiring, {"sqs_queue_url": QUEUE}, ("GetQueueAttributes", 403, "AccessDenied"), FAILED,
+                 "sqs:GetQueueAttributes", id="wiring-queue-denied"),
 ])
 def test_check_outcome(world, base_config, check, overrides, fault, outcome, says):
     if fault:
@@ -155,3 +188,51 @@ def test_objects_check_heads_as_the_sync_does(world, base_config, details, outco
     assert result.outcome == outcome, result
     if outcome == FAILED:
         assert "s3:GetObject" in result.message and "kms:Decrypt" in result.message
+
+
+def wire_through_eventbridge(world: dict[str, Any], bucket: str, detail_types: list[str] | None = None) -> str:
+    """Turn on EventBridge for the bucket and add a rule that targets the queue, with the queue policy it needs."""
+    harness = world["harness"]
+    harness.faults.emulate_eventbridge_setting(harness.s3.sends_to_eventbridge)
+    harness.s3.client.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    events = boto3.client("events", region_name="us-east-1")
+    pattern = {"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}}
+    if detail_types is not None:
+        pattern["detail-type"] = detail_types
+    rule_arn = events.put_rule(Name="s3-events", EventPattern=json.dumps(pattern))["RuleArn"]
+    events.put_targets(Rule="s3-events", Targets=[{"Id": "queue", "Arn": world["queue_arn"]}])
+    boto3.client("sqs", region_name="us-east-1").set_queue_attributes(QueueUrl=world["queue_url"], Attributes={
+        "Policy": send_policy(world["queue_arn"], "events.amazonaws.com", [rule_arn])})
+    return rule_arn
+
+
+def test_wiring_through_eventbridge_passes(world, base_config):
+    wire_through_eventbridge(world, "empty-bucket")
+    result = check_event_wiring(configure(world, base_config, {"sqs_queue_url": QUEUE, "bucket": "empty-bucket"}))
+    assert (result.outcome, result.message) == (PASSED, ""), result
+
+
+def test_wiring_through_an_incomplete_eventbridge_rule_fails(world, base_config):
+    wire_through_eventbridge(world, "empty-bucket", ["Object Created", "Object Deleted"])
+    result = check_event_wiring(configure(world, base_config, {"sqs_queue_url": QUEUE, "bucket": "empty-bucket"}))
+    assert result.outcome == FAILED
+    assert ("bucket 'empty-bucket' does not send s3:ObjectRestore:*, s3:LifecycleTransition, s3:IntelligentTiering to "
+            "the queue for every key (nor do the EventBridge rules that target the queue match them).") in result.message
+
+
+def test_wiring_through_eventbridge_without_rule_permissions_passes_with_a_note(world, base_config):
+    """The rules are read with events:ListRuleNamesByTarget, which least-privilege credentials may lack."""
+    wire_through_eventbridge(world, "empty-bucket")
+    world["harness"].faults.respond("ListRuleNamesByTarget", 400, code="AccessDeniedException",
+                                    body=b'{"__type": "AccessDeniedException", "message": "denied"}')
+    result = check_event_wiring(configure(world, base_config, {"sqs_queue_url": QUEUE, "bucket": "empty-bucket"}))
+    assert result.outcome == PASSED, result
+    assert "were not checked (they need events:ListRuleNamesByTarget and events:DescribeRule)" in result.message
+
+
+def test_wiring_with_the_queue_in_another_region_fails(world, base_config):
+    world["harness"].s3.create_bucket("eu-bucket", region="eu-west-1")
+    result = check_event_wiring(configure(world, base_config, {"sqs_queue_url": QUEUE, "bucket": "eu-bucket"}))
+    assert result.outcome == FAILED
+    assert "bucket 'eu-bucket' is in eu-west-1 and the queue in us-east-1" in result.message

@@ -66,6 +66,7 @@ class FaultInjector:
         self._listing_restore: Callable[[str, str], tuple[bool, str | None] | None] | None = None
         self._extra_headers: dict[str, Callable[[str, str], dict[str, str]]] = {}
         self._rewrites: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._eventbridge_setting: Callable[[str], bool] | None = None
 
     def install(self) -> None:
         BUILTIN_HANDLERS.insert(0, self._entry)
@@ -114,6 +115,14 @@ class FaultInjector:
         without NextContinuationToken)."""
         self._rewrites[operation] = (ignore, leave_out)
 
+    def emulate_eventbridge_setting(self, sends_to_eventbridge: Callable[[str], bool]) -> None:
+        """Make moto's GetBucketNotificationConfiguration say when a bucket sends its events to EventBridge.
+
+        moto 5.2.5 stores `EventBridgeConfiguration` and forwards events to EventBridge, but leaves it out of its
+        answer; AWS includes an empty <EventBridgeConfiguration/>. `sends_to_eventbridge(bucket)` says whether it is on.
+        """
+        self._eventbridge_setting = sends_to_eventbridge
+
     def crash_at(self, operation: str, number: int) -> None:
         """Raise SimulatedCrash on the `number`-th request of `operation`."""
         self.fail(operation, lambda request: SimulatedCrash(f"simulated crash at {operation} #{number}"),
@@ -141,6 +150,8 @@ class FaultInjector:
         if (operation == "ListObjectsV2" and self._listing_restore is not None
                 and request.headers.get("x-amz-optional-object-attributes")):
             return self._with_restore_status(request, event_name)
+        if operation == "GetBucketNotificationConfiguration" and self._eventbridge_setting is not None:
+            return self._with_eventbridge_setting(request, event_name, self._eventbridge_setting)
         if operation in self._extra_headers:
             return self._with_headers(request, event_name, self._extra_headers[operation])
         if operation in self._rewrites:
@@ -172,6 +183,19 @@ class FaultInjector:
         if response.status_code < 300:
             headers.update(headers_of(bucket, key))
         return AWSResponse(request.url, response.status_code, headers, _Body(response.content))
+
+    def _with_eventbridge_setting(self, request: Any, event_name: str, sends: Callable[[str], bool]) -> AWSResponse:
+        """moto's own answer, with <EventBridgeConfiguration/> added where the bucket has it on."""
+        from moto.core.models import botocore_stubber
+        response = botocore_stubber(event_name=event_name, request=request)
+        body = response.content.decode()
+        bucket, _ = _bucket_and_key(request.url)
+        if response.status_code == 200 and sends(bucket):
+            body = re.sub(r"<NotificationConfiguration([^>]*)/>", r"<NotificationConfiguration\1></NotificationConfiguration>",
+                          body)
+            body = body.replace("</NotificationConfiguration>",
+                                "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>")
+        return AWSResponse(request.url, response.status_code, dict(response.headers), _Body(body.encode()))
 
     def _with_restore_status(self, request: Any, event_name: str) -> AWSResponse:
         """moto's own answer, with <RestoreStatus> added where AWS would add it."""

@@ -69,6 +69,11 @@ class MotoS3:
     def delete(self, bucket: str, key: str) -> None:
         self.client.delete_object(Bucket=bucket, Key=key)
 
+    def sends_to_eventbridge(self, bucket: str) -> bool:
+        """Whether the bucket's notification configuration has EventBridge on (moto's GET leaves it out)."""
+        configuration = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].notification_configuration
+        return configuration is not None and configuration.event_bridge is not None
+
     def fake_key(self, bucket: str, key: str) -> Any:
         return s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys[key]
 
