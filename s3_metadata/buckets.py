@@ -60,8 +60,8 @@ class BucketInspector:
         self.gateway = gateway
         self.warn = warn
 
-    def plan(self, bucket: str, prefix: str, tracked: list[str], decided: str | None) -> BucketPlan:
-        return BucketPlan(bucket, self._versioned(bucket), self._restore_mode(bucket, prefix, tracked, decided),
+    def plan(self, bucket: str, prefix: str, tracked: list[str], decided: str | None, probe: bool = True) -> BucketPlan:
+        return BucketPlan(bucket, self._versioned(bucket), self._restore_mode(bucket, prefix, tracked, decided, probe),
                           self._tiering(bucket))
 
     def _versioned(self, bucket: str) -> bool:
@@ -83,8 +83,10 @@ class BucketInspector:
                           "Grant s3:GetIntelligentTieringConfiguration to see it on the next sync.")
             return Tiering(False)
 
-    def _restore_mode(self, bucket: str, prefix: str, tracked: list[str], decided: str | None) -> RestoreMode:
-        """The bucket's mode: the configured one, the one the state remembers, or what a probe shows."""
+    def _restore_mode(self, bucket: str, prefix: str, tracked: list[str], decided: str | None,
+                      probe: bool = True) -> RestoreMode:
+        """The bucket's mode: the configured one, the one the state remembers, or what a probe shows (without
+        `probe`, the mode a probe that found no evidence gives)."""
         configured = self.settings.restore_status_source
         if configured == HEAD:
             return RestoreMode(HEAD, False, "restore_status_source = head")
@@ -94,6 +96,8 @@ class BucketInspector:
             return RestoreMode(LISTING, True, "a restore the listing reported was confirmed by HEAD")
         if decided == HEAD:
             return RestoreMode(HEAD, True, "the listing once disagreed with HEAD")
+        if not probe:
+            return self._unproven_mode()
         try:
             first = self.gateway.list_page(bucket, prefix, None, None, restore_status=True)
         except AwsError as error:
@@ -114,6 +118,9 @@ class BucketInspector:
             confirmed = confirmed or verdict is True
         if confirmed:
             return RestoreMode(LISTING, True, "a restore the listing reported was confirmed by HEAD", remember=True)
+        return self._unproven_mode()
+
+    def _unproven_mode(self) -> RestoreMode:
         if self.gateway.endpoint_is_custom:
             return RestoreMode(HEAD, True, "an S3-compatible endpoint that has not shown a restore in a listing yet")
         return RestoreMode(CONFIRMING, True, "AWS, no restore seen yet to confirm the listing with")

@@ -38,6 +38,10 @@ MAX_RANGE_SIZE = 100_000
 DEFAULT_ROLE_SESSION_NAME = "fivetran-s3-metadata"
 DEFAULT_EVENT_MAX_MESSAGES = 100_000
 DEFAULT_EVENT_TIME_BUDGET_SECONDS = 900.0
+# Event mode's verification pass re-sends nothing unchanged, so any positive period is allowed.
+DEFAULT_VERIFY_HOURS = 24.0
+MIN_VERIFY_HOURS = 0.001
+MAX_VERIFY_HOURS = 24.0 * 366
 RESTORE_SOURCES = ("auto", "listing", "head")
 # What `object_details` may choose: the columns of one HEAD per sent object, and its tags (one GetObjectTagging).
 DETAILS_HEAD = "head"
@@ -63,7 +67,7 @@ KNOWN_KEYS = frozenset({
     "include_patterns", "exclude_patterns",
     "max_concurrency", "lookback_minutes", "range_size",
     "restore_status_source", "sync_versions", "reconcile_every_hours",
-    "sqs_queue_url", "event_max_messages", "event_time_budget_seconds",
+    "sqs_queue_url", "event_max_messages", "event_time_budget_seconds", "verify_every_hours",
     "object_details",
 })
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "external_id"})
@@ -159,6 +163,8 @@ class Settings:
     sqs_queue_url: str | None = None
     event_max_messages: int = DEFAULT_EVENT_MAX_MESSAGES
     event_time_budget: timedelta = timedelta(seconds=DEFAULT_EVENT_TIME_BUDGET_SECONDS)
+    # Event mode: how often a listing pass verifies what the events did (passes.verify_due).
+    verify_every: timedelta = timedelta(hours=DEFAULT_VERIFY_HOURS)
     # The chosen OBJECT_DETAILS, in that order; empty: off.
     object_details: tuple[str, ...] = ()
     unknown_keys: tuple[str, ...] = ()
@@ -254,6 +260,7 @@ _EXAMPLES = {
     "sqs_queue_url": '"https://sqs.us-east-1.amazonaws.com/123456789012/s3-events"',
     "event_max_messages": '"100000"',
     "event_time_budget_seconds": '"900"',
+    "verify_every_hours": '"24" (any positive number of hours; "0.5" is every half hour)',
     "object_details": '"head", "tags" or "head,tags" (empty: off)',
 }
 
@@ -680,6 +687,8 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
     event_max_messages = _number(r, "event_max_messages", DEFAULT_EVENT_MAX_MESSAGES, 1, 10_000_000, integer=True)
     event_time_budget = _number(r, "event_time_budget_seconds", DEFAULT_EVENT_TIME_BUDGET_SECONDS, 10, 86_400,
                                 integer=False)
+    verify_hours = _number(r, "verify_every_hours", DEFAULT_VERIFY_HOURS, MIN_VERIFY_HOURS, MAX_VERIFY_HOURS,
+                           integer=False)
     object_details = _choices(r, "object_details", OBJECT_DETAILS)
     if include_patterns and not r.failed & {"prefix", "include_patterns"}:
         _check_includes_reach_prefixes(r, prefixes, include_patterns)
@@ -708,6 +717,7 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
         sqs_queue_url=sqs_queue_url,
         event_max_messages=int(event_max_messages),
         event_time_budget=timedelta(seconds=event_time_budget),
+        verify_every=timedelta(hours=verify_hours),
         object_details=object_details,
         unknown_keys=tuple(sorted(str(k) for k in configuration if k not in KNOWN_KEYS)),
         warnings=tuple(r.warnings),

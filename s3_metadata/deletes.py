@@ -197,30 +197,39 @@ def marker_candidates(versions: Iterable[tuple[dict[str, Any], bool]], listed: s
     return found
 
 
-def named_in_versioned_range(loss: Loss, candidates: Sequence[tuple[str, datetime]], tracked_gone: Sequence[str],
-                             identity: Callable[[str], int] = key_identity) -> Named:
-    """Which keys a versioned range's deletes are: the lost keys among the delete-marker candidates, exactly when
-    the key sums allow, else every candidate; and how many lost keys no marker (nor the tracked keys) names."""
+def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]], tracked_gone: Sequence[str],
+                   identity: Callable[[str], int] = key_identity) -> Named:
+    """Which keys a range's deletes are, and how many of its lost keys nothing names.
+
+    `tracked_gone`: keys the stream tracked that are not listed: lost for certain. `candidates`: keys that may have
+    been lost since the range was last listed, with when (newest are tried first): those whose latest version is a
+    delete marker (versioned buckets), and those events say were removed (event mode). The lost keys among them are
+    found exactly when the key sums allow (a subset whose identities add up to what the range lost); otherwise every
+    candidate is deleted (rows stay right, a delete may be sent twice), unless the range is proven to have lost no
+    other key, when none is (their deletes were sent when the range was last listed).
+    """
     tracked = list(tracked_gone)
     skip = set(tracked)
-    markers = sorted(((key, when) for key, when in candidates if key not in skip), key=lambda c: c[1], reverse=True)
+    seen: set[str] = set()
+    others = []
+    for key, when in sorted(candidates, key=lambda c: (c[1] is not None, c[1]), reverse=True):
+        if key not in skip and key not in seen:
+            seen.add(key)
+            others.append(key)
     count, lost_ids = (loss.count, loss.lost_ids) if loss.count is not None else loss.if_none_new or (None, None)
     if count is None:
-        return Named(tuple(tracked + [key for key, _ in markers]), None)
+        return Named(tuple(tracked + others), None)
     wanted = count - len(tracked)
-    if lost_ids is not None and 0 <= wanted <= len(markers):
+    if lost_ids is not None and 0 <= wanted <= len(others):
         rest = (lost_ids - sum(identity(k) for k in tracked)) & MASK
-        found = _subset_with_sum([(i, identity(key)) for i, (key, _) in enumerate(markers)], wanted, rest,
+        found = _subset_with_sum([(i, identity(key)) for i, key in enumerate(others)], wanted, rest,
                                  list(range(wanted)))
         if found is not None:
-            return Named(tuple(tracked + [markers[i][0] for i in sorted(found)]), 0)
+            return Named(tuple(tracked + [others[i] for i in sorted(found)]), 0)
     if loss.count is None:
-        return Named(tuple(tracked + [key for key, _ in markers]), None)
-    return Named(tuple(tracked + [key for key, _ in markers]), max(0, wanted - len(markers)))
+        return Named(tuple(tracked + others), None)
+    if loss.proven and wanted <= 0:
+        return Named(tuple(tracked), 0)
+    return Named(tuple(tracked + others), max(0, wanted - len(others)))
 
 
-def unnamed_in_unversioned_range(loss: Loss, tracked_gone: int) -> int | None:
-    """How many of an unversioned range's lost keys no tracked key names (None: unknown)."""
-    if loss.count is None:
-        return None
-    return max(0, loss.count - tracked_gone)

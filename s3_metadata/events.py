@@ -70,6 +70,24 @@ _MAYBE_FORM_ENCODED = re.compile(r"^(?:[!-$&-~]|%[0-9A-Fa-f]{2})*$")
 ObjectRef = tuple[str, str]
 
 
+@dataclass(frozen=True)
+class Touch:
+    """What a round of events asks of one stream (see event_mode.py).
+
+    `ranges`: the boundaries (`hi`) of the key ranges to list again; `look`: keys to HEAD whatever the listing says,
+    whose rows are sent when their description changed (restores and archive tiers, which no listing of the bucket
+    shows); `send`: keys whose rows are described and sent whatever the listing says (tags, replication, events of a
+    kind this code does not know); `removed`: keys the events say were deleted, which name the range's deletes;
+    `keys`: every key the events name (the sketches take them as probably changed, see sketch.reconcile).
+    """
+
+    ranges: frozenset[str | None]
+    look: frozenset[str] = frozenset()
+    send: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+    keys: frozenset[str] = frozenset()
+
+
 class _Unreadable(ValueError):
     """A message body that is not an event this module understands; the message says what is wrong with it."""
 

@@ -34,7 +34,7 @@ from functools import partial
 from hashlib import blake2b
 from math import ceil
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Collection, Container, Iterable, Sequence
 
 from s3_metadata.deletes import NOTHING, UNKNOWN, Loss, key_identity, range_loss, unknown_loss
 from s3_metadata.rows import ListedObject
@@ -197,6 +197,7 @@ class RangeScanner:
     min_buffer: int = 0
     explain: Callable[[Sequence[Any], Sequence[int], RangeEntry], list[bool] | None] = newest_explaining
     sketches: bool = True
+    suspects: Container[str] = ()
     _objects: list[ListedObject] = field(default_factory=list)
     _fingerprints: list[int] = field(default_factory=list)
     _streaming: bool = False
@@ -274,8 +275,9 @@ class RangeScanner:
             emit = [False] * count
             ids = entry.ids
         elif self.sketches and entry.sketch is not None:
+            suspects = [i for i, o in enumerate(objects) if o.key in self.suspects] if self.suspects else ()
             found = reconcile(Sketch.from_bytes(entry.sketch), entry.count, entry.digest,  # type: ignore[arg-type]
-                              [key_hash(o.key) for o in objects], prints)
+                              [key_hash(o.key) for o in objects], prints, suspects)
             emit = [False] * count
             for index in found.send:
                 emit[index] = True
@@ -384,6 +386,33 @@ def plan_parts(entries: Sequence[RangeEntry], max_parts: int, min_objects: int) 
     if current:
         parts.append(Part(current_lo, tuple(current)))
     return parts
+
+
+def touched_parts(entries: Sequence[RangeEntry], touched: Collection[str | None]) -> list[Part]:
+    """The ranges whose boundaries are in `touched`, as parts of consecutive ranges (one listing each)."""
+    parts: list[Part] = []
+    run: list[RangeEntry] = []
+    run_lo: str | None = None
+    lo: str | None = None
+    for entry in entries:
+        if entry.hi in touched:
+            if not run:
+                run_lo = lo
+            run.append(entry)
+        elif run:
+            parts.append(Part(run_lo, tuple(run)))
+            run = []
+        lo = entry.hi
+    if run:
+        parts.append(Part(run_lo, tuple(run)))
+    return parts
+
+
+def range_of(entries: Sequence[RangeEntry], key: str) -> str | None:
+    """The boundary of the range that holds `key` (entries in key order, the open range last)."""
+    end = len(entries) - (1 if entries and entries[-1].hi is None else 0)
+    index = bisect_left(entries, key, 0, end, key=_HI)
+    return entries[index].hi if index < len(entries) else None
 
 
 def split_points(prefixes: Sequence[str], parts: int) -> list[str]:

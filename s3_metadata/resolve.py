@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from s3_metadata.configuration import DETAILS_HEAD
-from s3_metadata.deletes import marker_candidates, named_in_versioned_range, unnamed_in_unversioned_range
+from s3_metadata.deletes import marker_candidates, named_in_range
 from s3_metadata.details import detail_values, head_details
 from s3_metadata.ranges import Batch
 from s3_metadata.restore import (
@@ -159,8 +159,10 @@ def row_due(sent: bool, described: Description | None, previous: RestoreInfo) ->
 
 
 def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], gone_tracked: Sequence[str],
-            versions: Sequence[tuple[dict[str, Any], bool]] | None) -> Outcome:
-    """The rows, deletes and tracking changes of `batch` (see the module docstring)."""
+            versions: Sequence[tuple[dict[str, Any], bool]] | None, removed: Sequence[str] = ()) -> Outcome:
+    """The rows, deletes and tracking changes of `batch` (see the module docstring). `gone_tracked`: the tracked keys
+    of the batch's range; `versions`: its version listing, when one was needed; `removed`: keys of the range events
+    say were removed (event mode)."""
     out = Outcome()
     upsert = out.upserts.append
     for index, (obj, sent) in enumerate(zip(batch.objects, batch.emit)):
@@ -183,26 +185,24 @@ def resolve(batch: Batch, view: StreamView, described: Mapping[int, Described], 
             upsert(object_row(view.bucket, obj, listed_restore(view.mode, obj)))
         else:
             upsert(described_row(view.bucket, obj, description, view.details))
-    _resolve_deletes(out, batch, view, gone_tracked, versions)
+    _resolve_deletes(out, batch, view, gone_tracked, versions, removed)
     return out
 
 
 def _resolve_deletes(out: Outcome, batch: Batch, view: StreamView, gone_tracked: Sequence[str],
-                     versions: Sequence[tuple[dict[str, Any], bool]] | None) -> None:
+                     versions: Sequence[tuple[dict[str, Any], bool]] | None, removed: Sequence[str]) -> None:
     """The batch's deletes (deletes.py decides which keys they are) and how many lost keys stay unnamed."""
-    listed = {obj.key for obj in batch.objects} if gone_tracked or versions is not None else set()
+    listed = {obj.key for obj in batch.objects} if gone_tracked or removed or versions is not None else set()
     tracked_gone = sorted(set(gone_tracked) - listed)
     if not view.has_history:
-        gone: Sequence[str] = tracked_gone
         out.unnamed = 0
-    elif versions is not None:
-        named = named_in_versioned_range(batch.loss, marker_candidates(versions, listed, view.deletes_since),
-                                         tracked_gone)
-        gone, out.unnamed = named.keys, named.unnamed
-    elif view.versioned:  # the range is proven to have lost nothing: no listing was needed
-        gone, out.unnamed = tracked_gone, 0
+        gone: Sequence[str] = tracked_gone
     else:
-        gone, out.unnamed = tracked_gone, unnamed_in_unversioned_range(batch.loss, len(tracked_gone))
+        candidates: list[tuple[str, datetime | None]] = [(key, None) for key in removed if key not in listed]
+        if versions is not None:
+            candidates += marker_candidates(versions, listed, view.deletes_since)
+        named = named_in_range(batch.loss, candidates, tracked_gone)
+        gone, out.unnamed = named.keys, named.unnamed
     for key in sorted(gone):
         out.tracking[key] = None
         if view.keep(key):

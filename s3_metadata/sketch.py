@@ -390,9 +390,15 @@ class Reconciliation:
     paired: tuple[int, ...] = ()
 
 
-def reconcile(stored: Sketch, old_count: int, old_digest: int,
-              key_hashes: Sequence[int], fingerprints: Sequence[int]) -> Reconciliation:
-    """Compare a range's stored sketch, count and 64-bit digest (sum of fingerprints) with its listing now."""
+def reconcile(stored: Sketch, old_count: int, old_digest: int, key_hashes: Sequence[int],
+              fingerprints: Sequence[int], suspects: Collection[int] = ()) -> Reconciliation:
+    """Compare a range's stored sketch, count and 64-bit digest (sum of fingerprints) with its listing now.
+
+    `suspects`: indices of listed objects that probably appeared or changed (event mode: the objects its events
+    name). They are taken out of the difference before it is peeled, as if they had appeared, so a range many events
+    changed decodes however many they were; a suspect that did not change shows up again in the difference, is peeled
+    as listed, and so counts as unchanged.
+    """
     n = len(fingerprints)
     m = len(stored.cells)
     packed = _pack_all(key_hashes, fingerprints)
@@ -403,7 +409,10 @@ def reconcile(stored: Sketch, old_count: int, old_digest: int,
         return Reconciliation(list(range(n)), False, None, None, None, current)
     difference = current.subtract(stored).cells
     table = list(difference)
-    appeared, disappeared = _decode(table, listed)
+    assumed = {packed[i] for i in suspects}
+    _fill(table, assumed)
+    peeled, disappeared = _decode(table, listed)
+    appeared = list(assumed.symmetric_difference(peeled))
     send = sorted(listed[x] for x in appeared)
     if not any(table):
         digest = sum(fingerprints) - sum((x >> CHECK_BITS) & _FP_MASK for x in appeared) \

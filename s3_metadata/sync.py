@@ -24,7 +24,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Container, Mapping
 from urllib.parse import urlsplit
 
 from s3_metadata import checkpointing
@@ -33,16 +33,20 @@ from s3_metadata.buckets import BucketInspector, BucketPlan
 from s3_metadata.checkpointing import Checkpointer
 from s3_metadata.configuration import Settings, parse_configuration
 from s3_metadata.errors import SyncError
-from s3_metadata.event_mode import drain_queue
+from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue, summary_line
+from s3_metadata.events import Touch
 from s3_metadata.lister import PartLister, Stopped
 from s3_metadata.listing import Page, walk_part, walk_versions
 from s3_metadata.patterns import KeyFilter
 from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
-    replace_entry, split_points, start_pass,
+    replace_entry, split_points, start_pass, touched_parts,
 )
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS
-from s3_metadata.details import newly_chosen
+from s3_metadata.passes import (
+    DRAIN, VERIFICATION_PASS, begin_clean_pass_if_due, begin_versions_rebuild_if_due, end_clean_pass_if_done,
+    end_versions_rebuild_if_done, send_again_for_new_details, sync_kind,
+)
 from s3_metadata.deletes import needs_version_listing
 from s3_metadata.resolve import (
     Described, StreamView, failed_description, head_description, previous_restore, removal_suspected, resolve, row_due,
@@ -94,7 +98,8 @@ class Summary:
 
 @dataclass
 class StreamRun:
-    """A stream during one sync. `versions`: the stream is also walked with ListObjectVersions (versions.py)."""
+    """A stream during one sync. `versions`: the stream is also walked with ListObjectVersions (versions.py).
+    `touch`: the stream is not in a pass: only the ranges events touched are listed again (`Sync.refresh`)."""
 
     state: StreamState
     plan: BucketPlan
@@ -104,6 +109,7 @@ class StreamRun:
     versions: bool = False
     versions_history: bool = False
     parts_left: int = 0
+    touch: Touch | None = None
 
 
 @dataclass
@@ -123,6 +129,7 @@ class PendingBatch:
     heads: dict[int, Future]
     versions: Future | None
     gone: list[str]
+    removed: list[str] = field(default_factory=list)
 
     def ready(self) -> bool:
         return all(f.done() for f in self.heads.values()) and (self.versions is None or self.versions.done())
@@ -139,23 +146,6 @@ def endpoint_label(settings: Settings) -> str:
         return f"The endpoint {parts.scheme}://{parts.hostname or ''}{port}"
     except ValueError:
         return "The configured S3 endpoint"
-
-
-def snapshot_complete(settings: Settings, state: SyncState) -> bool:
-    """Whether every configured stream has finished a full listing and none is in the middle of one."""
-    return all((s := state.streams.get(stream_id(b, p))) is not None and s.watermark is not None and not s.in_pass
-               for b, p in settings.streams())
-
-
-def reconcile_due(settings: Settings, state: SyncState, now: datetime) -> bool:
-    """Whether this sync must (re)start or continue a reconciliation pass."""
-    if settings.reconcile_every is None:
-        return False
-    if state.reconcile_started is not None:
-        return True
-    if not snapshot_complete(settings, state):
-        return False
-    return state.last_reconcile is None or now - state.last_reconcile >= settings.reconcile_every
 
 
 class Sync:
@@ -194,8 +184,9 @@ class Sync:
             self.gateway.bucket_region(bucket)
         self._forget_removed_streams(streams)
         self._inspect_buckets(streams)
-        self._begin_clean_pass_if_due(streams)
-        self._begin_versions_rebuild_if_due(streams, "before this pass")
+        self.summary.reconciled = begin_clean_pass_if_due(self.settings, self.state, self.sink, self.now, streams)
+        self.summary.versions_rebuilt = begin_versions_rebuild_if_due(
+            self.state, self.sink, self._versions_streams(streams), "before this pass")
         runs = [self._prepare(bucket, prefix) for bucket, prefix in streams]
         try:
             work: list[Future] = []
@@ -209,17 +200,63 @@ class Sync:
                 work.extend(self._list_pool.submit(self._list_part, run, part) for part in parts)
                 work.extend(self._list_pool.submit(self._list_versions_part, run, part) for part in version_parts)
             self._wait(work)
-            self._end_versions_rebuild_if_done(runs)
+            end_versions_rebuild_if_done(self.state, [r.state for r in runs if r.versions])
             if self.state.versions_rebuild == REBUILD_DUE:
                 self._rebuild_versions(streams)
         finally:
-            self._stop.set()
-            self._list_pool.shutdown(wait=True, cancel_futures=True)
-            self._head_pool.shutdown(wait=True, cancel_futures=True)
-        self._end_clean_pass_if_done()
+            self.close()
+        end_clean_pass_if_done(self.settings, self.state, self.sink, self.now)
         self.checkpoints.commit()
         self._report(self.clock() - started)
         return self.summary
+
+    def refresh(self, touches: Mapping[str, Touch]) -> Summary:
+        """Event mode: list again only the key ranges events touched, as a pass would list them.
+
+        Each range's rows, deletes, count, digest, key sum and sketch come out exactly as from a listing pass, so
+        the sketches stay those of the last listing of every range and a later verification pass sends only what
+        no event reported. The streams stay out of any pass (no watermark, no pass counted). May be called once per
+        round of events; `close` ends the sync.
+        """
+        try:
+            return self._refresh(touches)
+        except SyncError as error:
+            raise type(error)(f"{error} {self.checkpoints.failure_note()}") from None
+
+    def _refresh(self, touches: Mapping[str, Touch]) -> Summary:
+        streams = [(b, p) for b, p in self.settings.streams() if stream_id(b, p) in touches]
+        for bucket in dict.fromkeys(b for b, _ in streams):
+            self.gateway.bucket_region(bucket)
+        self._inspect_buckets([s for s in streams if s[0] not in self.plans], probe=False)
+        work: list[Future] = []
+        runs: list[StreamRun] = []
+        for bucket, prefix in streams:
+            touch = touches[stream_id(bucket, prefix)]
+            run = self._prepare_refresh(bucket, prefix, touch)
+            runs.append(run)
+            work.extend(self._list_pool.submit(self._list_part, run, part)
+                        for part in touched_parts(run.state.ranges, touch.ranges))
+        self._wait(work)
+        with self._lock:
+            for run in runs:
+                run.state.ranges = start_pass(run.state.ranges)
+        return self.summary
+
+    def _prepare_refresh(self, bucket: str, prefix: str, touch: Touch) -> StreamRun:
+        stream = self.state.stream(bucket, prefix)
+        plan = self.plans[bucket]
+        mode = DIGEST_LISTING_RESTORE if plan.restore.request_restore_status else DIGEST_LISTING
+        if stream.digest_mode != mode:
+            stream.ranges = invalidate_digests(stream.ranges)
+            stream.digest_mode = mode
+        target = effective_range_size(self.settings.range_size, stream.known_objects)
+        return StreamRun(stream, plan, target, sorted(stream.restores), True, touch=touch)
+
+    def close(self) -> None:
+        """Stop the workers (the sync's requests in flight finish first)."""
+        self._stop.set()
+        self._list_pool.shutdown(wait=True, cancel_futures=True)
+        self._head_pool.shutdown(wait=True, cancel_futures=True)
 
     def _wait(self, work: list[Future]) -> None:
         first_error: BaseException | None = None
@@ -237,14 +274,17 @@ class Sync:
             self.sink.info(f"stream s3://{sid} is no longer configured; its state is dropped (its rows stay)")
             del self.state.streams[sid]
 
-    def _inspect_buckets(self, streams: list[tuple[str, str]]) -> None:
+    def _inspect_buckets(self, streams: list[tuple[str, str]], probe: bool = True) -> None:
+        """Plan each bucket of `streams` (buckets.py). `probe`: a bucket whose restore-status mode is not decided
+        yet may spend a listing and a few HEADs finding out; without it (event mode's drains) it keeps the cautious
+        mode until a listing pass decides."""
         inspector = BucketInspector(self.settings, self.gateway, self.sink.warning)
-        for bucket in self.settings.buckets:
+        for bucket in dict.fromkeys(b for b, _ in streams):
             prefixes = [p for b, p in streams if b == bucket]
             # Only restores can confirm the listing: failed descriptions would spend the probe's HEADs for nothing.
             tracked = sorted(k for p in prefixes for k, v in self.state.stream(bucket, p).restores.items()
                              if v.is_tracked)
-            plan = inspector.plan(bucket, prefixes[0], tracked, self.state.restore_sources.get(bucket))
+            plan = inspector.plan(bucket, prefixes[0], tracked, self.state.restore_sources.get(bucket), probe)
             if plan.restore.remember:
                 self.state.restore_sources[bucket] = plan.restore.source
             self.plans[bucket] = plan
@@ -254,77 +294,15 @@ class Sync:
                            + ("unknown" if not tiering.known else
                               f"after {tiering.archive_after.days} days" if tiering.archive_after else "off"))
 
-    def _begin_clean_pass_if_due(self, streams: list[tuple[str, str]]) -> None:
-        """Truncate and re-send everything when the state is new (a re-sync, a reset, a lost state file: the
-        destination may hold rows of objects deleted since) or a reconciliation is due. Recorded in the state,
-        so a resumed pass does not truncate again."""
-        if self.state.reconcile_started is not None:
-            self.sink.info(f"resuming the pass that truncated the tables at {self.state.reconcile_started.isoformat()}")
-            return
-        fresh = not self.state.streams or all(not s.passes and not s.in_pass for s in self.state.streams.values())
-        if not fresh and not reconcile_due(self.settings, self.state, self.now):
-            return
-        # Rows synced before the truncate are marked deleted; every object still in S3 is sent again below.
-        self.sink.truncate(TABLE)
-        if self.settings.sync_versions:
-            self.sink.truncate(VERSIONS_TABLE)
-        self.state.reconcile_started = self.now
-        for bucket, prefix in streams:
-            stream = self.state.stream(bucket, prefix)
-            stream.ranges = invalidate_digests(start_pass(stream.ranges))
-            if stream.version_ranges:
-                stream.version_ranges = invalidate_digests(start_pass(stream.version_ranges))
-            stream.pass_started = None
-        self.state.versions_rebuild = None
-        if fresh:
-            self.sink.info("starting from an empty state: the tables are truncated and every object is sent, so "
-                           "rows of objects deleted since an earlier sync do not stay live")
-        else:
-            self.summary.reconciled = True
-            self.sink.info("reconciliation: every row is marked deleted and every object still in S3 is sent again")
-
-    def _end_clean_pass_if_done(self) -> None:
-        if not snapshot_complete(self.settings, self.state):
-            return
-        if self.state.reconcile_started is not None:
-            self.state.last_reconcile = self.state.reconcile_started
-            self.state.reconcile_started = None
-            self.sink.info("every object has been sent again since the truncate: the tables match S3")
-        elif self.settings.reconcile_every is not None and self.state.last_reconcile is None:
-            self.state.last_reconcile = self.now
-
     def _versions_streams(self, streams: list[tuple[str, str]]) -> list[StreamState]:
         return [self.state.stream(b, p) for b, p in streams if self.settings.sync_versions and self.plans[b].versioned]
-
-    def _begin_versions_rebuild_if_due(self, streams: list[tuple[str, str]], when: str) -> bool:
-        """Truncate s3_object_versions and invalidate every versions range when a removed version was detected, or
-        when the table may hold rows no versions range accounts for (versions synced before the versions walk
-        existed, or a versions range that lost its digests). Returns whether a rebuild began."""
-        if self.state.versions_rebuild == REBUILD_RUNNING or self.state.reconcile_started is not None:
-            return False
-        walked = self._versions_streams(streams)
-        unaccounted = [s for s in walked if s.passes > 0 and not s.version_passes and not s.in_pass]
-        if self.state.versions_rebuild != REBUILD_DUE and not unaccounted:
-            return False
-        self.sink.truncate(VERSIONS_TABLE)
-        for stream in walked:
-            stream.version_ranges = invalidate_digests(start_pass(stream.version_ranges))
-        self.state.versions_rebuild = REBUILD_RUNNING
-        self.summary.versions_rebuilt = True
-        self.sink.info(f"rebuilding s3_object_versions {when}: a version was removed for good (or the table may hold "
-                       "rows the versions walk does not account for), so the table is truncated and every version "
-                       "is sent again")
-        return True
-
-    def _end_versions_rebuild_if_done(self, runs: list[StreamRun]) -> None:
-        if self.state.versions_rebuild == REBUILD_RUNNING and all(not r.state.in_pass for r in runs if r.versions):
-            self.state.versions_rebuild = None
 
     def _rebuild_versions(self, streams: list[tuple[str, str]]) -> None:
         """A second walk of the versioned streams, in the same sync, after a removed version was detected."""
         self.checkpoints.commit()
-        if not self._begin_versions_rebuild_if_due(streams, "after this pass"):
+        if not begin_versions_rebuild_if_due(self.state, self.sink, self._versions_streams(streams), "after this pass"):
             return
+        self.summary.versions_rebuilt = True
         runs: list[StreamRun] = []
         for bucket, prefix in streams:
             stream = self.state.stream(bucket, prefix)
@@ -398,7 +376,7 @@ class Sync:
 
         def on_page(page: Page, kept: int) -> None:
             counter["pages"] += 1
-            if counter["pages"] == 1:
+            if counter["pages"] == 1 and run.touch is None:
                 self._note_pass_start(stream, page.date)
             with self._lock:
                 self.summary.listed += len(page.objects)
@@ -408,12 +386,16 @@ class Sync:
                 self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: {counter['pages']} pages listed in this "
                                f"part, now at key {page.objects[-1].key[:200]!r}")
 
+        suspects = run.touch.keys if run.touch is not None else ()
         lister: PartLister[PendingBatch] = PartLister(
             part, pages, self.filter,
-            lambda lo, entry: RangeScanner(lo, entry, run.target, run.plan.restore.request_restore_status),
+            lambda lo, entry: RangeScanner(lo, entry, run.target, run.plan.restore.request_restore_status,
+                                           suspects=suspects),
             lambda batch: self._dispatch(run, batch), lambda pending: self._complete(run, pending), on_page,
             self._stop.is_set)
         lister.run()
+        if run.touch is not None:
+            return
         if counter["pages"] == 0:
             self._note_pass_start(stream, None)
         self._part_done(run)
@@ -475,19 +457,27 @@ class Sync:
         """Start the requests a batch needs; its rows are sent when they are back."""
         stream = run.state
         plan = run.plan
-        tracked = stream.restores
+        tracked: Container[str] = stream.restores
+        touch = run.touch
+        if touch is not None and (touch.send or touch.look):
+            for index, obj in enumerate(batch.objects):
+                if obj.key in touch.send:
+                    batch.emit[index] = True
+            if touch.look:
+                tracked = set(stream.restores) | touch.look
         heads: dict[int, Future] = {}
         for index, purpose in head_purposes(plan.restore, plan.tiering, batch.objects, batch.emit, tracked, self.now,
                                             bool(self.settings.object_details)).items():
             obj = batch.objects[index]
             heads[index] = self._head_pool.submit(self._describe, run, obj, purpose, batch.emit[index],
-                                                  previous_restore(tracked, obj))
-        seen = {obj.key for obj in batch.objects if obj.key in tracked} if tracked else set()
+                                                  previous_restore(stream.restores, obj))
         versions = None
         if plan.versioned and run.has_history and needs_version_listing(batch.loss):
             versions = self._head_pool.submit(self._versions, run, batch.lo, batch.hi)
-        gone = [key for key in self._tracked_between(run, batch.lo, batch.hi) if key not in seen]
-        return PendingBatch(batch, heads, versions, gone)
+        gone = self._tracked_between(run, batch.lo, batch.hi)
+        removed = [key for key in touch.removed if (batch.lo is None or key > batch.lo)
+                   and (batch.hi is None or key <= batch.hi)] if touch is not None else []
+        return PendingBatch(batch, heads, versions, gone, removed)
 
     def _describe(self, run: StreamRun, obj: ListedObject, purpose: str, sent: bool, previous: RestoreInfo) -> Described:
         """HEAD one object (with ChecksumMode when its row carries the HEAD details) and, with `tags` chosen, read
@@ -531,7 +521,7 @@ class Sync:
                           self.settings.object_details, run.plan.versioned, stream.watermark)
         described = {index: future.result() for index, future in pending.heads.items()}
         versions = pending.versions.result() if pending.versions is not None else None
-        outcome = resolve(batch, view, described, pending.gone, versions)
+        outcome = resolve(batch, view, described, pending.gone, versions, pending.removed)
         for row in outcome.upserts:
             self.sink.upsert(TABLE, row)
         for key in outcome.deletes:
@@ -597,6 +587,13 @@ class Sync:
             f"{sum(s.head_errors.values())} objects not described, {self.gateway.retry_stats.retries} retries "
             f"({self.gateway.retry_stats.waited:.1f}s of backoff), {self.checkpoints.committed} checkpoints, "
             f"{elapsed:.1f}s")
+        for warning in self.warnings():
+            self.sink.warning(warning)
+
+    def warnings(self) -> list[str]:
+        """What this sync's counts say the user should know: one warning per kind of problem."""
+        s = self.summary
+        found = []
         problems = []
         if s.head_errors:
             problems.append(
@@ -617,38 +614,51 @@ class Sync:
                 f"({_by_code(s.unreadable_headers)}); the columns they fill are NULL in those rows.")
         problems += self.gateway.given_up_warnings()
         if problems:
-            self.sink.warning(" ".join(problems))
+            found.append(" ".join(problems))
         if s.unmarked_deletes or s.ranges_uncounted:
-            counted = (f"{s.unmarked_deletes} objects deleted since the last sync in {s.ranges_with_deletes} key ranges"
-                       if s.unmarked_deletes else "no deleted object counted")
-            uncounted = (f"; in {s.ranges_uncounted} more ranges too much changed to count deletes"
-                         if s.ranges_uncounted else "")
-            self.sink.warning(f"{counted}{uncounted}, whose rows could not be marked deleted: S3 keeps no trace of "
-                              "them to name the object by (deletes in unversioned buckets; in versioned buckets, "
-                              "objects deleted for good: DeleteObject with a VersionId, or a lifecycle rule removing "
-                              "an expired delete marker). Their rows stay until a reconciliation "
-                              "(reconcile_every_hours) or, in event mode, their delete events mark them.")
+            found.append(self._unmarked_deletes_warning())
         if s.untracked_restores:
             what = ("objects (restores, pending replications, failed descriptions)" if self.settings.object_details
                     else "restores")
-            self.sink.warning(
+            found.append(
                 f"{s.untracked_restores} {what} were not tracked because {MAX_TRACKED_RESTORES} already are; their "
                 "later changes behind LastModified are only seen when the object otherwise changes (see README, "
                 "'Limits').")
+        return found
 
+    def _unmarked_deletes_warning(self) -> str:
+        s = self.summary
+        counted = (f"{s.unmarked_deletes} objects deleted since the last sync in {s.ranges_with_deletes} key ranges"
+                   if s.unmarked_deletes else "no deleted object counted")
+        uncounted = (f"; in {s.ranges_uncounted} more ranges too much changed to count deletes"
+                     if s.ranges_uncounted else "")
+        if self.settings.sqs_queue_url:
+            return (f"{counted}{uncounted}, whose delete events never reached the table (lost, or older than the "
+                    "queue's retention) and whose rows could not be marked deleted: S3 keeps no trace of them to name "
+                    "the object by. Their rows stay until a reconciliation (reconcile_every_hours); check the queue's "
+                    "dead-letter queue and retention.")
+        return (f"{counted}{uncounted}, whose rows could not be marked deleted: S3 keeps no trace of them to name the "
+                "object by (deletes in unversioned buckets; in versioned buckets, objects deleted for good: "
+                "DeleteObject with a VersionId, or a lifecycle rule removing an expired delete marker). Their rows "
+                "stay until a reconciliation (reconcile_every_hours) or, in event mode, their delete events mark "
+                "them.")
 
-def _send_again_for_new_details(settings: Settings, state: SyncState, sink: Sink) -> None:
-    """When object details are chosen that the rows already sent do not carry, make every stream list and send every
-    object again (a full listing also in event mode), so no row keeps NULL details for good. Recorded at once: a
-    pass killed half way resumes, and the ranges it had finished before are sent again by the next one."""
-    added = newly_chosen(state.object_details, settings.object_details)
-    if added and state.streams:
-        sink.info(f"object_details now includes {', '.join(added)}: every object is sent again with its details, at "
-                  "one HEAD (and GetObjectTagging with tags) per object, once")
-        for stream in state.streams.values():
-            stream.ranges = invalidate_digests(stream.ranges)
-            stream.watermark = None
-    state.object_details = settings.object_details
+    def drain(self) -> EventSummary:
+        """Event mode: drain the queue, listing again the ranges its events touch (`refresh`), then report."""
+        started = self.clock()
+        try:
+            events = drain_queue(self.settings, self.state, self.sink, self.gateway, self.checkpoints.commit,
+                                 self.refresh, self.clock)
+        except SyncError as error:
+            raise type(error)(f"{error} {self.checkpoints.failure_note()}") from None
+        finally:
+            self.close()
+        events.elapsed = self.clock() - started
+        self.sink.info(summary_line(events, self.gateway.requests, self.summary.upserted, self.summary.deleted,
+                                    self.gateway.retry_stats.retries, DETAILS_TAGS in self.settings.object_details))
+        for warning in closing_warnings(events) + self.warnings():
+            self.sink.warning(warning)
+        return events
 
 
 def _by_code(counts: Counter[str]) -> str:
@@ -666,13 +676,16 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     if state and is_fivetran_example_state(state):
         sink.info("found the state of Fivetran's example S3 connector; this connector starts with a full sync")
     sync_state = load_state(state)
-    _send_again_for_new_details(settings, sync_state, sink)
+    send_again_for_new_details(settings, sync_state, sink)
     gateway = gateway_factory(settings)
-    now = datetime.now(timezone.utc)
     if settings.sqs_queue_url and settings.sync_versions:
         sink.warning("sync_versions is on, and event mode does not maintain s3_object_versions: this connection keeps "
                      "listing every sync; turn sync_versions off to sync from the queue")
-    elif settings.sqs_queue_url and snapshot_complete(settings, sync_state) \
-            and not reconcile_due(settings, sync_state, now):
-        return drain_queue(settings, sync_state, sink, gateway, lambda: sink.checkpoint(sync_state.to_json()))
-    return Sync(settings, sync_state, sink, gateway).run()
+    kind = sync_kind(settings, sync_state, datetime.now(timezone.utc))
+    sync = Sync(settings, sync_state, sink, gateway)
+    if kind == DRAIN:
+        return sync.drain()
+    if kind == VERIFICATION_PASS:
+        sink.info(f"event mode: verification pass (verify_every_hours = {settings.verify_every.total_seconds() / 3600:g}):"
+                  " every range is listed and compared with its sketch; only what no event reported is sent")
+    return sync.run()

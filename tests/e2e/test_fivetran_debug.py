@@ -134,7 +134,7 @@ def test_full_sync_then_incremental_sync_match_s3(tmp_path: Path, local_s3: str,
     assert keys == [(["bucket", "key"],)]
 
     state = saved_state(project)
-    assert state["version"] == 2
+    assert state["version"] == 3
     before_second = last_synced(project)
     added, overwritten = "logs/2024/02/01/app.log", "images/2.png"
     s3.put_object(Bucket=bucket, Key=added, Body=filler(added, 321))
@@ -148,7 +148,7 @@ def test_full_sync_then_incremental_sync_match_s3(tmp_path: Path, local_s3: str,
     assert keys_synced_after(project, before_second) == resent
     assert second.counts["Upserts"] == len(resent) < len(expected)
     assert table_rows(project, bucket) == expected
-    assert saved_state(project)["version"] == 2
+    assert saved_state(project)["version"] == 3
 
 
 def test_endpoint_from_aws_endpoint_url_environment_variable(tmp_path: Path, local_s3: str, s3: Any) -> None:

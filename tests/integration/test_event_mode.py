@@ -1,4 +1,5 @@
-"""Event mode through the SDK runner: after a first full listing, syncs drain the SQS queue S3 notifies.
+"""Event mode through the SDK runner: after a first full listing, syncs drain the SQS queue S3 notifies, listing
+again only the key ranges its events touched.
 
 moto sends real S3 event notifications to the queue in process (keys form-encoded as S3 does, no sequencer);
 messages moto cannot produce (sequencers, duplicates, EventBridge events, poison) are sent with
@@ -19,8 +20,9 @@ import pytest
 from s3_metadata import event_mode
 from s3_metadata.aws import S3Gateway
 from s3_metadata.configuration import parse_configuration
-from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue
+from s3_metadata.event_mode import EventSummary, closing_warnings
 from s3_metadata.state import SyncState
+from s3_metadata.sync import Sync
 from tests.integration.test_full_and_incremental import COMPARED
 from tests.support.faults import SimulatedCrash
 from tests.support.harness import project_rows
@@ -99,8 +101,8 @@ def event_summary(output: str) -> dict[str, int]:
     line = [text for text in output.splitlines() if "event sync summary" in text][-1]
     counts = {}
     for label in ("messages received", "object events", "test events", "unparseable", "events applied",
-                  "duplicate or stale events dropped", "events ignored", "events not applied", "rows upserted",
-                  "rows deleted", "LIST", "HEAD requests", "receives", "delete batches", "messages deleted"):
+                  "duplicate or stale events dropped", "events ignored", "key ranges listed again", "rows upserted",
+                  "rows deleted", "LIST", "HEAD", "receive", "delete-batch", "messages deleted"):
         counts[label] = int(re.search(rf"(\d+) {re.escape(label)}", line).group(1))
     return counts
 
@@ -133,7 +135,8 @@ def test_changes_through_the_queue_reach_the_table(harness, listed, queue, capfd
     assert rows[(BUCKET, "k/001.csv")]["size"] == len(b"overwritten with more bytes")
     assert rows[(BUCKET, "cold/a.tar")]["restore_status"] == "restored"
     assert {(BUCKET, key) for key in SPECIAL_KEYS} <= set(rows)
-    assert harness.faults.requests["ListObjectsV2"] == 0
+    # One bucket of 27 objects is one key range: one listing of it answers every event.
+    assert harness.faults.requests["ListObjectsV2"] <= 2
     assert harness.saved_state()["streams"][f"{BUCKET}/"]["restores"].keys() == {"cold/a.tar"}
     assert queue.depth() == 0
     counts = event_summary(capfd.readouterr().out)
@@ -168,11 +171,11 @@ def test_duplicated_and_reordered_messages_change_nothing(harness, listed, queue
     assert result.ok, result.error
     assert content(harness) == before
     assert table_equals_s3(harness)
-    assert harness.faults.requests["HeadObject"] == 2
+    assert result.upserts == result.deletes == 0
     assert queue.depth() == 0
 
 
-def test_stale_event_in_a_later_round_costs_no_head(harness, listed, queue, monkeypatch, capfd):
+def test_stale_event_in_a_later_round_costs_no_listing(harness, listed, queue, monkeypatch, capfd):
     monkeypatch.setattr(event_mode, "ROUND_MESSAGES", 1)
     assert harness.sync(listed).ok
     harness.s3.put(BUCKET, "k/seq.csv", b"now")
@@ -184,7 +187,7 @@ def test_stale_event_in_a_later_round_costs_no_head(harness, listed, queue, monk
     capfd.readouterr()
     assert harness.sync(listed).ok
     counts = event_summary(capfd.readouterr().out)
-    assert harness.faults.requests["HeadObject"] == 1
+    assert harness.faults.requests["ListObjectsV2"] == 1
     assert (counts["events applied"], counts["duplicate or stale events dropped"]) == (1, 2)
     assert queue.depth() == 0
     assert table_equals_s3(harness)
@@ -197,7 +200,7 @@ def test_test_event_is_skipped_and_deleted(harness, listed, queue, capfd):
     assert result.ok, result.error
     counts = event_summary(capfd.readouterr().out)
     assert (counts["messages received"], counts["test events"], counts["messages deleted"]) == (1, 1, 1)
-    assert harness.faults.requests["HeadObject"] == 0
+    assert harness.faults.requests["HeadObject"] == harness.faults.requests["ListObjectsV2"] == 0
     assert result.upserts == 0
     assert queue.depth() == 0
 
@@ -223,7 +226,8 @@ def test_sync_killed_before_deleting_its_messages_converges(harness, listed, que
     assert resumed.ok, resumed.error
     assert table_equals_s3(harness)
     assert queue.depth() == 0
-    assert harness.faults.requests["ListObjectsV2"] == 0
+    # The changes were sent before the crash: listing their range again finds nothing more to send.
+    assert (resumed.upserts, resumed.deletes) == (0, 0)
 
 
 def test_failed_checkpoint_deletes_no_message_and_the_next_sync_converges(harness, listed, queue, monkeypatch):
@@ -286,12 +290,13 @@ def test_eventbridge_messages_are_applied_like_notifications(harness, base_confi
     rows = harness.rows()
     assert {(BUCKET, "eb/with space.txt"), (BUCKET, "eb/c++.txt"), (BUCKET, "eb/sent encoded.txt")} <= set(rows)
     assert rows[(BUCKET, "cold/b.tar")]["restore_status"] == "restored"
-    # Two keys could also be form-encoded ("+"): each costs a second HEAD; the tags event costs none.
-    assert harness.faults.requests["HeadObject"] == 6 + 2
+    # The restore is the one change no listing shows: one HEAD; the tags event changes no column without details.
+    assert harness.faults.requests["HeadObject"] == 1
+    assert result.upserts == 5 and result.deletes == 1
     assert queue.depth() == 0
 
 
-def test_each_event_costs_at_most_one_head_and_nothing_is_listed(harness, listed, queue, capfd):
+def test_events_cost_a_listing_of_their_range_not_a_request_each(harness, listed, queue, capfd):
     assert harness.sync(listed).ok
     events = 200
     for i in range(events):
@@ -303,8 +308,9 @@ def test_each_event_costs_at_most_one_head_and_nothing_is_listed(harness, listed
     requests = harness.faults.requests
     print(f"\n{events} events: {requests['HeadObject']} HEAD, {requests['ReceiveMessage']} ReceiveMessage, "
           f"{requests['DeleteMessageBatch']} DeleteMessageBatch, {requests['ListObjectsV2']} ListObjectsV2")
-    assert requests["ListObjectsV2"] == 0
-    assert requests["HeadObject"] == events
+    assert requests["HeadObject"] == 0
+    # 200 new keys land in the stream's last range, listed again once per round of messages.
+    assert requests["ListObjectsV2"] <= 2 * (events // event_mode.ROUND_MESSAGES + 1)
     assert requests["ReceiveMessage"] <= events // 10 + 2
     assert requests["DeleteMessageBatch"] == events // 10
     assert result.upserts == events
@@ -323,25 +329,35 @@ def test_events_outside_the_configuration_are_ignored_and_deleted(harness, base_
     assert harness.sync(config).ok
     counts = event_summary(capfd.readouterr().out)
     assert (counts["events applied"], counts["events ignored"]) == (1, 3)
-    assert harness.faults.requests["HeadObject"] == 1
+    assert harness.faults.requests["ListObjectsV2"] == 1
     keys = {key for _, key in harness.rows()}
     assert "k/in.csv" in keys and not keys & {"k/scratch.tmp", "elsewhere/out.csv"}
     assert queue.depth() == 0
 
 
-def test_object_head_cannot_read_stays_in_the_queue(harness, listed, queue, capfd):
+def test_an_object_that_cannot_be_described_gets_a_row_that_says_why(harness, base_config, queue, capfd):
+    """With object details, a HEAD that fails writes the row with NULL details and counts it; the object is tracked
+    and described again by the next sync, which sends its row once the HEAD works. Its message is deleted."""
+    config = base_config(sqs_queue_url=queue.url, object_details="head")
+    assert harness.sync(config).ok
     harness.s3.put(BUCKET, "k/denied.csv", b"kms")
     harness.s3.put(BUCKET, "k/readable.csv", b"ok")
     harness.faults.respond("HeadObject", 403, code="AccessDenied", when=lambda op, request, n: "denied" in request.url)
     capfd.readouterr()
-    result = harness.sync(listed)
+    result = harness.sync(config)
     assert result.ok, result.error
     output = capfd.readouterr().out
-    assert event_summary(output)["events not applied"] == 1
     assert any("could not be described by HEAD (AccessDenied: 1)" in line for line in output.splitlines())
-    keys = {key for _, key in harness.rows()}
-    assert "k/readable.csv" in keys and "k/denied.csv" not in keys
-    assert queue.depth() == 1
+    rows = harness.rows()
+    assert rows[(BUCKET, "k/denied.csv")]["content_type"] is None
+    assert rows[(BUCKET, "k/readable.csv")]["content_type"] is not None
+    assert "k/denied.csv" in harness.saved_state()["streams"][f"{BUCKET}/"]["restores"]
+    assert queue.depth() == 0
+    harness.faults.clear()
+    queue.send(s3_notification(s3_record("k/other.csv", bucket=BUCKET)))  # any event: tracked objects are retried
+    harness.s3.put(BUCKET, "k/other.csv", b"o")
+    assert harness.sync(config).ok
+    assert harness.rows()[(BUCKET, "k/denied.csv")]["content_type"] is not None
 
 
 def test_message_budget_stops_the_sync_and_the_next_one_continues(harness, base_config, queue, capfd):
@@ -369,6 +385,17 @@ def test_an_empty_queue_costs_one_receive(harness, listed, queue):
     assert dict(harness.faults.requests) == {"ReceiveMessage": 1}
 
 
+def test_an_event_sync_inspects_each_bucket_once(harness, listed, queue, monkeypatch):
+    """A drain of several rounds lists each round's ranges, but asks each bucket's versioning and tiering once."""
+    monkeypatch.setattr(event_mode, "ROUND_MESSAGES", 2)
+    for i in range(6):
+        harness.s3.put(BUCKET, f"k/round-{i}.csv", b"r")
+    harness.faults.clear()
+    assert harness.sync(listed).ok
+    assert harness.faults.requests["GetBucketVersioning"] == 1
+    assert table_equals_s3(harness)
+
+
 class RecordingSink:
     """The sink of one sync, with the queue depth seen at every checkpoint."""
 
@@ -377,6 +404,7 @@ class RecordingSink:
         self.rows: dict[tuple[str, str], dict] = {}
         self.depth_at_checkpoints: list[int] = []
         self.warnings: list[str] = []
+        self.truncates: list[str] = []
 
     def upsert(self, table: str, row: dict) -> None:
         self.rows[(table, row["bucket"], row["key"])] = row
@@ -385,7 +413,7 @@ class RecordingSink:
         self.rows.pop((table, keys["bucket"], keys["key"]), None)
 
     def truncate(self, table: str) -> None:
-        raise AssertionError("event mode never truncates")
+        self.truncates.append(table)
 
     def checkpoint(self, state: dict) -> None:
         self.depth_at_checkpoints.append(self.queue.depth())
@@ -397,34 +425,42 @@ class RecordingSink:
         self.warnings.append(message)
 
 
-def drain(config: dict, sink: RecordingSink, checkpoint=None):
-    settings = parse_configuration(config)
-    state = SyncState()
-    return drain_queue(settings, state, sink, S3Gateway(settings),
-                       checkpoint or (lambda: sink.checkpoint(state.to_json())))
-
-
 def test_messages_are_deleted_only_after_their_checkpoint(harness, base_config, queue, monkeypatch):
     monkeypatch.setattr(event_mode, "ROUND_MESSAGES", 4)
+    sink = RecordingSink(queue)
+    config = base_config(sqs_queue_url=queue.url)
+    settings = parse_configuration(config)
+    state = SyncState()
+    Sync(settings, state, sink, S3Gateway(settings)).run()
     for i in range(6):
         harness.s3.put(BUCKET, f"direct/{i}.csv", b"d")
-    sink = RecordingSink(queue)
-    summary = drain(base_config(sqs_queue_url=queue.url), sink)
-    # 1 test event + 6 creates in rounds of 4: each round's messages are still queued at its checkpoint.
-    assert sink.depth_at_checkpoints == [7, 3]
+    sink.depth_at_checkpoints.clear()
+    sink.truncates.clear()
+    sync = Sync(settings, state, sink, S3Gateway(settings))
+    summary = sync.drain()
+    assert sink.truncates == []  # a drain never truncates
+    # 1 test event + 6 creates in rounds of 4: the first round's messages are still queued at its checkpoint; the
+    # second round's listing finds nothing the first did not send, so it has nothing new to commit.
+    assert sink.depth_at_checkpoints == [7]
     assert queue.depth() == 0
-    assert (summary.messages, summary.rounds, summary.checkpoints, summary.upserted) == (7, 2, 2, 6)
-    assert set(sink.rows) == {("s3_objects", BUCKET, f"direct/{i}.csv") for i in range(6)}
+    assert (summary.messages, summary.rounds, summary.checkpoints, sync.summary.upserted) == (7, 2, 2, 6)
+    assert {("s3_objects", BUCKET, f"direct/{i}.csv") for i in range(6)} <= set(sink.rows)
 
 
 def test_a_failed_checkpoint_deletes_nothing(harness, base_config, queue):
-    harness.s3.put(BUCKET, "direct/x.csv", b"d")
     sink = RecordingSink(queue)
+    settings = parse_configuration(base_config(sqs_queue_url=queue.url))
+    state = SyncState()
+    Sync(settings, state, sink, S3Gateway(settings)).run()
+    harness.s3.put(BUCKET, "direct/x.csv", b"d")
+    harness.faults.clear()
+    sync = Sync(settings, state, sink, S3Gateway(settings))
 
     def failing_checkpoint() -> None:
         raise SimulatedCrash("the checkpoint was not committed")
+    sync.checkpoints.commit = failing_checkpoint
     with pytest.raises(SimulatedCrash):
-        drain(base_config(sqs_queue_url=queue.url), sink, failing_checkpoint)
+        sync.drain()
     assert harness.faults.requests["DeleteMessageBatch"] == 0
     assert queue.depth() == 2
 
@@ -432,13 +468,8 @@ def test_a_failed_checkpoint_deletes_nothing(harness, base_config, queue):
 @pytest.mark.parametrize("counts, expected", [
     pytest.param({}, [], id="all-well"),
     pytest.param({"delete_failures": 3}, ["SQS did not delete 3 processed messages"], id="delete-failures"),
-    pytest.param({"untracked_restores": 2}, ["2 restores were not tracked because 10000 already are"],
-                 id="untracked-restores"),
     pytest.param({"unparseable": 2, "unreadable_reasons": Counter({"the message body is not JSON": 2})},
                  ["2 queue messages could not be read", "(the message body is not JSON (2))"], id="unparseable"),
-    pytest.param({"head_errors": Counter({"AccessDenied": 2, "InvalidObjectState": 1})},
-                 ["3 objects could not be described by HEAD (AccessDenied: 2, InvalidObjectState: 1)"],
-                 id="head-errors"),
 ])
 def test_closing_warnings(counts, expected):
     warnings = closing_warnings(EventSummary(**counts))

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from s3_metadata.deletes import (
-    NOTHING, UNKNOWN, Loss, key_identity, marker_candidates, named_in_versioned_range, needs_version_listing,
-    range_loss, unnamed_in_unversioned_range,
+    NOTHING, UNKNOWN, Loss, key_identity, marker_candidates, named_in_range, needs_version_listing, range_loss,
 )
 from s3_metadata.ranges import MASK, RangeEntry, RangeScanner
 from s3_metadata.rows import ListedObject
@@ -146,8 +145,8 @@ def exact(*keys) -> Loss:
     pytest.param(Loss(1, False), "a b", "", ["a", "b"], 0, id="no-key-sum-every-candidate"),
     pytest.param(UNKNOWN, "a b", "t", ["t", "a", "b"], None, id="unknown-loss-every-candidate-uncounted"),
 ])
-def test_named_in_versioned_range(loss, candidates, tracked, keys, unnamed):
-    named = named_in_versioned_range(loss, [(k, WHEN) for k in candidates.split()], tracked.split())
+def test_named_in_range(loss, candidates, tracked, keys, unnamed):
+    named = named_in_range(loss, [(k, WHEN) for k in candidates.split()], tracked.split())
     assert (sorted(named.keys), named.unnamed) == (sorted(keys), unnamed)
 
 
@@ -155,25 +154,28 @@ def test_an_unknown_loss_is_proven_by_markers_when_no_key_is_new():
     """A range too changed for its sketch: if the markers add up to what it lost supposing no listed key is new, they
     are the deletes, exactly."""
     loss = Loss(None, False, if_none_new=(2, ids(["b", "d"])))
-    named = named_in_versioned_range(loss, [(k, WHEN) for k in "a b c d".split()], [])
+    named = named_in_range(loss, [(k, WHEN) for k in "a b c d".split()], [])
     assert (named.keys, named.unnamed) == (("b", "d"), 0)
     unproven = Loss(None, False, if_none_new=(2, ids(["b", "zz"])))
-    named = named_in_versioned_range(unproven, [(k, WHEN) for k in "a b c d".split()], [])
+    named = named_in_range(unproven, [(k, WHEN) for k in "a b c d".split()], [])
     assert (sorted(named.keys), named.unnamed) == (["a", "b", "c", "d"], None)
 
 
-def test_named_in_versioned_range_finds_the_lost_keys_among_many_old_markers():
+def test_named_in_range_finds_the_lost_keys_among_many_old_markers():
     rng = random.Random(3)
     markers = [f"gone-{i:04d}" for i in range(300)]
     lost = rng.sample(markers, 4)
-    named = named_in_versioned_range(exact(*lost), [(k, WHEN) for k in markers], [])
+    named = named_in_range(exact(*lost), [(k, WHEN) for k in markers], [])
     assert (sorted(named.keys), named.unnamed) == (sorted(lost), 0)
 
 
-@pytest.mark.parametrize("loss, tracked, expected", [
-    pytest.param(exact("a", "b"), 0, 2, id="counted"),
-    pytest.param(exact("a", "b"), 1, 1, id="tracked-key-named"),
-    pytest.param(UNKNOWN, 0, None, id="unknown"),
+@pytest.mark.parametrize("loss, candidates, tracked, keys, unnamed", [
+    pytest.param(exact("a", "b"), "", "", [], 2, id="unversioned-counted"),
+    pytest.param(exact("a", "b"), "", "a", ["a"], 1, id="tracked-key-named"),
+    pytest.param(UNKNOWN, "", "", [], None, id="unknown"),
+    pytest.param(NOTHING, "x", "", [], 0, id="nothing-lost-an-event-named-key-was-handled-before"),
+    pytest.param(exact("x"), "x y", "", ["x"], 0, id="event-named-key-among-others"),
 ])
-def test_unnamed_in_unversioned_range(loss, tracked, expected):
-    assert unnamed_in_unversioned_range(loss, tracked) == expected
+def test_named_in_range_without_markers(loss, candidates, tracked, keys, unnamed):
+    named = named_in_range(loss, [(k, None) for k in candidates.split()], tracked.split())
+    assert (sorted(named.keys), named.unnamed) == (sorted(keys), unnamed)

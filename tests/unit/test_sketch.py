@@ -452,3 +452,30 @@ def test_property_beyond_capacity_falls_back_safely(seed):
     trials = [random_change(rng, rng.randint(2 * M, 6 * M)) for _ in range(40)]
     complete = sum(check(case, M) for case in trials)
     assert complete <= len(trials) // 10
+
+
+# ---------------------------------------------------------------------------------------------------- suspects
+
+def test_suspects_decode_a_range_far_past_its_capacity():
+    """Event mode names the objects it expects changed: 200 new objects in a range of 22 decode exactly."""
+    rng = random.Random(21)
+    old = [element(rng) for _ in range(22)]
+    added = [element(rng) for _ in range(200)]
+    new = old + added
+    without = Change(old, new).reconcile()
+    assert not without.complete
+    with_suspects = reconcile(sketch_of(old), len(old), sum(e.fingerprint for e in old) & MASK64, [e.key_hash for e in new],
+                              [e.fingerprint for e in new], suspects=range(22, 222))
+    assert with_suspects.complete and with_suspects.send == list(range(22, 222))
+    assert (with_suspects.added, with_suspects.deleted) == (200, 0)
+
+
+def test_suspects_that_did_not_change_count_as_unchanged():
+    """Duplicated events name objects whose listing did not change: they are not sent."""
+    rng = random.Random(22)
+    old = [element(rng) for _ in range(100)]
+    new = list(old)
+    new[5] = Element(old[5].key_hash, rng.getrandbits(64))
+    result = reconcile(sketch_of(old), len(old), sum(e.fingerprint for e in old) & MASK64, [e.key_hash for e in new],
+                       [e.fingerprint for e in new], suspects=[5, 6, 7, 40])
+    assert result.complete and result.send == [5] and result.changed == 1

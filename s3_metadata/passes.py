@@ -1,0 +1,144 @@
+"""Which kind of sync is due, and the passes that truncate a table and send it again.
+
+A sync is one of:
+- a listing pass (sync.py), the first of a connection, and every sync in listing mode;
+- in event mode (`sqs_queue_url`), once the first pass is complete, a drain of the queue (event_mode.py), except
+  when a verification pass (`verify_every_hours`: a listing pass that sends only what changed without an event
+  reaching the table, and counts deletes no event named) or a reconciliation is due.
+
+Two kinds of pass begin by truncating a table, recorded in the state so that a pass killed half way resumes
+without truncating again:
+- the clean pass: the first sync from an empty state (a re-sync, a reset, a lost state file: the destination may
+  hold rows of objects deleted since) and every reconciliation (`reconcile_every_hours`) truncate `s3_objects` (and
+  `s3_object_versions`), and every object is sent again;
+- the versions rebuild: a version removed for good (which ListObjectVersions no longer shows, so its row cannot be
+  named) truncates `s3_object_versions`, and every version is sent again.
+
+The decisions are plain functions over the settings and the state; the sink only receives the truncates and the
+lines that say what happened.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from s3_metadata.configuration import Settings
+from s3_metadata.details import newly_chosen
+from s3_metadata.ranges import invalidate_digests, start_pass
+from s3_metadata.rows import TABLE, VERSIONS_TABLE
+from s3_metadata.sink import Sink
+from s3_metadata.state import REBUILD_DUE, REBUILD_RUNNING, StreamState, SyncState, stream_id
+
+LISTING_PASS = "listing pass"
+VERIFICATION_PASS = "verification pass"
+DRAIN = "drain"
+
+
+def snapshot_complete(settings: Settings, state: SyncState) -> bool:
+    """Whether every configured stream has finished a full listing and none is in the middle of one."""
+    return all((s := state.streams.get(stream_id(b, p))) is not None and s.watermark is not None and not s.in_pass
+               for b, p in settings.streams())
+
+
+def reconcile_due(settings: Settings, state: SyncState, now: datetime) -> bool:
+    """Whether this sync must (re)start or continue a reconciliation pass."""
+    if settings.reconcile_every is None:
+        return False
+    if state.reconcile_started is not None:
+        return True
+    if not snapshot_complete(settings, state):
+        return False
+    return state.last_reconcile is None or now - state.last_reconcile >= settings.reconcile_every
+
+
+def verify_due(settings: Settings, state: SyncState, now: datetime) -> bool:
+    """Whether an event-mode connection's verification pass is due: `verify_every` since the last pass began."""
+    last = min((s.watermark for s in state.streams.values() if s.watermark is not None), default=None)
+    return last is None or now - last >= settings.verify_every
+
+
+def sync_kind(settings: Settings, state: SyncState, now: datetime) -> str:
+    """What this sync does: a listing pass, an event-mode verification pass, or a drain of the queue."""
+    if not settings.sqs_queue_url or settings.sync_versions:
+        return LISTING_PASS
+    if not snapshot_complete(settings, state) or reconcile_due(settings, state, now):
+        return LISTING_PASS
+    return VERIFICATION_PASS if verify_due(settings, state, now) else DRAIN
+
+
+def send_again_for_new_details(settings: Settings, state: SyncState, sink: Sink) -> None:
+    """When object details are chosen that the rows already sent do not carry, make every stream list and send every
+    object again (a full listing also in event mode), so no row keeps NULL details for good. Recorded at once: a
+    pass killed half way resumes, and the ranges it had finished before are sent again by the next one."""
+    added = newly_chosen(state.object_details, settings.object_details)
+    if added and state.streams:
+        sink.info(f"object_details now includes {', '.join(added)}: every object is sent again with its details, at "
+                  "one HEAD (and GetObjectTagging with tags) per object, once")
+        for stream in state.streams.values():
+            stream.ranges = invalidate_digests(stream.ranges)
+            stream.watermark = None
+    state.object_details = settings.object_details
+
+
+def begin_clean_pass_if_due(settings: Settings, state: SyncState, sink: Sink, now: datetime,
+                            streams: Iterable[tuple[str, str]]) -> bool:
+    """Truncate and re-send everything when the state is new or a reconciliation is due; returns whether this sync
+    began a reconciliation (a first sync's truncate is not one)."""
+    if state.reconcile_started is not None:
+        sink.info(f"resuming the pass that truncated the tables at {state.reconcile_started.isoformat()}")
+        return False
+    fresh = not state.streams or all(not s.passes and not s.in_pass for s in state.streams.values())
+    if not fresh and not reconcile_due(settings, state, now):
+        return False
+    # Rows synced before the truncate are marked deleted; every object still in S3 is sent again by this pass.
+    sink.truncate(TABLE)
+    if settings.sync_versions:
+        sink.truncate(VERSIONS_TABLE)
+    state.reconcile_started = now
+    for bucket, prefix in streams:
+        stream = state.stream(bucket, prefix)
+        stream.ranges = invalidate_digests(start_pass(stream.ranges))
+        if stream.version_ranges:
+            stream.version_ranges = invalidate_digests(start_pass(stream.version_ranges))
+        stream.pass_started = None
+    state.versions_rebuild = None
+    if fresh:
+        sink.info("starting from an empty state: the tables are truncated and every object is sent, so rows of "
+                  "objects deleted since an earlier sync do not stay live")
+        return False
+    sink.info("reconciliation: every row is marked deleted and every object still in S3 is sent again")
+    return True
+
+
+def end_clean_pass_if_done(settings: Settings, state: SyncState, sink: Sink, now: datetime) -> None:
+    if not snapshot_complete(settings, state):
+        return
+    if state.reconcile_started is not None:
+        state.last_reconcile = state.reconcile_started
+        state.reconcile_started = None
+        sink.info("every object has been sent again since the truncate: the tables match S3")
+    elif settings.reconcile_every is not None and state.last_reconcile is None:
+        state.last_reconcile = now
+
+
+def begin_versions_rebuild_if_due(state: SyncState, sink: Sink, walked: list[StreamState], when: str) -> bool:
+    """Truncate s3_object_versions and invalidate every versions range of the `walked` streams when a removed
+    version was detected, or when the table may hold rows no versions range accounts for (versions synced before
+    the versions walk existed, or a versions range that lost its digests). Returns whether a rebuild began."""
+    if state.versions_rebuild == REBUILD_RUNNING or state.reconcile_started is not None:
+        return False
+    unaccounted = [s for s in walked if s.passes > 0 and not s.version_passes and not s.in_pass]
+    if state.versions_rebuild != REBUILD_DUE and not unaccounted:
+        return False
+    sink.truncate(VERSIONS_TABLE)
+    for stream in walked:
+        stream.version_ranges = invalidate_digests(start_pass(stream.version_ranges))
+    state.versions_rebuild = REBUILD_RUNNING
+    sink.info(f"rebuilding s3_object_versions {when}: a version was removed for good (or the table may hold rows the "
+              "versions walk does not account for), so the table is truncated and every version is sent again")
+    return True
+
+
+def end_versions_rebuild_if_done(state: SyncState, walked: Iterable[StreamState]) -> None:
+    if state.versions_rebuild == REBUILD_RUNNING and all(not s.in_pass for s in walked):
+        state.versions_rebuild = None
