@@ -653,8 +653,6 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
              gateway_factory: Callable[[Settings], S3Gateway] = S3Gateway) -> Any:
     """Validate everything, then run a listing sync, or drain the event queue once the snapshot is complete."""
     settings = parse_configuration(configuration)
-    if settings.unknown_keys:
-        sink.warning(f"unknown configuration keys are ignored: {', '.join(settings.unknown_keys)}")
     for warning in settings.warnings:
         sink.warning(warning)
     if state and is_fivetran_example_state(state):
