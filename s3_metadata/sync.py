@@ -660,6 +660,7 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     sync_state = load_state(state)
     _send_again_for_new_details(settings, sync_state, sink)
     gateway = gateway_factory(settings)
+    gateway.log_retries_to(sink.warning)
     now = datetime.now(timezone.utc)
     if settings.sqs_queue_url and settings.sync_versions:
         sink.warning("sync_versions is on, and event mode does not maintain s3_object_versions: this connection keeps "

@@ -12,7 +12,7 @@ from s3_metadata.errors import (
     clock_skewed, endpoint_unreachable, is_bare, mask_url, no_credentials, not_s3_api, resolve_bare_head,
     resource_arn, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
-from s3_metadata.retry import RetryPolicy, RetryStats, is_retryable
+from s3_metadata.retry import RetryPolicy, RetryStats, RetryWaves, is_retryable
 
 ROLE = "arn:aws:iam::123456789012:role/fivetran-s3-metadata"
 
@@ -93,6 +93,47 @@ def test_delay_is_reproducible_with_a_seed():
     first = [policy.delay(a, random.Random(3)) for a in range(1, 10)]
     second = [policy.delay(a, random.Random(3)) for a in range(1, 10)]
     assert first == second
+
+
+@pytest.mark.parametrize("attempt, wait, first_contact, exhausted", [
+    pytest.param(1, 0.1, False, False, id="first-failure-retried"),
+    pytest.param(9, 100.0, False, False, id="ninth-within-budget"),
+    pytest.param(10, 0.0, False, True, id="max-attempts"),
+    pytest.param(3, 300.5, False, True, id="over-total-wait"),
+    pytest.param(2, 0.3, True, False, id="first-contact-second-failure-retried"),
+    pytest.param(3, 0.3, True, True, id="first-contact-third-failure-stops"),
+    pytest.param(2, 2.5, True, True, id="first-contact-over-its-wait"),
+])
+def test_when_retries_are_exhausted(attempt, wait, first_contact, exhausted):
+    assert RetryPolicy().exhausted(attempt, wait, first_contact) is exhausted
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("retries, logged", [
+    pytest.param([(0, "SlowDown")], ["SlowDown@0"], id="one-retry-logged"),
+    pytest.param([(0, "SlowDown"), (1, "SlowDown"), (30, "SlowDown"), (89, "SlowDown")], ["SlowDown@0"],
+                 id="a-wave-logged-once-while-retries-keep-coming"),
+    pytest.param([(0, "SlowDown"), (1, "InternalError"), (2, "SlowDown")], ["SlowDown@0", "InternalError@1"],
+                 id="each-reason-its-own-wave"),
+    pytest.param([(0, "SlowDown"), (59, "SlowDown"), (118, "SlowDown"), (177.5, "SlowDown")], ["SlowDown@0"],
+                 id="gaps-under-a-minute-keep-the-wave"),
+    pytest.param([(0, "SlowDown"), (60, "SlowDown"), (61, "SlowDown")], ["SlowDown@0", "SlowDown@60"],
+                 id="a-quiet-minute-starts-a-new-wave"),
+])
+def test_retries_are_logged_once_per_wave(retries, logged):
+    clock, messages = Clock(), []
+    waves = RetryWaves(messages.append, clock)
+    for at, reason in retries:
+        clock.now = 100.0 + at
+        waves.retrying(reason, f"{reason}@{at:g}")
+    assert messages == logged
 
 
 def test_retry_stats_record():
