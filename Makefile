@@ -54,7 +54,7 @@ reset: venv
 # Build build/package/ and deploy it with configuration.json (read from where it is, never copied). The API key
 # comes from FIVETRAN_API_KEY (the SDK asks for what is missing): nothing secret on the command line.
 deploy: venv
-	$(PYTHON) -m scripts.package
+	$(PYTHON) -m scripts.package --no-hint
 	$(FIVETRAN) deploy build/package --configuration "$(abspath $(CONFIG_FILE))" \
 		$(if $(DESTINATION),--destination "$(DESTINATION)") $(if $(CONNECTION),--connection "$(CONNECTION)") \
 		$(NAMING_FLAG)

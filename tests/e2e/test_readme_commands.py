@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +29,9 @@ import duckdb
 import pytest
 
 from scripts.connector_project import SCHEMA, TABLE, warehouse_path
-from scripts.local_s3 import DUMMY_CREDENTIALS, REGION, wait_for_next_second
-from scripts.package import REPO
+from scripts.local_s3 import wait_for_next_second
 from tests.e2e.test_fivetran_debug import fill_bucket
+from tests.support.fresh_clone import fresh_clone, link_virtual_environment, user_shell_environment
 from tests.support.readme_blocks import for_local_warehouse, queries, shell_steps
 
 pytestmark = pytest.mark.e2e
@@ -50,50 +49,6 @@ configuration.update(bucket={bucket!r}, object_details="head,tags")
 with open(path, "w", encoding="utf-8") as handle:
     json.dump(configuration, handle, indent=2)
 """
-
-
-def fresh_clone(destination: Path) -> Path:
-    """`git clone` of this checkout, with the working tree's files laid over it (uncommitted edits included)."""
-    if not (REPO / ".git").exists():
-        pytest.skip("the README test clones the repository, and this checkout is not a git repository")
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(destination)], check=True)
-    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            check=True, capture_output=True).stdout.decode("utf-8").split("\0")
-    for name in filter(None, listed):
-        source = REPO / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
-
-
-def link_virtual_environment(clone: Path) -> None:
-    """`.venv` in the clone is the environment running this test, which `make venv` then finds up to date."""
-    marker = Path(sys.prefix) / "bin" / ".installed"
-    if sys.prefix == sys.base_prefix or not marker.exists():
-        pytest.skip("no `make venv` environment to reuse (run under `make test`, or set README_TEST_FRESH_VENV=1)")
-    (clone / ".venv").symlink_to(sys.prefix, target_is_directory=True)
-    older = marker.stat().st_mtime - 60
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        os.utime(clone / name, (older, older))
-
-
-def user_shell_environment(endpoint: str, editor: Path) -> dict[str, str]:
-    """A new terminal's environment: no virtual environment on PATH or active, no AWS setting but the local S3."""
-    def in_a_venv(directory: str) -> bool:
-        return (Path(directory).parent / "pyvenv.cfg").exists()
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith(("AWS_", "PYTHON")) and name not in ("VIRTUAL_ENV", "CONFIGURATION",
-                                                                               "VENV", "NAMING", "MAKEFLAGS")}
-    environment["PATH"] = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
-                                          if d and not in_a_venv(d))
-    environment.update(DUMMY_CREDENTIALS)
-    environment.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull,
-                        "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
-                        "EDITOR": str(editor), "NO_COLOR": "1", "DO_NOT_TRACK": "1"})
-    loopback = ",".join(filter(None, [environment.get("NO_PROXY"), "127.0.0.1,localhost"]))
-    environment.update({"NO_PROXY": loopback, "no_proxy": loopback})
-    return environment
 
 
 def run_step(clone: Path, body: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
@@ -115,7 +70,7 @@ def test_the_readme_commands_work_as_written_on_a_fresh_clone(tmp_path: Path, lo
     editor = tmp_path / "editor"
     editor.write_text(EDITOR.format(python=sys.executable, bucket=BUCKET), encoding="utf-8")
     editor.chmod(0o755)
-    environment = user_shell_environment(local_s3, editor)
+    environment = user_shell_environment(local_s3, {"EDITOR": str(editor)})
     readme = (clone / "README.md").read_text(encoding="utf-8")
 
     outputs = {}
