@@ -8,13 +8,10 @@ run in that order, each in its own `bash -e` in the clone, and every statement o
   fails for a user), AWS settings for the local S3 only (`AWS_ENDPOINT_URL`, dummy credentials, no profile);
 - `$EDITOR`: a script that fills configuration.json in for the local bucket (the bucket, and `object_details`
   head,tags so that the object-details queries have their columns); every other value stays as the example has it;
-- the virtual environment: `.venv` in the clone is a link to the one running this test, with requirements files
-  older than its install marker, so `make venv` finds it up to date (creating one costs about a minute, and CI has
-  just created this one with the same `make venv` from a fresh clone). `README_TEST_FRESH_VENV=1` creates a real one.
+- the virtual environment: `.venv` in the clone is a link to the one running this test, which `make venv` finds up
+  to date (tests/support/fresh_clone.py); `README_TEST_FRESH_VENV=1` lets `make venv` create a real one instead.
 
-`make test` is the one README command never run here: this test is part of it. The clone is `git clone` of this
-checkout with the working tree's files (tracked, and untracked but not ignored) laid over it, so uncommitted edits
-are what is tested.
+`make test` is the one README command never run here: this test is part of it.
 """
 from __future__ import annotations
 
