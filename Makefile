@@ -9,7 +9,8 @@ export DO_NOT_TRACK := 1
 FIVETRAN = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/fivetran
 # The configuration `make debug` and `make deploy` use (`make package` copies it in only when it is given).
 CONFIG_FILE = $(or $(CONFIGURATION),configuration.json)
-# FIVETRAN or SOURCE (see README, "Table names"); empty: the SDK's default, FIVETRAN.
+# FIVETRAN or SOURCE: how a new warehouse or connection names the tables (s_3_objects or s3_objects) and columns
+# (checksum_crc_32 or checksum_crc32); empty: the SDK's default, FIVETRAN. Either keeps the naming it was created with.
 NAMING ?=
 NAMING_FLAG = $(if $(NAMING),--naming $(NAMING))
 
