@@ -4,9 +4,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
-.PHONY: venv test unit demo bench bench-targets package clean
+# The SDK's `fivetran` runs `pipreqs` by name, so every `fivetran` command here runs with the virtual environment's
+# bin first on PATH: nothing needs to be activated.
+FIVETRAN = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/fivetran
+# The configuration `make debug` and `make deploy` use (`make package` copies it in only when it is given).
+CONFIG_FILE = $(or $(CONFIGURATION),configuration.json)
+# FIVETRAN or SOURCE: how a new warehouse or connection names the tables (s_3_objects or s3_objects) and columns
+# (checksum_crc_32 or checksum_crc32); empty: the SDK's default, FIVETRAN. Either keeps the naming it was created with.
+NAMING ?=
+NAMING_FLAG = $(if $(NAMING),--naming $(NAMING))
+
+.PHONY: venv test unit demo debug configuration configuration-test reset deploy bench bench-targets package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
+	@echo "Installing the virtual environment $(VENV) from requirements-dev.txt (once; about a minute)..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -23,6 +34,31 @@ unit: venv
 # The connector end to end on a local S3 (moto_server): see scripts/demo.py. Writes only to .demo/.
 demo: venv
 	$(BIN)/python -m scripts.demo
+
+# `fivetran debug` on configuration.json: writes files/warehouse.db and files/state.json (run again: incremental).
+debug: venv
+	$(FIVETRAN) debug --configuration "$(CONFIG_FILE)" $(NAMING_FLAG)
+
+# `fivetran configuration`: asks for every key of the setup form and writes configuration.json, secrets encrypted
+# (with a key kept in ~/.fivetran/connector_sdk; `fivetran debug`, `deploy` and the setup tests decrypt them).
+configuration: venv
+	$(FIVETRAN) configuration
+
+# The setup tests Fivetran runs before the first sync, on configuration.json, without syncing.
+configuration-test: venv
+	$(FIVETRAN) configuration --test
+
+# Forget the local sync (files/): the next `make debug` is a full sync into a new warehouse.
+reset: venv
+	$(FIVETRAN) reset
+
+# Build build/package/ and deploy it with configuration.json (read from where it is, never copied). The API key
+# comes from FIVETRAN_API_KEY (the SDK asks for what is missing): nothing secret on the command line.
+deploy: venv
+	$(PYTHON) -m scripts.package --no-hint
+	$(FIVETRAN) deploy build/package --configuration "$(abspath $(CONFIG_FILE))" \
+		$(if $(DESTINATION),--destination "$(DESTINATION)") $(if $(CONNECTION),--connection "$(CONNECTION)") \
+		$(NAMING_FLAG)
 
 # The deployment package, built explicitly: exactly connector.py, s3_metadata/*.py and requirements.txt in
 # build/package/ (scripts/package.py; standard library only, no virtual environment needed). With

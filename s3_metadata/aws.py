@@ -54,7 +54,7 @@ from s3_metadata.head_headers import head_fields, user_metadata
 from s3_metadata.listing import Position
 from s3_metadata.listing_xml import ListedVersion, parse_objects_page, parse_versions_page
 from s3_metadata.object_urls import PROBE_KEYS, ObjectUrls, PlannedRequest, object_urls, signed_head
-from s3_metadata.retry import RetryPolicy, RetryStats, Streak, after_failure, gives_up, is_retryable
+from s3_metadata.retry import RetryPolicy, RetryStats, RetryWaves, Streak, after_failure, gives_up, is_retryable
 from s3_metadata.rows import ListedObject, listed_object
 from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
 
@@ -439,6 +439,9 @@ class S3Gateway:
         self._planning = threading.local()
         self._head_members: dict[str, tuple[str, str]] = {}
         self._head_parser = self._session.get_component("response_parser_factory").create_parser("rest-xml")
+        # Whether any endpoint has answered a request yet (see retry.py: network failures before that are cut short).
+        self._answered = False
+        self._retry_waves: RetryWaves | None = None
         self._setup_credentials()
 
     @property
@@ -875,6 +878,18 @@ class S3Gateway:
         return self._call_classified("DescribeRule", None, self._events(queue_url).describe_rule, Name=name)
 
     # -- the envelope
+    def log_retries_to(self, report: Callable[[str], None]) -> None:
+        """Log each wave of retries (the first retry for a reason) through `report`, e.g. the sync's logger."""
+        self._retry_waves = RetryWaves(report, self._clock)
+
+    def _retrying(self, operation: str, bucket: str | None, failure: str, attempt: int) -> None:
+        if self._retry_waves is not None:
+            where = f" for bucket '{bucket}'" if bucket else ""
+            self._retry_waves.retrying(failure, (
+                f"{operation}{where} failed with {failure} (attempt {attempt}); retrying with backoff. Further "
+                f"retries after {failure} are not logged until none has come for a minute; the closing summary "
+                "counts them all"))
+
     def _count(self, operation: str) -> None:
         with self._lock:
             self.requests[operation] += 1
@@ -939,6 +954,7 @@ class S3Gateway:
             try:
                 with self._in_flight:
                     response = method(**request)
+                self._answered = True
                 if operation == "ListObjectsV2" and "IsTruncated" not in response and PARSED_HERE not in response:
                     # Any XML parses, so a web page answering 200 would read as an empty bucket.
                     headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
@@ -947,6 +963,7 @@ class S3Gateway:
                     self._note_success(operation)
                 return response
             except ClientError as error:
+                self._answered = True
                 raw_code = str(error.response.get("Error", {}).get("Code") or "")
                 code = raw_code or "Unknown"
                 status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -975,10 +992,12 @@ class S3Gateway:
             except BotoCoreError as error:
                 raise SyncError(f"{operation} could not be sent: {type(error).__name__}") from None
             delay = self.policy.delay(attempt, self._rng)
-            if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_wait:
-                if failure in _NETWORK_ERROR_NAMES:
+            network = failure in _NETWORK_ERROR_NAMES
+            if self.policy.exhausted(attempt, waited + delay, first_contact=network and not self._answered):
+                if network:
                     raise endpoint_unreachable(self._endpoint, failure, attempt)
                 raise retries_exhausted(operation, failure, attempt, waited, bucket, status)
+            self._retrying(operation, bucket, failure, attempt)
             self.retry_stats.record(delay)
             waited += delay
             self._sleep(delay)

@@ -13,6 +13,7 @@ of `repr`, so a `Settings` can be logged or shown in a traceback without leaking
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -70,6 +71,12 @@ KNOWN_KEYS = frozenset({
     "sqs_queue_url", "event_max_messages", "event_time_budget_seconds", "verify_every_hours",
     "object_details",
 })
+# Accepted so that existing configurations stay valid, but doing nothing: never suggested for a mistyped key.
+DEPRECATED_KEYS = frozenset({"lookback_minutes"})
+SUGGESTED_KEYS = KNOWN_KEYS - DEPRECATED_KEYS
+# How alike a mistyped key must be to a known one (difflib's ratio) to be suggested: 'prefx' -> 'prefix' is 0.91,
+# 'region' -> 'aws_region' 0.75; unrelated names ('zeta', 'alpha') stay below 0.5.
+SUGGESTION_CUTOFF = 0.7
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "external_id"})
 URL_KEYS = frozenset({"endpoint_url", "sqs_queue_url"})
 # How much of a value a message may show: enough to recognise it, never a whole pasted document.
@@ -110,24 +117,27 @@ class Problem:
     example: str
 
     def __str__(self) -> str:
-        return f"Configuration key '{self.key}': {self.problem}. Example of a good value: {self.example}"
+        stop = "" if self.problem.endswith(("?", ".")) else "."
+        return f"Configuration key '{self.key}': {self.problem}{stop} Example of a good value: {self.example}"
 
 
 class ConfigurationError(ValueError):
     """Configuration values that cannot work: one line per problem, each naming the key and showing a good value.
 
     `ConfigurationError(key, problem, example)` makes a single-problem error; `ConfigurationError.of(problems)`
-    one with several. `.key` is the first key, `.keys` every key named.
+    one with several. `.key` is the first key, `.keys` every key named. `notes` are lines after the problems that
+    explain nothing by themselves but help fix them (an unknown key, ignored, that looks like a known one).
     """
 
-    def __init__(self, key: str, problem: str, example: str, *more: Problem):
+    def __init__(self, key: str, problem: str, example: str, *more: Problem, notes: Sequence[str] = ()):
         self.problems: tuple[Problem, ...] = (Problem(key, problem, example), *more)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        self.notes = tuple(notes)
+        super().__init__("\n".join([*(str(p) for p in self.problems), *self.notes]))
 
     @classmethod
-    def of(cls, problems: Sequence[Problem]) -> ConfigurationError:
+    def of(cls, problems: Sequence[Problem], notes: Sequence[str] = ()) -> ConfigurationError:
         first, *rest = problems
-        return cls(first.key, first.problem, first.example, *rest)
+        return cls(first.key, first.problem, first.example, *rest, notes=notes)
 
     @property
     def key(self) -> str:
@@ -265,6 +275,22 @@ _EXAMPLES = {
 }
 
 
+def suggested_key(name: str) -> str | None:
+    """The known key `name` was most likely meant to be (a typo, another case, '-' for '_', a longer or shorter
+    form such as 'bucket_name' or 'region'), or None when nothing is close or two keys are equally likely.
+    Deprecated keys are never suggested."""
+    folded = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if folded in SUGGESTED_KEYS:
+        return folded
+    close = difflib.get_close_matches(folded, sorted(SUGGESTED_KEYS), n=1, cutoff=SUGGESTION_CUTOFF)
+    if close:
+        return close[0]
+    inside = [k for k in SUGGESTED_KEYS if k in folded]  # 'bucket_name', 's3_bucket'
+    around = [k for k in SUGGESTED_KEYS if len(folded) >= 5 and folded in k]  # 'secret'
+    candidates = inside or around
+    return candidates[0] if len(candidates) == 1 else None  # 'patterns': include or exclude? say nothing
+
+
 def bucket_name_problem(name: str) -> str | None:
     """What is wrong with `name` as a bucket name (S3's general purpose bucket rules), or None."""
     if name.lower().startswith(("s3://", "arn:", "http://", "https://")) or "/" in name:
@@ -354,7 +380,10 @@ class _Reader:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.failed: set[str] = set()
-        raw = (configuration.get(k) for k in sorted(SECRET_KEYS))
+        # The value of a mistyped secret key ('aws_secret_acess_key') is kept out of messages as a secret too.
+        unknown = (k for k in configuration if k not in KNOWN_KEYS)
+        secret_keys = sorted(SECRET_KEYS) + [k for k in unknown if suggested_key(str(k)) in SECRET_KEYS]
+        raw = (configuration.get(k) for k in secret_keys)
         self.secrets = tuple(sorted({v.strip() for v in raw if isinstance(v, str) and v.strip()}, key=len,
                                     reverse=True))
 
@@ -411,7 +440,7 @@ def _buckets(r: _Reader) -> tuple[str, ...]:
     text = r.text("bucket")
     if text is None:
         if "bucket" not in r.failed:
-            r.problem("bucket", "is required and was empty")
+            r.problem("bucket", "is required and was empty" if "bucket" in r.configuration else "is required")
         return ()
     buckets: list[str] = []
     names = r.entries("bucket", text)
@@ -660,6 +689,26 @@ def _pattern_warnings(r: _Reader, prefixes: tuple[str, ...], includes: tuple[str
                    "also matches an exclude pattern, and excludes win")
 
 
+def _unknown_key_notes(r: _Reader, unknown_keys: tuple[str, ...]) -> list[str]:
+    """What to say about keys this connector does not know, which are ignored. One that looks like a key with a
+    problem is named in that problem's line ("'bucket' is required; 'buckte' is not a configuration key: did you mean
+    'bucket'?"); the others get a line of their own, returned: warnings of a sync, or lines under the problems."""
+    notes = []
+    for key in unknown_keys:
+        shown = r.quote("", key)
+        suggestion = suggested_key(key)
+        if suggestion is not None and suggestion in r.failed:
+            index = next(i for i, p in enumerate(r.problems) if p.key == suggestion)
+            problem = r.problems[index]
+            r.problems[index] = Problem(problem.key, f"{problem.problem}; {shown} is not a configuration key: did you "
+                                                     f"mean '{suggestion}'?", problem.example)
+        elif suggestion is not None:
+            notes.append(f"unknown configuration key {shown} is ignored; did you mean '{suggestion}'?")
+        else:
+            notes.append(f"unknown configuration key {shown} is ignored")
+    return notes
+
+
 def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
     """Validate `configuration` and return `Settings`; raises ConfigurationError naming every bad value, and
     nothing else, whatever the input."""
@@ -697,8 +746,10 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
     if restore_status_source == "listing" and endpoint_url:
         r.warn("restore_status_source is 'listing' while endpoint_url is set: S3-compatible stores do not report "
                "RestoreStatus in listings, so restored objects would show as archived forever; use 'auto' or 'head'")
+    unknown_keys = tuple(sorted(str(k) for k in configuration if k not in KNOWN_KEYS))
+    notes = _unknown_key_notes(r, unknown_keys)
     if r.problems:
-        raise ConfigurationError.of(r.problems)
+        raise ConfigurationError.of(r.problems, notes)
     return Settings(
         buckets=buckets,
         prefixes=prefixes,
@@ -719,6 +770,6 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
         event_time_budget=timedelta(seconds=event_time_budget),
         verify_every=timedelta(hours=verify_hours),
         object_details=object_details,
-        unknown_keys=tuple(sorted(str(k) for k in configuration if k not in KNOWN_KEYS)),
-        warnings=tuple(r.warnings),
+        unknown_keys=unknown_keys,
+        warnings=(*notes, *r.warnings),
     )

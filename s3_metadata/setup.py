@@ -115,6 +115,9 @@ FIELDS: tuple[FieldSpec, ...] = (
               description="Event mode: after the first full sync, sync from S3 event notifications instead of listing."),
     FieldSpec("event_max_messages", "Maximum messages per sync", placeholder="100000"),
     FieldSpec("event_time_budget_seconds", "Event mode time budget per sync (seconds)", placeholder="900"),
+    FieldSpec("verify_every_hours", "Event mode: verify every (hours)", placeholder="24",
+              description="Event mode: a listing pass this often sends only what no event reported (lost events) and "
+                          "counts deletes whose events were lost. Re-sends nothing unchanged; fractions allowed."),
 )
 
 

@@ -669,8 +669,6 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
              gateway_factory: Callable[[Settings], S3Gateway] = S3Gateway) -> Any:
     """Validate everything, then run a listing sync, or drain the event queue once the snapshot is complete."""
     settings = parse_configuration(configuration)
-    if settings.unknown_keys:
-        sink.warning(f"unknown configuration keys are ignored: {', '.join(settings.unknown_keys)}")
     for warning in settings.warnings:
         sink.warning(warning)
     if state and is_fivetran_example_state(state):
@@ -678,6 +676,7 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     sync_state = load_state(state)
     send_again_for_new_details(settings, sync_state, sink)
     gateway = gateway_factory(settings)
+    gateway.log_retries_to(sink.warning)
     if settings.sqs_queue_url and settings.sync_versions:
         sink.warning("sync_versions is on, and event mode does not maintain s3_object_versions: this connection keeps "
                      "listing every sync; turn sync_versions off to sync from the queue")

@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=BUILD, help="the folder to build (emptied first)")
     parser.add_argument("--configuration", type=Path, default=None,
                         help="a configuration.json to copy in, for `fivetran deploy` to read (it is never zipped)")
+    parser.add_argument("--no-hint", action="store_true", help="do not say how to deploy (`make deploy` does it)")
     arguments = parser.parse_args(argv)
     if arguments.configuration is not None and not arguments.configuration.is_file():
         parser.error(f"--configuration: no file at {arguments.configuration}")
@@ -76,9 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     output = arguments.output.resolve()
     shown = output.relative_to(Path.cwd()) if output.is_relative_to(Path.cwd()) else output
     print(f"built {shown}/ with {len(names)} files: {', '.join(names)}")
-    print(f"deploy it with: fivetran deploy {shown} --api-key <API_KEY> --destination <DESTINATION> "
-          f"--connection <CONNECTION_NAME>" + ("" if arguments.configuration else
-                                             ' --configuration "$PWD/configuration.json"'))
+    if arguments.no_hint:
+        return 0
+    if output == BUILD:
+        print("deploy it with: FIVETRAN_API_KEY=<API_KEY> make deploy DESTINATION=<DESTINATION> "
+              "CONNECTION=<CONNECTION_NAME>")
+    else:
+        print(f"deploy it with (the virtual environment's bin on PATH, for pipreqs): fivetran deploy {shown} "
+              "--api-key <API_KEY> --destination <DESTINATION> --connection <CONNECTION_NAME>"
+              + ("" if arguments.configuration else ' --configuration "$PWD/configuration.json"'))
     return 0
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from s3_metadata.aws import PROBE_VERDICT_SECONDS, AwsCallError, S3Gateway
 from s3_metadata.configuration import parse_configuration
-from s3_metadata.errors import ClockSkewError, CredentialsError, RetriesExhaustedError
+from s3_metadata.errors import ClockSkewError, CredentialsError, EndpointError, RetriesExhaustedError
 from s3_metadata.retry import RetryPolicy
+from scripts.local_s3 import free_port
 from tests.conftest import TEST_SECRET
 
 POLICY = RetryPolicy(max_attempts=4, base_delay=0.0005, max_delay=0.001, max_total_wait=1.0)
@@ -184,3 +186,66 @@ def test_head_asks_for_checksums_only_when_told(bucket, gateway):
     with_checksums = gateway.head_object("test-bucket", KEYS[0], checksums=True)
     assert dict(plain.checksums) == {} and plain.checksum_algorithm is None
     assert set(with_checksums.checksums) == {"CRC32"} and with_checksums.checksum_algorithm == "CRC32"
+
+
+def unreachable(request) -> EndpointConnectionError:
+    return EndpointConnectionError(endpoint_url=request.url)
+
+
+def test_unreachable_endpoint_before_any_answer_fails_after_the_first_contact_attempts(bucket, gateway):
+    """A refused connection (or a name that does not resolve) on the very first request is a wrong endpoint, not a
+    blip: a few quick attempts, then the clear message, instead of the full backoff."""
+    bucket.fail("HeadBucket", unreachable)
+    with pytest.raises(EndpointError) as raised:
+        gateway.bucket_region("test-bucket")
+    assert "after 3 attempts (EndpointConnectionError)" in str(raised.value)
+    assert gateway.requests["HeadBucket"] == POLICY.first_contact_attempts == 3
+    assert gateway.retry_stats.retries == 2
+
+
+def test_network_failures_keep_every_retry_once_the_endpoint_has_answered(bucket, gateway):
+    assert gateway.bucket_region("test-bucket") == "us-east-1"
+    bucket.fail("ListObjectsV2", unreachable)
+    with pytest.raises(EndpointError) as raised:
+        gateway.list_page("test-bucket", "", None, None)
+    assert f"after {POLICY.max_attempts} attempts (EndpointConnectionError)" in str(raised.value)
+    assert gateway.requests["ListObjectsV2"] == POLICY.max_attempts > POLICY.first_contact_attempts
+
+
+def test_throttling_before_any_answer_keeps_every_retry(bucket, gateway):
+    """An answer, even SlowDown, is contact: only network failures are cut short."""
+    bucket.throttle(1.0, operation="HeadBucket")
+    with pytest.raises(RetriesExhaustedError):
+        gateway.bucket_region("test-bucket")
+    assert gateway.requests["HeadBucket"] == POLICY.max_attempts
+
+
+def test_a_refused_port_fails_without_backoff_worth_waiting_for():
+    """A real socket: nothing listens on the port, so every connection is refused at once."""
+    settings = parse_configuration({"bucket": "test-bucket", "aws_access_key_id": "AKIATESTEXAMPLE00001",
+                                    "aws_secret_access_key": TEST_SECRET, "endpoint_url": f"http://127.0.0.1:"
+                                                                                          f"{free_port()}"})
+    slept: list[float] = []
+    gateway = S3Gateway(settings, sleep=slept.append)
+    with pytest.raises(EndpointError) as raised:
+        gateway.bucket_region("test-bucket")
+    assert "Could not reach endpoint_url http://127.0.0.1:" in str(raised.value)
+    assert gateway.requests["HeadBucket"] == 3 and len(slept) == 2
+    assert sum(slept) <= RetryPolicy().first_contact_max_wait
+
+
+def test_each_wave_of_retries_is_logged_once_with_its_reason(bucket, gateway, clock):
+    logged: list[str] = []
+    gateway.log_retries_to(logged.append)
+    bucket.throttle(1.0, operation="HeadObject")
+    for key in KEYS[:3]:
+        with pytest.raises(AwsCallError):
+            gateway.head_object("test-bucket", key)
+    assert gateway.retry_stats.retries == 3 * (POLICY.max_attempts - 1)
+    assert logged == ["HeadObject for bucket 'test-bucket' failed with SlowDown (attempt 1); retrying with backoff. "
+                      "Further retries after SlowDown are not logged until none has come for a minute; the closing "
+                      "summary counts them all"]
+    clock.now += 61
+    with pytest.raises(AwsCallError):
+        gateway.head_object("test-bucket", KEYS[3])
+    assert len(logged) == 2

@@ -1,15 +1,19 @@
 """Unit tests for s3_metadata.configuration: every key, every error path, and secrets kept out of repr."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from s3_metadata.configuration import (
-    DEFAULT_EVENT_MAX_MESSAGES, DEFAULT_EVENT_TIME_BUDGET_SECONDS, DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_EVENT_MAX_MESSAGES, DEPRECATED_KEYS, DEFAULT_EVENT_TIME_BUDGET_SECONDS, DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RANGE_SIZE, DEFAULT_REGION, DEFAULT_ROLE_SESSION_NAME, KNOWN_KEYS, SECRET_KEYS, ConfigurationError,
-    Settings, parse_configuration, split_list,
+    Settings, parse_configuration, split_list, suggested_key,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETzz"
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-session-TOKEN-zz"
@@ -40,6 +44,7 @@ FULL_CONFIGURATION = {
     "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events",
     "event_max_messages": "5000",
     "event_time_budget_seconds": "120.5",
+    "verify_every_hours": "0.25",
     "object_details": "Tags, head",
 }
 
@@ -65,6 +70,7 @@ EXPECTED_FROM_FULL = {
     "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/s3-events",
     "event_max_messages": 5000,
     "event_time_budget": timedelta(seconds=120.5),
+    "verify_every": timedelta(minutes=15),
     "object_details": ("head", "tags"),
     "unknown_keys": (),
 }
@@ -156,16 +162,13 @@ def test_empty_value_means_unset_for_every_optional_key(blank):
     assert parse_configuration(configuration) == parse_configuration({"bucket": "my-bucket"})
 
 
-def test_configuration_json_example_with_placeholders_replaced_parses():
-    """The shipped configuration.json.example: all optional keys "", placeholders filled in."""
-    settings = parse_configuration({
-        "bucket": "my-bucket", "prefix": "", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
-        "aws_secret_access_key": SECRET, "aws_session_token": "", "role_arn": "", "external_id": "",
-        "role_session_name": "", "aws_region": "us-east-1", "endpoint_url": "", "include_patterns": "",
-        "exclude_patterns": "", "max_concurrency": "16", "lookback_minutes": "60", "range_size": "250",
-    })
-    assert settings == Settings(buckets=("my-bucket",), aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-                                aws_secret_access_key=SECRET)
+def test_configuration_json_example_holds_every_key_with_its_default():
+    """configuration.json.example lists every key but the deprecated ones, each with its default: with the bucket
+    filled in it parses to exactly what the bucket alone gives. Only the bucket is a placeholder."""
+    example = json.loads((ROOT / "configuration.json.example").read_text(encoding="utf-8"))
+    assert set(example) == KNOWN_KEYS - DEPRECATED_KEYS
+    assert [key for key, value in example.items() if value.startswith("<")] == ["bucket"]
+    assert parse_configuration({**example, "bucket": "my-bucket"}) == parse_configuration({"bucket": "my-bucket"})
 
 
 @pytest.mark.parametrize("configuration", [
@@ -251,6 +254,8 @@ def test_comma_lists(key, text, field, expected):
     pytest.param("event_max_messages", "10000000", "event_max_messages", 10_000_000, id="event-messages-max"),
     pytest.param("event_time_budget_seconds", "10", "event_time_budget", timedelta(seconds=10), id="budget-min"),
     pytest.param("event_time_budget_seconds", "86400", "event_time_budget", timedelta(days=1), id="budget-max"),
+    pytest.param("verify_every_hours", "0.001", "verify_every", timedelta(seconds=3.6), id="verify-min"),
+    pytest.param("verify_every_hours", "1.5", "verify_every", timedelta(minutes=90), id="verify-fraction"),
     pytest.param("object_details", "head", "object_details", ("head",), id="details-head"),
     pytest.param("object_details", "tags", "object_details", ("tags",), id="details-tags-alone"),
     pytest.param("object_details", " TAGS , Head ", "object_details", ("head", "tags"),
@@ -302,6 +307,86 @@ def test_unknown_keys_are_collected_sorted_and_ignored():
     settings = parse_configuration({"bucket": "my-bucket", "zeta": "1", "Bucket": "x", "alpha": ["not", "checked"]})
     assert settings.unknown_keys == ("Bucket", "alpha", "zeta")
     assert settings.buckets == ("my-bucket",)
+    assert settings.warnings == ("unknown configuration key 'Bucket' is ignored; did you mean 'bucket'?",
+                                 "unknown configuration key 'alpha' is ignored",
+                                 "unknown configuration key 'zeta' is ignored")
+
+
+@pytest.mark.parametrize("name, expected", [
+    pytest.param("prefx", "prefix", id="letter-missing"),
+    pytest.param("buckte", "bucket", id="letters-swapped"),
+    pytest.param("Bucket", "bucket", id="capitalised"),
+    pytest.param("Prefix ", "prefix", id="capitalised-trailing-space"),
+    pytest.param("max-concurrency", "max_concurrency", id="dash-for-underscore"),
+    pytest.param("aws_secret_key", "aws_secret_access_key", id="shortened"),
+    pytest.param("access_key_id", "aws_access_key_id", id="without-aws"),
+    pytest.param("region", "aws_region", id="region"),
+    pytest.param("endpoint", "endpoint_url", id="endpoint"),
+    pytest.param("bucket_name", "bucket", id="longer-form"),
+    pytest.param("s3_bucket", "bucket", id="prefixed-form"),
+    pytest.param("buckets", "bucket", id="plural"),
+    pytest.param("queue_url", "sqs_queue_url", id="queue"),
+    pytest.param("include", "include_patterns", id="include"),
+    pytest.param("patterns", None, id="include-or-exclude-ambiguous"),
+    pytest.param("role", None, id="role-arn-or-session-ambiguous"),
+    pytest.param("name", None, id="too-short-to-guess"),
+    pytest.param("lookback_minute", None, id="deprecated-key-never-suggested"),
+    pytest.param("zeta", None, id="unrelated"),
+    pytest.param("tags", None, id="unrelated-short"),
+])
+def test_mistyped_key_suggestion(name, expected):
+    assert suggested_key(name) == expected
+
+
+@pytest.mark.parametrize("configuration, warnings", [
+    pytest.param({"bucket": "my-bucket", "prefx": "logs/"},
+                 ["unknown configuration key 'prefx' is ignored; did you mean 'prefix'?"], id="typo-warned"),
+    pytest.param({"bucket": "my-bucket", "prefix": "logs/", "prefx": "raw/"},
+                 ["unknown configuration key 'prefx' is ignored; did you mean 'prefix'?"],
+                 id="typo-next-to-the-real-key"),
+    pytest.param({"bucket": "my-bucket", "colour": "blue"}, ["unknown configuration key 'colour' is ignored"],
+                 id="no-suggestion"),
+    pytest.param({"bucket": "my-bucket", "x" * 100: "1"},
+                 [f"unknown configuration key {'x' * 40!r}… (100 characters) is ignored"], id="long-name-cut"),
+])
+def test_unknown_key_warnings(configuration, warnings):
+    assert list(parse_configuration(configuration).warnings) == warnings
+
+
+@pytest.mark.parametrize("configuration, lines", [
+    pytest.param({"buckte": "my-bucket"},
+                 ["Configuration key 'bucket': is required; 'buckte' is not a configuration key: did you mean "
+                  "'bucket'? Example of a good value: \"my-data-bucket\" or \"logs-bucket,archive-bucket\""],
+                 id="missing-bucket-and-its-typo-in-one-line"),
+    pytest.param({"bucket": "", "Bucket": "my-bucket"},
+                 ["Configuration key 'bucket': is required and was empty; 'Bucket' is not a configuration key: did "
+                  "you mean 'bucket'? Example of a good value: \"my-data-bucket\" or \"logs-bucket,archive-bucket\""],
+                 id="empty-bucket-and-capitalised-twin"),
+    pytest.param({"buckte": "my-bucket", "prefx": "logs/", "zeta": "1"},
+                 ["Configuration key 'bucket': is required; 'buckte' is not a configuration key: did you mean "
+                  "'bucket'? Example of a good value: \"my-data-bucket\" or \"logs-bucket,archive-bucket\"",
+                  "unknown configuration key 'prefx' is ignored; did you mean 'prefix'?",
+                  "unknown configuration key 'zeta' is ignored"],
+                 id="other-unknown-keys-listed-under-the-problems"),
+    pytest.param({"bucket": "my-bucket", "max_concurrency": "many", "max_concurency": "8"},
+                 ["Configuration key 'max_concurrency': must be a whole number, got 'many'; 'max_concurency' is not "
+                  "a configuration key: did you mean 'max_concurrency'? Example of a good value: \"16\""],
+                 id="bad-value-and-typo-of-the-same-key"),
+])
+def test_unknown_keys_are_named_in_the_error_they_help_explain(configuration, lines):
+    with pytest.raises(ConfigurationError) as raised:
+        parse_configuration(configuration)
+    assert str(raised.value).splitlines() == lines
+
+
+def test_value_of_a_mistyped_secret_key_is_kept_secret_too():
+    """A secret under a mistyped key ('aws_secret_acess_key') and pasted into another key is still hidden."""
+    with pytest.raises(ConfigurationError) as raised:
+        parse_configuration({"bucket": f"my-bucket/{SECRET}", "aws_secret_acess_key": SECRET,
+                             "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE"})
+    message = str(raised.value)
+    assert SECRET not in message and "(value hidden)" in message
+    assert "did you mean 'aws_secret_access_key'?" in message
 
 
 @pytest.mark.parametrize("prefix, patterns, expected_prefixes", [
@@ -322,7 +407,7 @@ def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_pr
 @pytest.mark.parametrize("configuration, key, problem", [
     # bucket
     pytest.param({"bucket": ""}, "bucket", "is required and was empty", id="bucket-empty"),
-    pytest.param({"prefix": "logs/"}, "bucket", "is required and was empty", id="bucket-missing"),
+    pytest.param({"prefix": "logs/"}, "bucket", "is required. Example", id="bucket-missing"),
     pytest.param({"bucket": "a-bucket,,b-bucket"}, "bucket", "has an empty entry", id="bucket-empty-entry"),
     pytest.param({"bucket": "a-bucket,"}, "bucket", "has an empty entry", id="bucket-trailing-comma"),
     pytest.param({"bucket": "s3://my-bucket"}, "bucket", "is not a bare bucket name", id="bucket-s3-url"),

@@ -13,7 +13,7 @@ from s3_metadata.errors import (
     resource_arn, retries_exhausted, role_not_sent, role_unavailable, role_unreachable, tls_failure,
 )
 from s3_metadata.retry import (
-    GIVE_UP_AFTER, RetryPolicy, RetryStats, Streak, after_failure, gives_up, is_retryable, lasting_failure,
+    GIVE_UP_AFTER, RetryPolicy, RetryStats, RetryWaves, Streak, after_failure, gives_up, is_retryable, lasting_failure,
 )
 
 ROLE = "arn:aws:iam::123456789012:role/fivetran-s3-metadata"
@@ -157,6 +157,47 @@ def test_gave_up_message_names_the_operation_the_code_and_what_to_do():
     message = gave_up("GetObjectTagging", "InternalError", 500, 6, 4, 2995)
     assert "GetObjectTagging failed with InternalError (HTTP 500) 6 times in a row, on 4 different objects" in message
     assert "2995 requests not sent" in message and "take 'tags' out of object_details" in message
+
+
+@pytest.mark.parametrize("attempt, wait, first_contact, exhausted", [
+    pytest.param(1, 0.1, False, False, id="first-failure-retried"),
+    pytest.param(9, 100.0, False, False, id="ninth-within-budget"),
+    pytest.param(10, 0.0, False, True, id="max-attempts"),
+    pytest.param(3, 300.5, False, True, id="over-total-wait"),
+    pytest.param(2, 0.3, True, False, id="first-contact-second-failure-retried"),
+    pytest.param(3, 0.3, True, True, id="first-contact-third-failure-stops"),
+    pytest.param(2, 2.5, True, True, id="first-contact-over-its-wait"),
+])
+def test_when_retries_are_exhausted(attempt, wait, first_contact, exhausted):
+    assert RetryPolicy().exhausted(attempt, wait, first_contact) is exhausted
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("retries, logged", [
+    pytest.param([(0, "SlowDown")], ["SlowDown@0"], id="one-retry-logged"),
+    pytest.param([(0, "SlowDown"), (1, "SlowDown"), (30, "SlowDown"), (89, "SlowDown")], ["SlowDown@0"],
+                 id="a-wave-logged-once-while-retries-keep-coming"),
+    pytest.param([(0, "SlowDown"), (1, "InternalError"), (2, "SlowDown")], ["SlowDown@0", "InternalError@1"],
+                 id="each-reason-its-own-wave"),
+    pytest.param([(0, "SlowDown"), (59, "SlowDown"), (118, "SlowDown"), (177.5, "SlowDown")], ["SlowDown@0"],
+                 id="gaps-under-a-minute-keep-the-wave"),
+    pytest.param([(0, "SlowDown"), (60, "SlowDown"), (61, "SlowDown")], ["SlowDown@0", "SlowDown@60"],
+                 id="a-quiet-minute-starts-a-new-wave"),
+])
+def test_retries_are_logged_once_per_wave(retries, logged):
+    clock, messages = Clock(), []
+    waves = RetryWaves(messages.append, clock)
+    for at, reason in retries:
+        clock.now = 100.0 + at
+        waves.retrying(reason, f"{reason}@{at:g}")
+    assert messages == logged
 
 
 def test_retry_stats_record():
