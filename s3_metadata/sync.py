@@ -38,6 +38,7 @@ from s3_metadata.events import Touch
 from s3_metadata.lister import PartLister, Stopped
 from s3_metadata.listing import Page, walk_part, walk_versions
 from s3_metadata.patterns import KeyFilter
+from s3_metadata.progress import Progress, Snapshot
 from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
     replace_entry, split_points, start_pass, touched_parts,
@@ -69,7 +70,6 @@ MIN_PART_OBJECTS = 50_000
 # A known versions range is held in memory up to this many keys before it is streamed (and, being no longer
 # comparable as a whole, treated as possibly having lost a version).
 VERSIONS_BUFFER = 50_000
-PROGRESS_EVERY_PAGES = 50
 # When S3 sends no Date header, the pass is taken to start this long before the client's clock.
 CLOCK_SAFETY = timedelta(minutes=5)
 
@@ -110,6 +110,10 @@ class StreamRun:
     versions_history: bool = False
     parts_left: int = 0
     touch: Touch | None = None
+    listed: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    unnamed: int = 0
 
 
 @dataclass
@@ -168,6 +172,11 @@ class Sync:
         self._head_pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="s3-head")
         self._list_workers = max(1, min(8, settings.max_concurrency // 2))
         self._list_pool = ThreadPoolExecutor(self._list_workers, thread_name_prefix="s3-list")
+        self.progress = Progress(sink.info, clock)
+        # What the ranges of this pass's streams were when it began: for the progress lines.
+        self._runs: list[StreamRun] = []
+        self._ranges_known = 0
+        self._objects_known = 0
 
     # -- the whole sync
     def run(self) -> Summary:
@@ -188,6 +197,9 @@ class Sync:
         self.summary.versions_rebuilt = begin_versions_rebuild_if_due(
             self.state, self.sink, self._versions_streams(streams), "before this pass")
         runs = [self._prepare(bucket, prefix) for bucket, prefix in streams]
+        self._runs = runs
+        self._ranges_known = sum(len(r.state.ranges) for r in runs if r.state.known_objects is not None)
+        self._objects_known = sum(r.state.known_objects or 0 for r in runs)
         try:
             work: list[Future] = []
             for run in runs:
@@ -380,11 +392,11 @@ class Sync:
                 self._note_pass_start(stream, page.date)
             with self._lock:
                 self.summary.listed += len(page.objects)
+                run.listed += len(page.objects)
                 self.summary.filtered_out += len(page.objects) - kept
             self.checkpoints.maybe()
-            if counter["pages"] % PROGRESS_EVERY_PAGES == 0 and page.objects:
-                self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: {counter['pages']} pages listed in this "
-                               f"part, now at key {page.objects[-1].key[:200]!r}")
+            if run.touch is None:
+                self.progress.maybe(self._progress)
 
         suspects = run.touch.keys if run.touch is not None else ()
         lister: PartLister[PendingBatch] = PartLister(
@@ -531,6 +543,9 @@ class Sync:
             stream.ranges = replace_entry(stream.ranges, batch.entry_hi, batch.replacement)
             self.summary.upserted += len(outcome.upserts)
             self.summary.deleted += len(outcome.deletes)
+            run.upserted += len(outcome.upserts)
+            run.deleted += len(outcome.deletes)
+            run.unnamed += outcome.unnamed or 0
             self.summary.head_errors.update(outcome.errors)
             self.summary.tag_errors.update(outcome.tag_errors)
             self.summary.unreadable_headers.update(outcome.unreadable)
@@ -571,8 +586,16 @@ class Sync:
             self.summary.streams_completed += 1
         watermark = stream.watermark.isoformat() if stream.watermark else "none"
         self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: pass complete, {total} objects in "
-                       f"{len(stream.ranges)} key ranges; pass started {watermark}")
+                       f"{len(stream.ranges)} key ranges ({run.listed} listed, {run.upserted} rows upserted, "
+                       f"{run.deleted} deleted, {run.unnamed} deletes counted but not markable); pass started "
+                       f"{watermark}")
         self.checkpoints.commit()
+
+    def _progress(self) -> Snapshot:
+        with self._lock:
+            done = sum(1 for r in self._runs for e in r.state.ranges if e.done) if self._ranges_known else 0
+            return Snapshot(self.summary.listed, self.summary.upserted + self.summary.deleted,
+                            self.gateway.requests["HeadObject"], done, self._ranges_known, self._objects_known)
 
     def _report(self, elapsed: float) -> None:
         s = self.summary

@@ -32,6 +32,21 @@ TEST_ACCESS_KEY_ID = "AKIATESTEXAMPLE00001"
 TEST_SECRET = "tEsT-SeCrEt/ValueThatMustNeverLeak+123"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_memory_report_at_exit() -> None:
+    """The SDK's runner, run in process by the harness, registers an exit hook per sync that prints the memory it
+    used: hundreds of lines after pytest's summary. The tests never read them, so the hook is never registered."""
+    from fivetran_connector_sdk_cli.memory_tracker import DebugMemoryTracker
+    original = DebugMemoryTracker.start
+
+    def start(self) -> None:
+        self.atexit_registered = True
+        original(self)
+    DebugMemoryTracker.start = start
+    yield
+    DebugMemoryTracker.start = original
+
+
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real AWS credentials, profile or endpoint may leak into a test."""

@@ -205,3 +205,20 @@ def test_patterns_narrow_the_listing(harness, base_config):
     assert sorted(key for _, key in harness.rows()) == ["logs/2024/01/a.gz", "logs/2024/02/b.gz"]
     listed = [url for op, url in harness.faults.urls if op == "ListObjectsV2"]
     assert listed and all("prefix=logs%2F2024%2F" in url for url in listed)
+
+
+def test_a_listing_pass_says_what_it_is_doing(harness, base_config, small_pages, monkeypatch, capsys):
+    """Issue 18 item 5: progress lines between "new pass" and "pass complete", and a summary per stream."""
+    from s3_metadata import progress
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
+    harness.s3.create_bucket("test-bucket")
+    harness.s3.bulk_put("test-bucket", [f"p/{i:04d}" for i in range(300)])
+    assert harness.sync(base_config(range_size=50)).ok
+    harness.s3.put("test-bucket", "p/0007", b"changed")
+    capsys.readouterr()
+    assert harness.sync(base_config(range_size=50)).ok
+    output = capsys.readouterr().out
+    lines = [line for line in output.splitlines() if "listing: " in line]
+    assert lines and "of 6 key ranges done" in lines[-1] and "left" in lines[-1]
+    assert "300 objects listed" in lines[-1] and "1 rows sent" in lines[-1]
+    assert "(300 listed, 1 rows upserted, 0 deleted, 0 deletes counted but not markable)" in output
