@@ -128,6 +128,7 @@ class ListPage:
     next_token: str | None
     date: datetime | None
     botocore_entries: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False, compare=False)
+    full: bool = False  # as many entries as MaxKeys asked for (see listing.walk_part)
 
     @cached_property
     def entries(self) -> list[dict[str, Any]]:
@@ -175,6 +176,7 @@ class VersionsPage:
     next_key_marker: str | None
     next_version_marker: str | None
     parse_with_botocore: Callable[[], dict[str, Any]] = field(default=dict, repr=False, compare=False)
+    full: bool = False  # as many entries as MaxKeys asked for (see listing.next_page)
 
     @cached_property
     def _botocore(self) -> dict[str, Any]:
@@ -572,16 +574,19 @@ class S3Gateway:
             body = response[BODY_READ_HERE]
             return ListPage(parsed.objects, parsed.common_prefixes, parsed.is_truncated, parsed.next_token,
                             response_date(response),
-                            lambda: self._parse_with_botocore(client, "ListObjectsV2", body).get("Contents", []))
+                            lambda: self._parse_with_botocore(client, "ListObjectsV2", body).get("Contents", []),
+                            len(parsed.objects) + len(parsed.common_prefixes) >= request["MaxKeys"])
         entries = response.get("Contents", [])
         truncated = bool(response.get("IsTruncated"))
+        prefixes = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
         return ListPage(
             objects=[listed_object(entry, restore_status) for entry in entries],
-            common_prefixes=[p["Prefix"] for p in response.get("CommonPrefixes", [])],
+            common_prefixes=prefixes,
             truncated=truncated,
             next_token=response.get("NextContinuationToken") if truncated else None,
             date=response_date(response),
             botocore_entries=lambda: entries,
+            full=len(entries) + len(prefixes) >= request["MaxKeys"],
         )
 
     def head_object(self, bucket: str, key: str, checksums: bool = False) -> HeadResult | None:
@@ -785,9 +790,9 @@ class S3Gateway:
                 return configurations
 
     def list_versions_page(self, bucket: str, prefix: str, key_marker: str | None,
-                           version_marker: str | None) -> VersionsPage:
+                           version_marker: str | None, max_keys: int | None = None) -> VersionsPage:
         """One ListObjectVersions page, starting after `key_marker` (and `version_marker` within that key)."""
-        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": LIST_PAGE_SIZE}
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys or LIST_PAGE_SIZE}
         if key_marker is not None:
             request["KeyMarker"] = key_marker
             if version_marker is not None:
@@ -799,14 +804,17 @@ class S3Gateway:
             body = response[BODY_READ_HERE]
             return VersionsPage(in_key_order(parsed.versions), parsed.is_truncated, parsed.next_key_marker,
                                 parsed.next_version_marker,
-                                lambda: self._parse_with_botocore(client, "ListObjectVersions", body))
+                                lambda: self._parse_with_botocore(client, "ListObjectVersions", body),
+                                len(parsed.versions) >= request["MaxKeys"])
         truncated = bool(response.get("IsTruncated"))
+        listed = listed_versions(response)
         return VersionsPage(
-            listed=listed_versions(response),
+            listed=listed,
             truncated=truncated,
             next_key_marker=response.get("NextKeyMarker") if truncated else None,
             next_version_marker=response.get("NextVersionIdMarker") if truncated else None,
             parse_with_botocore=lambda: response,
+            full=len(listed) >= request["MaxKeys"],
         )
 
     # -- SQS, for event mode

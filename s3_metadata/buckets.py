@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from s3_metadata.aws import AwsCallError, S3Gateway
 from s3_metadata.configuration import Settings
-from s3_metadata.errors import AccessDeniedError, AwsError
+from s3_metadata.errors import AccessDeniedError, AwsError, NotImplementedByStoreError
 from s3_metadata.restore import ARCHIVE_CLASSES, ARCHIVE_TIERS, RestoreInfo, restore_from_head
 from s3_metadata.restore_mode import CONFIRMING, HEAD, LISTING, RestoreMode, Tiering
 from s3_metadata.rows import listed_object
@@ -55,22 +55,43 @@ def views_agree(listing: RestoreInfo | None, head: RestoreInfo) -> bool:
 
 
 class BucketInspector:
-    def __init__(self, settings: Settings, gateway: S3Gateway, warn: Callable[[str], None]):
+    def __init__(self, settings: Settings, gateway: S3Gateway, warn: Callable[[str], None],
+                 inform: Callable[[str], None] | None = None):
         self.settings = settings
         self.gateway = gateway
         self.warn = warn
+        self.inform = inform or warn
 
     def plan(self, bucket: str, prefix: str, tracked: list[str], decided: str | None, probe: bool = True) -> BucketPlan:
-        return BucketPlan(bucket, self._versioned(bucket), self._restore_mode(bucket, prefix, tracked, decided, probe),
+        return BucketPlan(bucket, self._versioned(bucket, prefix),
+                          self._restore_mode(bucket, prefix, tracked, decided, probe),
                           self._tiering(bucket))
 
-    def _versioned(self, bucket: str) -> bool:
+    def _versioned(self, bucket: str, prefix: str) -> bool:
+        """Whether delete markers can exist and be listed: the bucket is (or was) versioned, and the store answers
+        ListObjectVersions. A store without versioning (501) or without ListObjectVersions is treated as unversioned:
+        its deletes are counted, not named."""
         try:
-            return self.gateway.bucket_versioning(bucket) in ("Enabled", "Suspended")
+            if self.gateway.bucket_versioning(bucket) not in ("Enabled", "Suspended"):
+                return False
+        except NotImplementedByStoreError:
+            self.inform(f"bucket {bucket}: the store does not implement versioning; deleted objects are counted, and "
+                        "their rows stay until a reconciliation (reconcile_every_hours) or, in event mode, their "
+                        "delete events mark them.")
+            return False
         except (AccessDeniedError, AwsError) as error:
             self.warn(f"bucket {bucket}: versioning could not be read ({error}); it is treated as unversioned, so "
                       "deleted objects are only found by reconciliation (reconcile_every_hours).")
             return False
+        try:
+            self.gateway.list_versions_page(bucket, prefix, None, None, max_keys=1)
+        except NotImplementedByStoreError:
+            self.warn(f"bucket {bucket}: the store says the bucket is versioned but does not implement "
+                      "ListObjectVersions, so delete markers cannot be read: deleted objects are counted as in an "
+                      "unversioned bucket (reconciliation or event mode marks them), and s3_object_versions is not "
+                      "filled.")
+            return False
+        return True
 
     def _tiering(self, bucket: str) -> Tiering:
         try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator, Protocol, Sequence
 
 from s3_metadata.errors import SyncError
 from s3_metadata.rows import ListedObject
@@ -204,7 +204,7 @@ def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: 
             yield Page([o for o in objects if o.key <= hi], page.date)
             return
         yield Page(objects, page.date)
-        following = next_page(listing, sent, page.truncated, page.next_token, None,
+        following = next_page(listing, sent, page.truncated or _full_but_done(page, objects), page.next_token, None,
                               Position(objects[-1].key) if objects else None)
         if following is None:
             return
@@ -215,10 +215,17 @@ def _version_position(entry: dict[str, Any]) -> Position:
     return Position(entry["Key"], entry.get("VersionId") or "null")
 
 
+def _full_but_done(page: Any, entries: Sequence[Any]) -> bool:
+    """A page as full as asked for that says the listing is complete: some stores answer IsTruncated=false on every
+    page, so such a page is taken as truncated and the walk asks once more after its last entry (on AWS: one more
+    request, and only when a listing ends exactly at a page boundary)."""
+    return bool(getattr(page, "full", False)) and bool(entries)
+
+
 def versions_next_page(listing: Listing, sent: Request, page: Any) -> Request | None:
     """`next_page` for a ListObjectVersions page (see `walk_versions` and versions.walk_key_versions)."""
     marker = Position(page.next_key_marker, page.next_version_marker) if page.next_key_marker else None
-    return next_page(listing, sent, page.truncated, None, marker, page.last)
+    return next_page(listing, sent, page.truncated or _full_but_done(page, page.listed), None, marker, page.last)
 
 
 def walk_versions(source: Any, bucket: str, prefix: str, lo: str | None, hi: str | None,

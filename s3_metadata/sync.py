@@ -290,7 +290,7 @@ class Sync:
         """Plan each bucket of `streams` (buckets.py). `probe`: a bucket whose restore-status mode is not decided
         yet may spend a listing and a few HEADs finding out; without it (event mode's drains) it keeps the cautious
         mode until a listing pass decides."""
-        inspector = BucketInspector(self.settings, self.gateway, self.sink.warning)
+        inspector = BucketInspector(self.settings, self.gateway, self.sink.warning, self.sink.info)
         for bucket in dict.fromkeys(b for b, _ in streams):
             prefixes = [p for b, p in streams if b == bucket]
             # Only restores can confirm the listing: failed descriptions would spend the probe's HEADs for nothing.

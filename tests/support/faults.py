@@ -65,7 +65,7 @@ class FaultInjector:
         self._entry = ("before-send", self._handle)
         self._listing_restore: Callable[[str, str], tuple[bool, str | None] | None] | None = None
         self._extra_headers: dict[str, Callable[[str, str], dict[str, str]]] = {}
-        self._rewrites: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._rewrites: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[bytes, bytes], ...]]] = {}
         self._eventbridge_setting: Callable[[str], bool] | None = None
 
     def install(self) -> None:
@@ -109,11 +109,12 @@ class FaultInjector:
         (x-amz-replication-status, x-amz-expiration)."""
         self._extra_headers[operation] = headers_of
 
-    def rewrite(self, operation: str, *, ignore: tuple[str, ...] = (), leave_out: tuple[str, ...] = ()) -> None:
+    def rewrite(self, operation: str, *, ignore: tuple[str, ...] = (), leave_out: tuple[str, ...] = (),
+                substitute: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         """Answer `operation` as an S3-compatible store that ignores the query parameters `ignore` (moto answers the
-        request without them) and leaves the XML elements `leave_out` out of its answer (e.g. a truncated listing
-        without NextContinuationToken)."""
-        self._rewrites[operation] = (ignore, leave_out)
+        request without them), leaves the XML elements `leave_out` out of its answer (e.g. a truncated listing
+        without NextContinuationToken) and replaces each `substitute` pair's first bytes with its second."""
+        self._rewrites[operation] = (ignore, leave_out, substitute)
 
     def emulate_eventbridge_setting(self, sends_to_eventbridge: Callable[[str], bool]) -> None:
         """Make moto's GetBucketNotificationConfiguration say when a bucket sends its events to EventBridge.
@@ -158,8 +159,10 @@ class FaultInjector:
             return self._rewritten(request, event_name, *self._rewrites[operation])
         return None
 
-    def _rewritten(self, request: Any, event_name: str, ignore: tuple[str, ...], leave_out: tuple[str, ...]) -> Any:
-        """moto's answer to the request without the parameters `ignore`, less the elements `leave_out`."""
+    def _rewritten(self, request: Any, event_name: str, ignore: tuple[str, ...], leave_out: tuple[str, ...],
+                   substitute: tuple[tuple[bytes, bytes], ...]) -> Any:
+        """moto's answer to the request without the parameters `ignore`, less the elements `leave_out`, with the
+        `substitute` replacements made."""
         from moto.core.models import botocore_stubber
         parts = urlsplit(request.url)
         kept = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name not in ignore]
@@ -172,6 +175,8 @@ class FaultInjector:
         body = response.content
         for element in leave_out:
             body = re.sub(f"<{element}>[^<]*</{element}>".encode(), b"", body)
+        for old, new in substitute:
+            body = body.replace(old, new)
         return AWSResponse(original, response.status_code, dict(response.headers), _Body(body))
 
     def _with_headers(self, request: Any, event_name: str, headers_of: Callable[[str, str], dict[str, str]]) -> Any:
