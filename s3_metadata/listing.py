@@ -225,7 +225,8 @@ def _full_but_done(page: Any, entries: Sequence[Any]) -> bool:
 def versions_next_page(listing: Listing, sent: Request, page: Any) -> Request | None:
     """`next_page` for a ListObjectVersions page (see `walk_versions` and versions.walk_key_versions)."""
     marker = Position(page.next_key_marker, page.next_version_marker) if page.next_key_marker else None
-    return next_page(listing, sent, page.truncated or _full_but_done(page, page.listed), None, marker, page.last)
+    return next_page(listing, sent, page.truncated or _full_but_done(page, (page.last,) if page.last else ()), None,
+                     marker, page.last)
 
 
 def walk_versions(source: Any, bucket: str, prefix: str, lo: str | None, hi: str | None,
