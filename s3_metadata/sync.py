@@ -492,6 +492,19 @@ class Sync:
         return PendingBatch(batch, heads, versions, gone, removed)
 
     def _describe(self, run: StreamRun, obj: ListedObject, purpose: str, sent: bool, previous: RestoreInfo) -> Described:
+        """The one boundary of one object's description: whatever describing it raises, other than what stops the
+        whole sync (a SyncError: credentials, the bucket, the endpoint), fails only this object. Its row says why
+        (`error:Unexpected<Type>` where its restore status needed the HEAD, NULL details otherwise), it is counted
+        and tracked, and the sync goes on. Only the exception's type is kept: its message could quote anything."""
+        try:
+            return self._describe_object(run, obj, purpose, sent, previous)
+        except (SyncError, Stopped):
+            raise
+        except Exception as error:  # noqa: BLE001 (see the docstring: one object's failure is that object's)
+            return failed_description(run.plan.restore, obj, purpose, f"Unexpected{type(error).__name__}")
+
+    def _describe_object(self, run: StreamRun, obj: ListedObject, purpose: str, sent: bool,
+                         previous: RestoreInfo) -> Described:
         """HEAD one object (with ChecksumMode when its row carries the HEAD details) and, with `tags` chosen, read
         its tags when its row will be sent: one GetObjectTagging per row, none for an object HEADed only to find
         its restore status unchanged."""
@@ -624,7 +637,9 @@ class Sync:
                 "their rows carry restore_status 'error:<Code>' where the restore status needs HEAD, and NULL object "
                 "details, and they are tried again on every sync. AccessDenied means the credentials lack "
                 "s3:GetObject on those objects (or kms:Decrypt on their KMS key); SlowDown means S3 kept throttling "
-                "after every retry.")
+                "after every retry." + (" Unexpected<Error> is a fault of this connector in describing those objects "
+                                        "(the rest of the sync went on): please report it with this log."
+                                        if any(code.startswith("Unexpected") for code in s.head_errors) else ""))
         if s.tag_errors:
             problems.append(
                 f"{sum(s.tag_errors.values())} objects' tags could not be read by GetObjectTagging "

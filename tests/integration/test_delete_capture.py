@@ -169,3 +169,23 @@ def test_two_changed_objects_sharing_their_sketch_cells_send_themselves(harness,
     result = harness.sync(base_config())
     assert result.ok and result.upserts == 6
     assert project_rows(harness.rows(), COMPARED) == s3.expected_rows(BUCKET)
+
+
+def test_an_unexpected_failure_describing_one_object_fails_only_that_object(harness, base_config, capsys):
+    """Issue 16 design: one boundary per object. An exception nobody planned for while describing one object (here
+    raised inside its HEAD) gives that object a row that says why; the others are described and the sync succeeds."""
+    s3 = harness.s3
+    s3.create_bucket(BUCKET)
+    for key in ("g/a", "g/b", "g/c"):
+        s3.put(BUCKET, key, b"x", storage_class="GLACIER")
+    harness.faults.fail("HeadObject", lambda request: ValueError("nobody planned for this"),
+                        when=lambda op, request, n: request.url.endswith("/g/b"))
+    capsys.readouterr()
+    result = harness.sync(base_config(restore_status_source="head"))
+    assert result.ok, result.error
+    rows = harness.rows()
+    assert {key: row["restore_status"] for (_, key), row in rows.items()} == {
+        "g/a": "archived", "g/b": "error:UnexpectedValueError", "g/c": "archived"}
+    output = capsys.readouterr().out
+    assert "UnexpectedValueError: 1" in output and "please report it" in output
+    assert "nobody planned for this" not in output
