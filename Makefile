@@ -14,7 +14,7 @@ CONFIG_FILE = $(or $(CONFIGURATION),configuration.json)
 NAMING ?=
 NAMING_FLAG = $(if $(NAMING),--naming $(NAMING))
 
-.PHONY: venv test unit demo debug configuration configuration-test reset deploy bench bench-targets package clean
+.PHONY: venv test unit demo demo-events debug configuration configuration-test reset deploy bench bench-targets package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "Installing the virtual environment $(VENV) from requirements-dev.txt (once; about a minute)..."
@@ -34,6 +34,11 @@ unit: venv
 # The connector end to end on a local S3 (moto_server): see scripts/demo.py. Writes only to .demo/.
 demo: venv
 	$(BIN)/python -m scripts.demo
+
+# Event mode beside listing mode on a local S3 with its SQS: deletes of every kind, and which connection marks them
+# (scripts/demo_events.py). Writes only to .demo-events/.
+demo-events: venv
+	$(BIN)/python -m scripts.demo_events
 
 # `fivetran debug` on configuration.json: writes files/warehouse.db and files/state.json (run again: incremental).
 debug: venv

@@ -175,6 +175,13 @@ def s3_client(endpoint_url: str) -> Any:
                                       aws_access_key_id=DUMMY_ACCESS_KEY_ID, aws_secret_access_key=DUMMY_SECRET)
 
 
+def sqs_client(endpoint_url: str) -> Any:
+    """A boto3 SQS client for the same local server (moto_server serves SQS beside S3), isolated like `s3_client`."""
+    config = Config(retries={"total_max_attempts": 1}, proxies={})
+    return _isolated_session().client("sqs", endpoint_url=endpoint_url, region_name=REGION, config=config,
+                                      aws_access_key_id=DUMMY_ACCESS_KEY_ID, aws_secret_access_key=DUMMY_SECRET)
+
+
 def _post_json(url: str, payload: dict[str, Any]) -> None:
     request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), method="POST",
                                      headers={"Content-Type": "application/json"})

@@ -41,7 +41,8 @@ REQUIREMENTS_PROBLEMS = {
 # The file the SDK adds to every package: the setup form, serialised for Fivetran.
 SDK_ADDED = "configuration_form.pb"
 # Without git, the working tree is copied without what a fresh clone would not have.
-NOT_IN_A_CHECKOUT = (".git", ".venv", ".demo", ".pytest_cache", "__pycache__", "files", "configuration.json", "build")
+NOT_IN_A_CHECKOUT = (".git", ".venv", ".demo", ".demo-events", ".pytest_cache", "__pycache__", "files",
+                     "configuration.json", "build")
 _CREATED = re.compile(r"package created at: (\S+\.zip)")
 
 
