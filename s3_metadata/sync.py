@@ -255,12 +255,7 @@ class Sync:
         return self.summary
 
     def _prepare_refresh(self, bucket: str, prefix: str, touch: Touch) -> StreamRun:
-        stream = self.state.stream(bucket, prefix)
-        plan = self.plans[bucket]
-        mode = DIGEST_LISTING_RESTORE if plan.restore.request_restore_status else DIGEST_LISTING
-        if stream.digest_mode != mode:
-            stream.ranges = invalidate_digests(stream.ranges)
-            stream.digest_mode = mode
+        stream, plan = self._stream_in_mode(bucket, prefix)
         target = effective_range_size(self.settings.range_size, stream.known_objects)
         return StreamRun(stream, plan, target, sorted(stream.restores), True, touch=touch)
 
@@ -332,13 +327,19 @@ class Sync:
         self.state.versions_rebuild = None
         self.checkpoints.commit()
 
-    def _prepare(self, bucket: str, prefix: str) -> StreamRun:
+    def _stream_in_mode(self, bucket: str, prefix: str) -> tuple[StreamState, BucketPlan]:
+        """The stream and its bucket's plan; the stream's digests are forgotten when the restore-status mode changed
+        what they cover (whether the listing's RestoreStatus is in them)."""
         stream = self.state.stream(bucket, prefix)
         plan = self.plans[bucket]
         mode = DIGEST_LISTING_RESTORE if plan.restore.request_restore_status else DIGEST_LISTING
         if stream.digest_mode != mode:
             stream.ranges = invalidate_digests(stream.ranges)
             stream.digest_mode = mode
+        return stream, plan
+
+    def _prepare(self, bucket: str, prefix: str) -> StreamRun:
+        stream, plan = self._stream_in_mode(bucket, prefix)
         if stream.restores and plan.restore.source == LISTING:
             details = bool(self.settings.object_details)
             stream.restores = {k: v for k, v in stream.restores.items() if kept_in_listing_mode(v, details)}

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from s3_metadata.sketch import key_hash
 from tests.integration.test_full_and_incremental import COMPARED
+from tests.support.collisions import colliding_keys
 from tests.support.harness import project_rows
 
 BUCKET = "test-bucket"
@@ -75,16 +75,6 @@ def test_a_lifecycle_removed_delete_marker_is_counted(harness, base_config, caps
     assert result.ok and result.deletes == 1
     assert deleted_keys(harness) == {"v/012"}
     assert "1 objects deleted since the last sync in 1 key ranges" in capsys.readouterr().out
-
-
-def colliding_keys(prefix: str) -> tuple[str, str]:
-    seen: dict[int, str] = {}
-    for i in range(200_000):
-        key = f"{prefix}{i:06d}"
-        other = seen.setdefault(key_hash(key), key)
-        if other != key:
-            return other, key
-    raise AssertionError("no collision found")
 
 
 def test_a_delete_and_a_new_key_with_the_same_key_hash_is_a_delete(harness, base_config):

@@ -12,21 +12,10 @@ from s3_metadata.deletes import (
 )
 from s3_metadata.ranges import MASK, RangeEntry, RangeScanner
 from s3_metadata.rows import ListedObject
-from s3_metadata.sketch import key_hash
+from tests.support.collisions import colliding_keys
 
 UTC = timezone.utc
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def colliding_keys(prefix: str = "k") -> tuple[str, str]:
-    """Two different keys with the same 16-bit sketch key hash (found by birthday search, deterministic)."""
-    seen: dict[int, str] = {}
-    for i in range(100_000):
-        key = f"{prefix}-{i:06d}"
-        other = seen.setdefault(key_hash(key), key)
-        if other != key:
-            return other, key
-    raise AssertionError("no collision")
 
 
 def ids(keys) -> int:
