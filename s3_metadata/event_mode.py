@@ -40,6 +40,7 @@ from s3_metadata.events import (
 )
 from s3_metadata.patterns import KeyFilter
 from s3_metadata.ranges import range_of
+from s3_metadata.restore import ERROR_PREFIX, HEAD_FAILED, TAGS_FAILED
 from s3_metadata.sink import Sink
 from s3_metadata.state import SyncState, stream_id
 
@@ -164,6 +165,19 @@ def plan_touches(events: list[ObjectEvent], applied: AppliedEvents, state: SyncS
     return RoundPlan(touches, lookups.decisions)
 
 
+def failed_descriptions(state: SyncState) -> dict[str, Touch]:
+    """The ranges of the objects whose description failed in an earlier sync (HEAD or GetObjectTagging): no event
+    will come for them, so every drain lists their ranges again and looks at them, as a listing pass would."""
+    touches = {}
+    for sid, stream in state.streams.items():
+        keys = frozenset(key for key, info in stream.restores.items()
+                         if (info.note or "").startswith((HEAD_FAILED, TAGS_FAILED))
+                         or (info.status or "").startswith(ERROR_PREFIX))
+        if keys:
+            touches[sid] = Touch(frozenset(range_of(stream.ranges, key) for key in keys), look=keys)
+    return touches
+
+
 def drain_queue(settings: Settings, state: SyncState, sink: Sink, gateway: S3Gateway,
                 checkpoint: Callable[[], None], refresh: Callable[[Mapping[str, Touch]], Any],
                 clock: Callable[[], float] = time.monotonic) -> EventSummary:
@@ -201,6 +215,12 @@ class _Drainer:
         wait = OPENING_WAIT_SECONDS
         self.sink.info(f"event mode: draining {self.queue_url} (at most {self.settings.event_max_messages} messages "
                        f"or {self.settings.event_time_budget.total_seconds():.0f}s)")
+        retries = failed_descriptions(self.state)
+        if retries:
+            self.refresh(retries)
+            self.summary.ranges += sum(len(touch.ranges) for touch in retries.values())
+            self.checkpoint()
+            self.summary.checkpoints += 1
         while True:
             messages, stop = self._receive_round(wait, deadline)
             if messages:

@@ -394,7 +394,7 @@ def test_event_mode_rows_carry_details_and_tag_events_reread_the_object(harness,
         "text/csv", {"owner": "ops"}, {"team": "ops"})
     assert json.loads(rows[("test-bucket", "k/2")]["tags"]) == {"cost-center": "7"}
     assert (harness.faults.requests["HeadObject"], harness.faults.requests["GetObjectTagging"]) == (2, 2)
-    assert harness.faults.requests["ListObjectsV2"] == 0
+    assert harness.faults.requests["ListObjectsV2"] == 1  # the one key range the events touched
     assert event_bucket.depth() == 0
 
 
@@ -422,7 +422,7 @@ def test_event_mode_replication_event_rereads_with_head_details(harness, base_co
     assert harness.faults.requests["HeadObject"] == 1
 
 
-def test_event_mode_tagging_denied_writes_the_row_and_keeps_the_message(harness, base_config, event_bucket,
+def test_event_mode_tagging_denied_writes_the_row_and_retries_the_object(harness, base_config, event_bucket,
                                                                          fast_polls, capfd):
     config = base_config(sqs_queue_url=event_bucket.url, object_details="head,tags")
     assert harness.sync(config).ok
@@ -432,9 +432,14 @@ def test_event_mode_tagging_denied_writes_the_row_and_keeps_the_message(harness,
     assert harness.sync(config).ok
     row = harness.rows()[("test-bucket", "denied.csv")]
     assert row["content_type"] == "text/csv" and row["tags"] is None
-    # Both messages naming it stay (moto notifies ObjectTagging:Put along with every PutObject).
-    assert event_bucket.depth() == 2
     assert "1 objects' tags could not be read by GetObjectTagging (AccessDenied: 1)" in capfd.readouterr().out
+    # Its messages are done with; the object is tracked, and described again by every later sync until it works.
+    assert event_bucket.depth() == 0
+    assert harness.saved_state()["streams"]["test-bucket/"]["restores"]["denied.csv"][3] == "tags:AccessDenied"
+    harness.faults.clear()
+    assert harness.sync(config).ok  # no event: the drain still looks at the object whose description failed
+    assert harness.rows()[("test-bucket", "denied.csv")]["tags"] == "{}"
+    assert "denied.csv" not in harness.saved_state()["streams"]["test-bucket/"]["restores"]
 
 
 def readme_queries() -> dict[int, str]:
