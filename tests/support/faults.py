@@ -23,8 +23,9 @@ from botocore.handlers import BUILTIN_HANDLERS
 Predicate = Callable[[str, Any, int], bool]
 
 
-class SimulatedCrash(Exception):
-    """Stands for a sync killed in the middle of a request."""
+class SimulatedCrash(BaseException):
+    """Stands for a sync killed in the middle of a request. A BaseException, as a kill is not an error the connector
+    could handle: its per-object boundary (`except Exception`) must not turn a kill into a row that says why."""
 
 
 class _Body:

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from tests.support.faults import FaultInjector
+from tests.support.faults import FaultInjector, SimulatedCrash
 from tests.support.moto_s3 import MotoS3
 
 SCHEMA = "tester"
@@ -63,7 +63,8 @@ class Harness:
         start_state = self.saved_state() if state is SAVED else state
         try:
             counts = core_adapter.run(connector.connector, str(self.project), configuration, start_state)
-        except (Exception, ConnectorTask) as error:  # the runner wraps what update() raised; op.error raises a task
+        except (Exception, ConnectorTask, SimulatedCrash) as error:  # the runner wraps what update() raised; op.error
+            # raises a task; a simulated kill passes through everything
             return RunResult(False, None, error.__cause__ or error.__context__ or error, error)
         return RunResult(True, counts, None)
 
