@@ -1,4 +1,4 @@
-"""Every relative link of the README and of docs/*.md points at a file that exists and, with `#anchor`, at a heading
+"""Every relative link of the README, bench/README.md and docs/*.md points at a file that exists and, with `#anchor`, at a heading
 that GitHub gives that anchor: a section renamed or a file moved fails here, in milliseconds, not in a reader's
 browser. Links inside code blocks and to other sites are not followed."""
 from __future__ import annotations
@@ -10,7 +10,8 @@ from urllib.parse import unquote
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+DOCS = sorted((REPO / "docs").glob("*.md"))
+DOCUMENTS = [REPO / "README.md", REPO / "bench" / "README.md", *DOCS]
 _FENCE = re.compile(r"^```.*?^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _LINK = re.compile(r"\[(?:[^\]\n]|\][^(\n])*\]\(([^)\s]+)\)")
@@ -90,4 +91,4 @@ def test_every_document_in_docs_is_linked_from_the_readme_or_another_document():
     reached = {(document.parent / target.partition("#")[0]).resolve()
                for document in DOCUMENTS for target in links(document.read_text(encoding="utf-8"))
                if not _EXTERNAL.match(target) and target.partition("#")[0]}
-    assert not [d.name for d in DOCUMENTS[1:] if d.resolve() not in reached]
+    assert not [d.name for d in DOCS if d.resolve() not in reached]
