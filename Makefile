@@ -9,9 +9,11 @@ export DO_NOT_TRACK := 1
 FIVETRAN = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/fivetran
 # The configuration `make debug` and `make deploy` use (`make package` copies it in only when it is given).
 CONFIG_FILE = $(or $(CONFIGURATION),configuration.json)
-# FIVETRAN or SOURCE: how a new warehouse or connection names the tables (s_3_objects or s3_objects) and columns
-# (checksum_crc_32 or checksum_crc32); empty: the SDK's default, FIVETRAN. Either keeps the naming it was created with.
-NAMING ?=
+# SOURCE or FIVETRAN: how a new warehouse (make debug) or connection (make deploy) names the tables (s3_objects or
+# s_3_objects) and columns (checksum_crc32 or checksum_crc_32). SOURCE keeps the names the connector declares, which
+# the README's SQL uses; NAMING= (empty) leaves it to the SDK, whose default is FIVETRAN. A warehouse or connection
+# keeps the naming it was created with: a later NAMING is ignored (make reset starts a new local warehouse).
+NAMING ?= SOURCE
 NAMING_FLAG = $(if $(NAMING),--naming $(NAMING))
 
 .PHONY: venv test unit demo demo-events debug configuration configuration-test reset deploy bench bench-targets package clean

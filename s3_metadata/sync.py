@@ -661,8 +661,8 @@ class Sync:
                     else "restores")
             found.append(
                 f"{s.untracked_restores} {what} were not tracked because {MAX_TRACKED_RESTORES} already are; their "
-                "later changes behind LastModified are only seen when the object otherwise changes (see README, "
-                "'Limits').")
+                "later changes behind LastModified are only seen when the object otherwise changes (see "
+                "docs/guarantees.md, 'Limits').")
         return found
 
     def _unmarked_deletes_warning(self) -> str:

@@ -22,8 +22,11 @@ from scripts.local_s3 import DUMMY_ACCESS_KEY_ID, DUMMY_CREDENTIALS, DUMMY_SECRE
 from scripts.package import REPO, build_package
 
 SCHEMA = "tester"
-TABLE = "s_3_objects"
+TABLE = "s3_objects"
 QUALIFIED_TABLE = f"{SCHEMA}.{TABLE}"
+VERSIONS_TABLE = "s3_object_versions"
+# The naming `make debug` uses (the Makefile's NAMING): tables and columns keep the names the connector declares.
+NAMING = ("--naming", "SOURCE")
 DEBUG_TIMEOUT_S = 300.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _COUNT_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*\|\s*(\d+)\s*$", re.MULTILINE)
@@ -120,8 +123,10 @@ def run_fivetran(project: Path, arguments: Iterable[str], environment: Mapping[s
 
 
 def run_debug(project: Path, environment: Mapping[str, str] | None = None) -> CliRun:
-    """`fivetran debug --configuration configuration.json`; run again, it continues from files/state.json."""
-    return run_fivetran(project, ["debug", "--configuration", "configuration.json"], environment)
+    """`fivetran debug --configuration configuration.json --naming SOURCE`, as `make debug` runs it, so the tables are
+    `s3_objects` and `s3_object_versions` as the README's SQL names them; run again, it continues from
+    files/state.json."""
+    return run_fivetran(project, ["debug", "--configuration", "configuration.json", *NAMING], environment)
 
 
 def warehouse_path(project: Path) -> Path:

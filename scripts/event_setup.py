@@ -287,7 +287,7 @@ def closing(target: Target, result: Plan, settings: Settings, applied: bool) -> 
     lines = ["", "Notes:"] + [f"  - {note}" for note in result.notes] if result.notes else []
     policy = connector_policy(target, result.queue_arn, settings.object_details, settings.sync_versions)
     statements = ",\n".join(f"    {json.dumps(statement)}" for statement in policy["Statement"])
-    lines += ["", "IAM policy the connector's credentials need (README, \"IAM policies\"):",
+    lines += ["", "IAM policy the connector's credentials need (README, \"IAM policy\"; docs/permissions.md):",
               f'  {{"Version": "{policy["Version"]}", "Statement": [\n{statements}\n  ]}}']
     if settings.sqs_queue_url == result.queue_url:
         lines += ["", f"configuration.json already names this queue: \"sqs_queue_url\": \"{result.queue_url}\""]

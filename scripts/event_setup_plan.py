@@ -460,7 +460,7 @@ def _plan_rule(target: Target, current: Current, result: Plan) -> None:
 # -- what the connector's credentials need
 def connector_policy(target: Target, queue_arn: str, object_details: Sequence[str] = (),
                      sync_versions: bool = False) -> dict[str, Any]:
-    """The IAM policy of the connector's credentials for this wiring (README, "IAM policies", plus event mode)."""
+    """The IAM policy of the connector's credentials for this wiring (README, "IAM policy", plus event mode)."""
     buckets = [f"arn:aws:s3:::{b}" for b in target.buckets]
     bucket_actions = ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning",
                       "s3:GetIntelligentTieringConfiguration", "s3:GetBucketNotification"]

@@ -11,7 +11,7 @@ import pytest
 
 from s3_metadata.timestamps import isoformat_utc, parse_isoformat_utc
 from scripts.connector_project import (
-    QUALIFIED_TABLE, SCHEMA, local_configuration, make_project, query, write_configuration,
+    QUALIFIED_TABLE, SCHEMA, VERSIONS_TABLE, local_configuration, make_project, query, write_configuration,
 )
 from scripts.local_s3 import wait_for_next_second
 from tests.e2e.test_fivetran_debug import expected_rows, synced, table_rows
@@ -44,7 +44,7 @@ def test_versioned_bucket_deletes_and_versions_table(tmp_path: Path, local_s3: s
     assert second.counts["Deletes"] == 2
     assert deleted_keys(project, bucket) == {"v/12.txt", "v/25.txt"}
     assert table_rows(project, bucket) == expected_rows(s3, bucket)
-    names, rows = query(project, f"SELECT key, is_latest, is_delete_marker FROM {SCHEMA}.s_3_object_versions "
+    names, rows = query(project, f"SELECT key, is_latest, is_delete_marker FROM {SCHEMA}.{VERSIONS_TABLE} "
                                  "WHERE NOT _fivetran_deleted ORDER BY key, is_latest")
     versions = [tuple(row) for row in rows]
     assert versions.count(("v/07.txt", False, False)) == 1 and versions.count(("v/07.txt", True, False)) == 1

@@ -3,8 +3,10 @@
 Nothing reaches Fivetran: the SDK in a HOME of its own sends its requests to tests/support/fake_fivetran_api.py. What
 is checked is what a first deploy sends: the zip (exactly the connector, `s3_metadata/` and requirements.txt, with
 the setup form; never configuration.json), the configuration read from where it is, and the naming of the new
-connection: `FIVETRAN_NAMING` unless `NAMING=SOURCE` asks for `SOURCE_NAMING`. It also proves that `make deploy`
-finds `pipreqs` (the SDK checks requirements.txt with it before uploading) without an activated environment.
+connection: `SOURCE_NAMING` by default (the Makefile's NAMING, so the tables are named as the README's SQL names them),
+`FIVETRAN_NAMING` with `NAMING=FIVETRAN`, and the SDK's own default (`FIVETRAN_NAMING`) with `NAMING=` empty. It
+also proves that `make deploy` finds `pipreqs` (the SDK checks requirements.txt with it before uploading) without an
+activated environment.
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ TIMEOUT_S = 600.0
 
 
 @pytest.mark.parametrize("arguments, naming", [
-    pytest.param([], "FIVETRAN_NAMING", id="default-naming"),
-    pytest.param(["NAMING=SOURCE"], "SOURCE_NAMING", id="source-naming"),
+    pytest.param([], "SOURCE_NAMING", id="default-is-source"),
+    pytest.param(["NAMING=FIVETRAN"], "FIVETRAN_NAMING", id="fivetran-naming"),
+    pytest.param(["NAMING="], "FIVETRAN_NAMING", id="empty-is-the-sdk-default"),
 ])
 def test_make_deploy_sends_the_package_the_configuration_and_the_naming(tmp_path: Path, local_s3: str, arguments,
                                                                         naming) -> None:

@@ -20,15 +20,16 @@ from tests.e2e.test_fivetran_debug import synced
 pytestmark = pytest.mark.e2e
 
 RETAIN_UNTIL = datetime(2032, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-# Declared type -> what DuckDB (the SDK's local destination) makes of it; names as Fivetran writes them.
+# Declared type -> what DuckDB (the SDK's local destination) makes of it; names as source naming (make debug's) keeps
+# them.
 EXPECTED_TYPES = {
     "version_id": "VARCHAR", "content_type": "VARCHAR", "content_encoding": "VARCHAR", "cache_control": "VARCHAR",
     "server_side_encryption": "VARCHAR", "sse_kms_key_id": "VARCHAR", "bucket_key_enabled": "BOOLEAN",
     "object_lock_mode": "VARCHAR", "object_lock_retain_until": "TIMESTAMP WITH TIME ZONE",
     "object_lock_legal_hold": "BOOLEAN", "replication_status": "VARCHAR",
     "expiration_date": "TIMESTAMP WITH TIME ZONE", "expiration_rule_id": "VARCHAR", "parts_count": "INTEGER",
-    "checksum_crc_32": "VARCHAR", "checksum_crc_32_c": "VARCHAR", "checksum_crc_64_nvme": "VARCHAR",
-    "checksum_sha_1": "VARCHAR", "checksum_sha_256": "VARCHAR", "user_metadata": "JSON", "tags": "JSON",
+    "checksum_crc32": "VARCHAR", "checksum_crc32c": "VARCHAR", "checksum_crc64nvme": "VARCHAR",
+    "checksum_sha1": "VARCHAR", "checksum_sha256": "VARCHAR", "user_metadata": "JSON", "tags": "JSON",
 }
 
 
@@ -82,7 +83,7 @@ def test_details_land_through_fivetran_debug_with_their_declared_types(tmp_path:
     assert held["version_id"] == s3.head_object(Bucket=bucket, Key="legal/held.pdf")["VersionId"]
     assert (ledger["object_lock_mode"], ledger["object_lock_retain_until"].astimezone(timezone.utc)) == (
         "GOVERNANCE", RETAIN_UNTIL)
-    assert ledger["checksum_sha_256"] == s3.head_object(Bucket=bucket, Key="retained/ledger.csv",
+    assert ledger["checksum_sha256"] == s3.head_object(Bucket=bucket, Key="retained/ledger.csv",
                                                         ChecksumMode="ENABLED")["ChecksumSHA256"]
     assert (secret["server_side_encryption"], secret["sse_kms_key_id"], secret["bucket_key_enabled"]) == (
         "aws:kms", key_arn, True)

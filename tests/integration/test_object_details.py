@@ -13,7 +13,6 @@ connector's mapping of botocore's parsed fields.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -25,7 +24,8 @@ import duckdb
 import pytest
 
 from tests.conftest import S3_COMPATIBLE_ENDPOINT
-from tests.support.harness import project_rows
+from tests.support.harness import SCHEMA, project_rows
+from tests.support.readme_blocks import for_local_warehouse, queries
 
 BUCKET = "lock-bucket"
 OLD = timedelta(days=30)
@@ -36,10 +36,6 @@ DETAIL_COLUMNS = ["version_id", "content_type", "content_encoding", "cache_contr
                   "object_lock_legal_hold", "replication_status", "expiration_date", "expiration_rule_id",
                   "parts_count", "checksum_crc32", "checksum_crc32c", "checksum_crc64nvme", "checksum_sha1",
                   "checksum_sha256", "user_metadata", "tags"]
-# Fivetran's naming puts an underscore between letters and digits: checksum_crc32 lands as checksum_crc_32.
-DESTINATION_NAMES = {"checksum_crc32": "checksum_crc_32", "checksum_crc32c": "checksum_crc_32_c",
-                     "checksum_crc64nvme": "checksum_crc_64_nvme", "checksum_sha1": "checksum_sha_1",
-                     "checksum_sha256": "checksum_sha_256"}
 EMPTY_TAGGING = b'<?xml version="1.0" encoding="UTF-8"?><Tagging><TagSet></TagSet></Tagging>'
 
 
@@ -115,7 +111,7 @@ def expected_details(client: Any, bucket: str, key: str) -> dict[str, Any]:
 
 def as_values(row: dict[str, Any]) -> dict[str, Any]:
     """A warehouse row's detail columns as Python values (JSON columns come back as text)."""
-    values = {name: row.get(DESTINATION_NAMES.get(name, name)) for name in DETAIL_COLUMNS}
+    values = {name: row.get(name) for name in DETAIL_COLUMNS}
     for name in ("user_metadata", "tags"):
         if isinstance(values[name], str):
             values[name] = json.loads(values[name])
@@ -179,8 +175,8 @@ def test_only_chosen_columns_exist(harness, base_config, details, present, absen
     harness.s3.put("test-bucket", "a", b"x")
     assert harness.sync(base_config(object_details=details)).ok
     types = harness.column_types()
-    assert all(DESTINATION_NAMES.get(name, name) in types for name in present)
-    assert not [name for name in absent if DESTINATION_NAMES.get(name, name) in types]
+    assert all(name in types for name in present)
+    assert not [name for name in absent if name in types]
     # tags alone still HEADs every sent object (the HEAD is made either way); no details, no HEAD.
     assert harness.faults.requests["HeadObject"] == (0 if not details else 1)
     assert harness.faults.requests["GetObjectTagging"] == (1 if "tags" in details else 0)
@@ -443,12 +439,10 @@ def test_event_mode_tagging_denied_writes_the_row_and_retries_the_object(harness
 
 
 def readme_queries() -> dict[int, str]:
-    """The README's object-details SQL, by number, for the local warehouse (schema `tester`)."""
+    """The README's object-details SQL (queries 12 and up), by number, for the local warehouse (schema `tester`)."""
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    block = text.split("With `object_details` (12", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
-    parts = re.split(r"^-- (\d+)\..*$", block, flags=re.M)
-    return {int(number): sql.strip().rstrip(";").replace("FROM s_3_objects", "FROM tester.s_3_objects")
-            for number, sql in zip(parts[1::2], parts[2::2])}
+    numbered = {int(title.split(".", 1)[0]): sql for title, sql in queries(text) if title.split(".", 1)[0].isdigit()}
+    return {number: for_local_warehouse(sql, SCHEMA) for number, sql in numbered.items() if number >= 12}
 
 
 def test_readme_compliance_queries_answer_on_the_warehouse(harness, base_config, details_bucket):
@@ -458,13 +452,13 @@ def test_readme_compliance_queries_answer_on_the_warehouse(harness, base_config,
         **({"x-amz-expiration": f'expiry-date="{soon}", rule-id="tmp"'} if key == "plain.txt" else {})})
     assert harness.sync(base_config(bucket=BUCKET, object_details="head,tags")).ok
     kms_arn = harness.s3.client.head_object(Bucket=BUCKET, Key="secret/kms.bin")["SSEKMSKeyId"]
-    queries = readme_queries()
-    assert sorted(queries) == list(range(12, 19))
-    queries[12] = queries[12].replace(
+    examples = readme_queries()
+    assert sorted(examples) == list(range(12, 19))
+    examples[12] = examples[12].replace(
         "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", kms_arn)
     with duckdb.connect(str(harness.project / "files" / "warehouse.db"), read_only=True) as con:
         def column(number: int, name: str) -> set[Any]:
-            cursor = con.execute(queries[number])
+            cursor = con.execute(examples[number])
             index = [d[0] for d in cursor.description].index(name)
             return {row[index] for row in cursor.fetchall()}
         assert column(12, "key") == set(details_bucket) - {"secret/kms.bin"}

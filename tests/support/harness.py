@@ -1,4 +1,8 @@
-"""Runs the connector through the SDK's local runner in this process and reads back what landed."""
+"""Runs the connector through the SDK's local runner in this process and reads back what landed.
+
+The runner is asked for source naming (`apply_renaming=False`), as `make debug` asks `fivetran debug` for it
+(`--naming SOURCE`): the tables are `s3_objects` and `s3_object_versions` and every column keeps its declared name
+(`checksum_crc32`, not Fivetran naming's `checksum_crc_32`), as in the README's SQL."""
 from __future__ import annotations
 
 import json
@@ -13,8 +17,8 @@ from tests.support.faults import FaultInjector, SimulatedCrash
 from tests.support.moto_s3 import MotoS3
 
 SCHEMA = "tester"
-TABLE = "s_3_objects"
-VERSIONS_TABLE = "s_3_object_versions"
+TABLE = "s3_objects"
+VERSIONS_TABLE = "s3_object_versions"
 SAVED = object()
 
 
@@ -62,7 +66,8 @@ class Harness:
         Logging.LOG_LEVEL = Logging.Level.INFO
         start_state = self.saved_state() if state is SAVED else state
         try:
-            counts = core_adapter.run(connector.connector, str(self.project), configuration, start_state)
+            counts = core_adapter.run(connector.connector, str(self.project), configuration, start_state,
+                                      apply_renaming=False)
         except (Exception, ConnectorTask, SimulatedCrash) as error:  # the runner wraps what update() raised; op.error
             # raises a task; a simulated kill passes through everything
             return RunResult(False, None, error.__cause__ or error.__context__ or error, error)
@@ -82,14 +87,14 @@ class Harness:
             return [d[0] for d in cursor.description], cursor.fetchall()
 
     def rows(self, include_deleted: bool = False) -> dict[tuple[str, str], dict[str, Any]]:
-        """The live rows of s_3_objects by (bucket, key), timestamps as aware UTC datetimes."""
+        """The live rows of s3_objects by (bucket, key), timestamps as aware UTC datetimes."""
         where = "" if include_deleted else "WHERE NOT coalesce(_fivetran_deleted, false)"
         names, values = self._fetch(f"SELECT * FROM {SCHEMA}.{TABLE} {where}")
         rows = ({name: _utc(value) for name, value in zip(names, row)} for row in values)
         return {(row["bucket"], row["key"]): row for row in rows}
 
     def versions(self) -> list[dict[str, Any]]:
-        """The live rows of s_3_object_versions."""
+        """The live rows of s3_object_versions."""
         names, values = self._fetch(f"SELECT * FROM {SCHEMA}.{VERSIONS_TABLE} WHERE NOT coalesce(_fivetran_deleted, "
                                     "false)", VERSIONS_TABLE)
         return [{name: _utc(value) for name, value in zip(names, row)} for row in values]
