@@ -85,6 +85,11 @@ class BucketInspector:
             return False
         try:
             self.gateway.list_versions_page(bucket, prefix, None, None, max_keys=1)
+        except AccessDeniedError:
+            self.warn(f"bucket {bucket}: the bucket is versioned, but the credentials lack s3:ListBucketVersions, so "
+                      "delete markers cannot be read: deleted objects are counted as in an unversioned bucket, not "
+                      "marked deleted. Add s3:ListBucketVersions on the bucket to the IAM policy (docs/permissions.md).")
+            return False
         except NotImplementedByStoreError:
             self.warn(f"bucket {bucket}: the store says the bucket is versioned but does not implement "
                       "ListObjectVersions, so delete markers cannot be read: deleted objects are counted as in an "

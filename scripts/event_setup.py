@@ -285,7 +285,7 @@ def findings(result: Plan, applying: bool) -> list[str]:
 def closing(target: Target, result: Plan, settings: Settings, applied: bool) -> list[str]:
     """Notes, the connector's IAM policy, and the sqs_queue_url to configure."""
     lines = ["", "Notes:"] + [f"  - {note}" for note in result.notes] if result.notes else []
-    policy = connector_policy(target, result.queue_arn, settings.object_details, settings.sync_versions)
+    policy = connector_policy(target, result.queue_arn, settings.object_details)
     statements = ",\n".join(f"    {json.dumps(statement)}" for statement in policy["Statement"])
     lines += ["", "IAM policy the connector's credentials need (README, \"IAM policy\"; docs/permissions.md):",
               f'  {{"Version": "{policy["Version"]}", "Statement": [\n{statements}\n  ]}}']

@@ -458,14 +458,13 @@ def _plan_rule(target: Target, current: Current, result: Plan) -> None:
 
 
 # -- what the connector's credentials need
-def connector_policy(target: Target, queue_arn: str, object_details: Sequence[str] = (),
-                     sync_versions: bool = False) -> dict[str, Any]:
+def connector_policy(target: Target, queue_arn: str, object_details: Sequence[str] = ()) -> dict[str, Any]:
     """The IAM policy of the connector's credentials for this wiring (README, "IAM policy", plus event mode)."""
     buckets = [f"arn:aws:s3:::{b}" for b in target.buckets]
-    bucket_actions = ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning",
+    # ListBucketVersions: a versioned bucket's deletes are found among its delete markers, with or without
+    # sync_versions.
+    bucket_actions = ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucketVersions",
                       "s3:GetIntelligentTieringConfiguration", "s3:GetBucketNotification"]
-    if sync_versions:
-        bucket_actions.append("s3:ListBucketVersions")
     object_actions = ["s3:GetObject"]
     if "tags" in object_details:
         object_actions.append("s3:GetObjectTagging")

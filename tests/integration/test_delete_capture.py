@@ -179,3 +179,18 @@ def test_an_unexpected_failure_describing_one_object_fails_only_that_object(harn
     output = capsys.readouterr().out
     assert "UnexpectedValueError: 1" in output and "please report it" in output
     assert "nobody planned for this" not in output
+
+
+def test_a_versioned_bucket_without_list_bucket_versions_counts_its_deletes(harness, base_config, capsys):
+    """Credentials without s3:ListBucketVersions: the sync goes on as for an unversioned bucket (deletes counted, not
+    marked) and says which permission would mark them."""
+    versioned_bucket(harness.s3, [f"v/{i:03d}" for i in range(20)])
+    harness.faults.respond("ListObjectVersions", 403, code="AccessDenied")
+    assert harness.sync(base_config()).ok
+    harness.s3.delete(BUCKET, "v/003")
+    capsys.readouterr()
+    result = harness.sync(base_config())
+    assert result.ok, result.error
+    output = capsys.readouterr().out
+    assert "lack s3:ListBucketVersions" in output
+    assert "1 objects deleted since the last sync in 1 key ranges" in output

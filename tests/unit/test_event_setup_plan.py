@@ -297,19 +297,20 @@ def test_tags_add_their_event_type():
     assert put_document(result) == {"QueueConfigurations": [ours(EVERY_TYPE + ["s3:ObjectTagging:*"])]}
 
 
-@pytest.mark.parametrize("details, sync_versions, eventbridge, bucket_actions, object_actions, statements", [
-    pytest.param((), False, False, [], ["s3:GetObject"], 3, id="plain"),
-    pytest.param(("head", "tags"), True, True, ["s3:ListBucketVersions"],
+@pytest.mark.parametrize("details, eventbridge, object_actions, statements", [
+    pytest.param((), False, ["s3:GetObject"], 3, id="plain"),
+    pytest.param(("head", "tags"), True,
                  ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectRetention", "s3:GetObjectLegalHold"], 4,
                  id="everything"),
 ])
-def test_connector_policy(details, sync_versions, eventbridge, bucket_actions, object_actions, statements):
-    policy = connector_policy(target(eventbridge=eventbridge), QUEUE_ARN, details, sync_versions)
+def test_connector_policy(details, eventbridge, object_actions, statements):
+    policy = connector_policy(target(eventbridge=eventbridge), QUEUE_ARN, details)
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert len(by_sid) == statements
+    # ListBucketVersions always: a versioned bucket's deletes are read from its delete markers.
     assert by_sid["ListAndInspect"]["Action"] == ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning",
-                                                  "s3:GetIntelligentTieringConfiguration",
-                                                  "s3:GetBucketNotification", *bucket_actions]
+                                                  "s3:ListBucketVersions", "s3:GetIntelligentTieringConfiguration",
+                                                  "s3:GetBucketNotification"]
     assert by_sid["DescribeObjects"]["Action"] == object_actions
     assert by_sid["EventQueue"] == {"Sid": "EventQueue", "Effect": "Allow", "Resource": QUEUE_ARN, "Action": [
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]}
