@@ -47,7 +47,7 @@ def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str
                 elif kind == "timestamp":
                     value = http_date(value)
                 fields[member] = value
-    except (ValueError, OverflowError, TypeError):
+    except (ValueError, OverflowError, TypeError, RuntimeError):  # botocore's RuntimeError: an epoch no date holds
         return None
     return fields
 
