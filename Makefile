@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
-.PHONY: venv test unit demo bench bench-targets package clean
+.PHONY: venv test unit differential demo bench bench-targets package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ test: venv
 
 unit: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not e2e"
+
+# The differential tests of our listing reader, HEAD reader and HEAD signer against botocore (tests/differential/)
+# with many more examples than `make test` runs: DIFFERENTIAL_EXAMPLES per test, random instead of derandomized
+# (a failure prints the example and hypothesis's blob to reproduce it). The default takes about an hour of CPU.
+DIFFERENTIAL_EXAMPLES ?= 50000
+differential: venv
+	DIFFERENTIAL_EXAMPLES=$(DIFFERENTIAL_EXAMPLES) $(BIN)/python -m pytest tests/differential -q -p no:cacheprovider
 
 # The connector end to end on a local S3 (moto_server): see scripts/demo.py. Writes only to .demo/.
 demo: venv

@@ -10,7 +10,7 @@ response from S3. `plain_client` is botocore without the connector: the referenc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import botocore.session
 from botocore.awsrequest import AWSResponse
@@ -82,17 +82,17 @@ def gateway(stub: Stub, object_details: str = "", endpoint_url: Optional[str] = 
     return built
 
 
+_SESSION = botocore.session.get_session()  # one for every plain client: loading S3's model is most of a client's cost
+
+
 def plain_client(stub: Optional[Stub], endpoint_url: Optional[str] = None, region: str = REGION,
-                 credentials: tuple[str, str, Optional[str]] = (ACCESS_KEY_ID, SECRET, None),
-                 configure: Optional[Callable[[Any], None]] = None) -> Any:
+                 credentials: tuple[str, str, Optional[str]] = (ACCESS_KEY_ID, SECRET, None)) -> Any:
     """botocore's own S3 client, untouched but for one attempt per call (so an answer is never retried away) and
-    the path-style addressing the connector asks of an S3-compatible endpoint."""
-    session = botocore.session.get_session()
-    if stub is not None:
-        stub.install(session)
-    if configure is not None:
-        configure(session)
+    the path-style addressing the connector asks of an S3-compatible endpoint; `stub` answers its requests."""
     key, secret, token = credentials
     config = Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"} if endpoint_url else {})
-    return session.create_client("s3", region_name=region, endpoint_url=endpoint_url, aws_access_key_id=key,
-                                 aws_secret_access_key=secret, aws_session_token=token, config=config)
+    client = _SESSION.create_client("s3", region_name=region, endpoint_url=endpoint_url, aws_access_key_id=key,
+                                    aws_secret_access_key=secret, aws_session_token=token, config=config)
+    if stub is not None:
+        client.meta.events.register("before-send.s3", stub)
+    return client
