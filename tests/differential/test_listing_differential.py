@@ -26,6 +26,7 @@ from s3_metadata.listing_xml import ParsedObjects, ParsedVersions, parse_objects
 from s3_metadata.ranges import fingerprint
 from s3_metadata.rows import ListedObject
 from tests.differential.budget import budget, record
+from tests.differential.choices import generated
 from tests.differential.listing_bodies import listing_body
 from tests.unit.test_listing_xml import Refused, expected_objects, expected_versions
 
@@ -109,7 +110,7 @@ def _reference(expected: Any, body: bytes, requested: bool, timestamps: str) -> 
 
 
 @budget(ci_examples=300)
-@given(body=listing_body(versions=False), requested=st.booleans())
+@given(body=generated(lambda c: listing_body(c, versions=False)), requested=st.booleans())
 def test_objects_pages_equal_botocore(body: bytes, requested: bool) -> None:
     ours = _ours(parse_objects_page, body, requested)
     references = {t: _reference(expected_objects, body, requested, t) for t in TIMESTAMP_PARSERS}
@@ -117,7 +118,7 @@ def test_objects_pages_equal_botocore(body: bytes, requested: bool) -> None:
 
 
 @budget(ci_examples=200)
-@given(body=listing_body(versions=True), requested=st.booleans())
+@given(body=generated(lambda c: listing_body(c, versions=True)), requested=st.booleans())
 def test_versions_pages_equal_botocore(body: bytes, requested: bool) -> None:
     ours = _ours(parse_versions_page, body, requested)
     references = {t: _reference(expected_versions, body, requested, t) for t in TIMESTAMP_PARSERS}
