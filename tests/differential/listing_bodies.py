@@ -210,8 +210,9 @@ _DECLARATIONS = {"s3": ('<?xml version="1.0" encoding="UTF-8"?>\n',),
                  "hostile": ('<?xml version="1.1"?>', " ", '<?xml version="1.0" encoding="UTF-16"?>', "")}
 
 
-def listing_body(c: Choices, versions: bool) -> bytes:
-    """A whole ListObjectsV2 (or ListObjectVersions) body of one temper, a hostile one maybe corrupted."""
+def listing_body(c: Choices, versions: bool) -> tuple[str, bytes]:
+    """A whole ListObjectsV2 (or ListObjectVersions) body of one temper, a hostile one maybe corrupted: (temper,
+    body)."""
     temper = c.pick(TEMPERS)
     hostile = temper == "hostile"
     encoded = c.pick((True, True, True, False))
@@ -249,7 +250,7 @@ def listing_body(c: Choices, versions: bool) -> bytes:
     gap = c.pick(_GAPS[temper])
     body = (f"{c.pick(_DECLARATIONS[temper])}<{root}{c.pick(_NAMESPACES[temper])}>{gap}{gap.join(items)}{gap}"
             f"</{root}>{c.pick(('', chr(10)))}").encode("utf-8", "surrogatepass")
-    return corrupted(c, body) if hostile else body
+    return temper, corrupted(c, body) if hostile else body
 
 
 _DAMAGE = ("none",) * 3 + ("cut", "repeat", "comment", "doctype", "byte", "junk", "error", "bom", "crlf")

@@ -17,8 +17,10 @@ from s3_metadata import event_mode
 from s3_metadata.aws import KEY_NOT_TEXT, AwsCallError, S3Gateway
 from s3_metadata.configuration import parse_configuration
 from s3_metadata.events import parse_message
+from s3_metadata.listing_xml import parse_objects_page
 from tests.integration.test_event_mode import BUCKET, EventQueue, event_summary, table_equals_s3
 from tests.unit.test_events import eventbridge_event, s3_notification, s3_record, sns_envelope
+from tests.unit.test_listing_xml import Refused, contents, expected_objects, listing
 
 SURROGATE = "bad/\ud800.csv"
 
@@ -88,3 +90,25 @@ def test_a_head_of_a_key_that_is_not_text_fails_that_object_only(moto_s3, faults
     assert faults.requests["HeadObject"] == before  # nothing was sent
     assert gateway.head_object(BUCKET, "fine").size == 1
 
+
+
+@pytest.mark.parametrize("wire, key", [
+    pytest.param("bad%FF", "bad\ufffd", id="byte-that-is-not-utf8"),
+    pytest.param("bad%ED%A0%80", "bad\ufffd\ufffd\ufffd", id="encoded-surrogate"),
+    pytest.param("bad%C3", "bad\ufffd", id="truncated-sequence"),
+])
+def test_a_listed_key_that_is_not_utf8_reads_as_botocore_reads_it(wire, key):
+    """A store that lists a key of bytes that are not UTF-8 (url-encoded) gives botocore U+FFFD for them, and our
+    reader the same: the row says that key, and its HEAD asks for it (valid text, so no failure of its own)."""
+    body = listing(contents(wire, encoded=False))
+    (ours,) = parse_objects_page(body, False).objects
+    (theirs,) = expected_objects(body, False).objects
+    assert ours.key == theirs.key == key
+
+
+@pytest.mark.parametrize("raw", [b"bad&#xD800;", b"bad\xed\xa0\x80"], ids=["character-reference", "utf8-bytes"])
+def test_a_surrogate_in_a_listing_body_is_refused_by_both_readers(raw):
+    body = listing(contents("PLACEHOLDER", encoded=False)).replace(b"PLACEHOLDER", raw)
+    assert parse_objects_page(body, False) is None
+    with pytest.raises(Refused):
+        expected_objects(body, False)
