@@ -114,7 +114,7 @@ def head_headers(c: Choices) -> list[tuple[str, str]]:
     temper = c.pick(TEMPERS)
     lines = list(ROUTINE)
     members = [m for m in ("LastModified", "ETag", "ContentLength", "ContentType") if temper == "s3" or c.integer(0, 9)]
-    members += [m for m in {c.pick(MEMBERS) for _ in range(c.integer(0, 8))} if m not in members]
+    members += [m for m in dict.fromkeys(c.pick(MEMBERS) for _ in range(c.integer(0, 8))) if m not in members]
     for member in members:
         wire = MEMBER_HEADERS[member][0]
         lines.append((spelled(c, wire, temper), value_of(c, member, temper)))
