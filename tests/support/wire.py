@@ -5,7 +5,8 @@ each name in the case of its first appearance) wrapped in its own case-insensiti
 builds exactly that from a list of (name, value) pairs as they came over the wire. `Stub` answers requests at
 botocore's `before-send` event, the point where moto and the fault injector answer them too, so everything from
 there on (botocore's `before-parse` handlers, its parser, our handlers and direct HEADs) runs as it does for a
-response from S3. `plain_client` is botocore without the connector: the reference.
+response from S3. `plain_client` is botocore without the connector: the reference (with the connector's timestamp
+parser or without).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from urllib3 import HTTPHeaderDict
 
 from s3_metadata.aws import S3Gateway
 from s3_metadata.configuration import parse_configuration
+from s3_metadata.timestamps import install_fast_timestamp_parser
 
 ACCESS_KEY_ID = "AKIAWIRETESTEXAMPLE1"
 SECRET = "wire/test+secret-key"
@@ -82,17 +84,23 @@ def gateway(stub: Stub, object_details: str = "", endpoint_url: Optional[str] = 
     return built
 
 
-_SESSION = botocore.session.get_session()  # one for every plain client: loading S3's model is most of a client's cost
+# One session for every plain client (loading S3's model is most of a client's cost), and one whose clients read
+# timestamps with the connector's parser, as the gateway's own botocore does.
+_SESSIONS = {False: botocore.session.get_session(), True: botocore.session.get_session()}
+install_fast_timestamp_parser(_SESSIONS[True])
 
 
 def plain_client(stub: Optional[Stub], endpoint_url: Optional[str] = None, region: str = REGION,
-                 credentials: tuple[str, str, Optional[str]] = (ACCESS_KEY_ID, SECRET, None)) -> Any:
+                 credentials: tuple[str, str, Optional[str]] = (ACCESS_KEY_ID, SECRET, None),
+                 fast_timestamps: bool = False) -> Any:
     """botocore's own S3 client, untouched but for one attempt per call (so an answer is never retried away) and
-    the path-style addressing the connector asks of an S3-compatible endpoint; `stub` answers its requests."""
+    the path-style addressing the connector asks of an S3-compatible endpoint; `stub` answers its requests. With
+    `fast_timestamps` it reads timestamps with the connector's parser (timestamps.fast_timestamp_parser)."""
     key, secret, token = credentials
     config = Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"} if endpoint_url else {})
-    client = _SESSION.create_client("s3", region_name=region, endpoint_url=endpoint_url, aws_access_key_id=key,
-                                    aws_secret_access_key=secret, aws_session_token=token, config=config)
+    client = _SESSIONS[fast_timestamps].create_client(
+        "s3", region_name=region, endpoint_url=endpoint_url, aws_access_key_id=key, aws_secret_access_key=secret,
+        aws_session_token=token, config=config)
     if stub is not None:
         client.meta.events.register("before-send.s3", stub)
     return client
