@@ -22,7 +22,7 @@ unit: venv
 
 # The differential tests of our listing reader, HEAD reader and HEAD signer against botocore (tests/differential/)
 # with many more examples than `make test` runs: DIFFERENTIAL_EXAMPLES per test, random instead of derandomized
-# (a failure prints the example and hypothesis's blob to reproduce it). The default takes about an hour of CPU.
+# (a failure prints the example and the seed to reproduce it). The default takes about a quarter of an hour of CPU.
 DIFFERENTIAL_EXAMPLES ?= 50000
 differential: venv
 	DIFFERENTIAL_EXAMPLES=$(DIFFERENTIAL_EXAMPLES) $(BIN)/python -m pytest tests/differential -q -p no:cacheprovider
