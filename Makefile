@@ -16,7 +16,7 @@ CONFIG_FILE = $(or $(CONFIGURATION),configuration.json)
 NAMING ?= SOURCE
 NAMING_FLAG = $(if $(NAMING),--naming $(NAMING))
 
-.PHONY: venv test unit demo demo-events debug configuration configuration-test reset deploy bench bench-targets package clean
+.PHONY: venv test unit differential demo demo-events debug configuration configuration-test reset deploy bench bench-targets package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "Installing the virtual environment $(VENV) from requirements-dev.txt (once; about a minute)..."
@@ -32,6 +32,13 @@ test: venv
 
 unit: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not e2e"
+
+# The differential tests of our listing reader, HEAD reader and HEAD signer against botocore (tests/differential/)
+# with many more examples than `make test` runs: DIFFERENTIAL_EXAMPLES per test, random instead of derandomized
+# (a failure prints the example and the seed to reproduce it). The default takes about a quarter of an hour of CPU.
+DIFFERENTIAL_EXAMPLES ?= 50000
+differential: venv
+	DIFFERENTIAL_EXAMPLES=$(DIFFERENTIAL_EXAMPLES) $(BIN)/python -m pytest tests/differential -q -p no:cacheprovider
 
 # The connector end to end on a local S3 (moto_server): see scripts/demo.py. Writes only to .demo/.
 demo: venv

@@ -52,8 +52,8 @@ from s3_metadata.errors import (
 )
 from s3_metadata.head_headers import head_fields, user_metadata
 from s3_metadata.listing import Position
-from s3_metadata.listing_xml import ListedVersion, parse_objects_page, parse_versions_page
-from s3_metadata.object_urls import PROBE_KEYS, ObjectUrls, PlannedRequest, object_urls, signed_head
+from s3_metadata.listing_xml import parse_objects_page, parse_versions_page
+from s3_metadata.object_urls import PROBE_KEYS, ObjectUrls, PlannedRequest, is_text, object_urls, signed_head
 from s3_metadata.retry import RetryPolicy, RetryStats, RetryWaves, Streak, after_failure, gives_up, is_retryable
 from s3_metadata.rows import ListedObject, listed_object
 from s3_metadata.timestamps import install_fast_timestamp_parser, to_utc
@@ -70,6 +70,8 @@ STS_RETRIES = {"mode": "standard"}
 LIST_PAGE_SIZE = 1000
 DEFAULT_POLICY = RetryPolicy()
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# The code of a HEAD failure for a key that is not valid Unicode text (object_urls.is_text): no request is sent.
+KEY_NOT_TEXT = "KeyNotValidText"
 # A probe's verdict (see `_probe`) is reused for this long by every HEAD of the bucket: one probe, not one per object.
 PROBE_VERDICT_SECONDS = 30.0
 # HEAD statuses whose bare code hides the cause, per operation (HeadBucket: 404 also on a server that is not S3).
@@ -79,9 +81,15 @@ _FATAL_HEAD_CODES = CREDENTIAL_CODES | CLOCK_SKEW_CODES | NO_BUCKET_CODES
 # Where our `before-parse` handlers leave what they read, in botocore's parsed response (see `_read_fast`).
 PARSED_HERE = "S3MetadataParsed"
 BODY_READ_HERE = "S3MetadataBody"
-# The HeadObject members `head_result` reads (and every Checksum* member).
+# The HeadObject members `head_result` reads (and every Checksum* member), and with object details these too and the
+# user metadata. No other header is read on either HEAD path: one botocore cannot convert (an `Expires` with no
+# value, which botocore's own handler lets through to its parser) then fails no HEAD.
 HEAD_MEMBERS = frozenset({"StorageClass", "Restore", "ArchiveStatus", "ContentLength", "ETag", "LastModified",
                           "ChecksumType"})
+HEAD_DETAIL_MEMBERS = frozenset({
+    "VersionId", "ContentType", "ContentEncoding", "CacheControl", "ServerSideEncryption", "SSEKMSKeyId",
+    "BucketKeyEnabled", "ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus",
+    "ReplicationStatus", "Expiration", "PartsCount"})
 # botocore parses every S3 200 body once more to see whether it is an `<Error>`; our listing handlers make that
 # check themselves while reading the body. None if a botocore release renames it: then botocore's check stays.
 _BOTOCORE_200_CHECK = getattr(botocore.handlers, "_handle_200_error", None)
@@ -166,25 +174,21 @@ class HeadResult:
 
 @dataclass(frozen=True)
 class VersionsPage:
-    """One ListObjectVersions page. `listed` holds versions and delete markers in key order, as S3 sent them;
-    `versions` and `delete_markers` are botocore's own parse of the same page (dicts), built on first use.
-    `truncated` is the page's IsTruncated, as sent (with or without NextKeyMarker, see listing.next_page), and `last`
-    the key and version id of the page's last entry, where a store that sends no NextKeyMarker is asked to go on."""
+    """One ListObjectVersions page: `versions` and `delete_markers` are botocore's own parse of it (dicts), built on
+    first use. `truncated` is the page's IsTruncated, as sent (with or without NextKeyMarker, see listing.next_page);
+    `last` the key and version id of the page's last entry, where a store that sends no NextKeyMarker is asked to go
+    on; `full`: the page holds as many entries as MaxKeys asked for."""
 
-    listed: list[ListedVersion]
     truncated: bool
     next_key_marker: str | None
     next_version_marker: str | None
     parse_with_botocore: Callable[[], dict[str, Any]] = field(default=dict, repr=False, compare=False)
-    full: bool = False  # as many entries as MaxKeys asked for (see listing.next_page)
+    last: Position | None = None
+    full: bool = False
 
     @cached_property
     def _botocore(self) -> dict[str, Any]:
         return self.parse_with_botocore()
-
-    @property
-    def last(self) -> Position | None:
-        return Position(self.listed[-1].key, self.listed[-1].version_id) if self.listed else None
 
     @property
     def versions(self) -> list[dict[str, Any]]:
@@ -200,6 +204,16 @@ class QueueMessage:
     message_id: str
     receipt_handle: str
     body: str
+
+
+def last_listed(entries: list[dict[str, Any]]) -> Position | None:
+    """The entry a ListObjectVersions page ended with, from botocore's parse (which keeps versions and delete markers
+    apart): the greatest key, and of its entries the oldest, as S3 lists each key's newest first. (Some stores, moto
+    among them, send all versions before all delete markers, so the body's last element is not always it.)"""
+    if not entries:
+        return None
+    last = max(entries, key=lambda e: (e["Key"], -to_utc(e["LastModified"]).timestamp()))
+    return Position(last["Key"], last.get("VersionId") or "null")
 
 
 def head_result(response: dict[str, Any]) -> HeadResult:
@@ -236,25 +250,6 @@ def head_result(response: dict[str, Any]) -> HeadResult:
     )
 
 
-def in_key_order(versions: list[ListedVersion]) -> list[ListedVersion]:
-    """Versions and delete markers by key, each key's newest first, as AWS lists them (S3-compatible stores and
-    botocore, which keeps the two kinds apart, may not)."""
-    return sorted(versions, key=lambda v: (v.key, not v.is_latest, -v.last_modified.timestamp()))
-
-
-def listed_versions(response: dict[str, Any]) -> list[ListedVersion]:
-    """The versions and delete markers of a ListObjectVersions response botocore parsed, in key order."""
-    versions = []
-    for entry in response.get("Versions", []):
-        obj = listed_object(entry, False)
-        versions.append(ListedVersion(obj.key, entry.get("VersionId") or "null", bool(entry.get("IsLatest")), False,
-                                      obj.last_modified, obj.e_tag, obj.size, obj.storage_class,
-                                      obj.checksum_algorithm, obj.checksum_type, None))
-    versions += [ListedVersion(entry["Key"], entry.get("VersionId") or "null", bool(entry.get("IsLatest")), True,
-                               to_utc(entry["LastModified"])) for entry in response.get("DeleteMarkers", [])]
-    return in_key_order(versions)
-
-
 def _botocore_200_check_unless_read_here(operation_model: Any, response_dict: dict[str, Any], **kwargs: Any) -> None:
     """botocore's check for an `<Error>` inside a 200, for every S3 operation but the two listings we read."""
     if operation_model.name not in ("ListObjectsV2", "ListObjectVersions"):
@@ -280,10 +275,13 @@ def _before_parse_versions(operation_model: Any, response_dict: dict[str, Any],
     _read_listing(parse_versions_page, operation_model, response_dict, customized_response_dict)
 
 
-def _head_values(headers: dict[str, str], members: dict[str, tuple[str, str]], metadata: bool) -> dict[str, Any] | None:
-    """What a HeadObject 200's lower-case `headers` say of `members` (and the user metadata with `metadata`), as
-    botocore would parse them; None when a value does not convert cleanly and botocore's parse must stand."""
-    fields = head_fields(headers, members)
+def _head_values(headers: Mapping[str, str], lowered: dict[str, str], members: dict[str, tuple[str, str]],
+                 metadata: bool) -> dict[str, Any] | None:
+    """What a HeadObject 200 says of `members` (and the user metadata with `metadata`), as botocore would parse it;
+    None when a value does not convert cleanly and botocore's parse must stand. `headers` is the response's own
+    header mapping (user-metadata names keep the case S3 sent, as in botocore's parse), `lowered` its lower-case
+    copy."""
+    fields = head_fields(lowered, members)
     if fields is not None and metadata:
         fields["Metadata"] = user_metadata(headers)
     return fields
@@ -293,11 +291,11 @@ def _before_parse_head(members: dict[str, tuple[str, str]], metadata: bool, resp
                        customized_response_dict: dict[str, Any]) -> None:
     if response_dict["status_code"] != 200:
         return
-    headers = lowercase_dict(response_dict["headers"])
-    fields = _head_values(headers, members, metadata)
+    lowered = lowercase_dict(response_dict["headers"])
+    fields = _head_values(response_dict["headers"], lowered, members, metadata)
     if fields is not None:
         customized_response_dict[PARSED_HERE] = fields
-        response_dict["headers"] = headers
+        response_dict["headers"] = lowered
 
 
 def response_date(response: dict[str, Any]) -> datetime | None:
@@ -376,8 +374,14 @@ class AssumedRole:
                                                            method="sts-assume-role")
 
     def _sts_client(self, service: str, **credentials: Any) -> Any:
-        client = self._base.create_client(service, region_name=self._region, **credentials,
-                                          config=Config(retries=STS_RETRIES, connect_timeout=10, read_timeout=60))
+        """The STS client botocore's fetcher asks for, given the source credentials (keys and token). They are
+        cleared from this frame however it is left, so that no crash report, which prints our frames' locals, can
+        show them (those of the default chain are not in the configuration, the only values it redacts)."""
+        try:
+            client = self._base.create_client(service, region_name=self._region, **credentials,
+                                              config=Config(retries=STS_RETRIES, connect_timeout=10, read_timeout=60))
+        finally:
+            credentials.clear()
         self._sts_endpoint = client.meta.endpoint_url
         client.meta.events.register("before-send.sts.AssumeRole", self._count_attempt)
         return client
@@ -494,14 +498,15 @@ class S3Gateway:
         events.register("before-parse.s3.ListObjectsV2", self._before_parse_listing)
         events.register("before-parse.s3.ListObjectVersions", _before_parse_versions)
         shape = client.meta.service_model.operation_model("HeadObject").output_shape
-        every_header = bool(self.settings.object_details)  # the detail columns read most of HEAD's headers
+        details = bool(self.settings.object_details)
         members = {name: (member.serialization["name"].lower(), member.type_name)
                    for name, member in shape.members.items() if member.serialization.get("location") == "header"
-                   and (every_header or name in HEAD_MEMBERS or name.startswith("Checksum"))}
+                   and (name in HEAD_MEMBERS or name.startswith("Checksum")
+                        or (details and name in HEAD_DETAIL_MEMBERS))}
         self._head_members = members
         events.register("before-parse.s3.HeadObject",
                         lambda response_dict, customized_response_dict, **_: _before_parse_head(
-                            members, every_header, response_dict, customized_response_dict))
+                            members, details, response_dict, customized_response_dict))
         events.register("before-sign.s3.HeadObject", self._stop_if_planning)
 
     def _before_parse_listing(self, operation_model: Any, response_dict: dict[str, Any],
@@ -591,12 +596,15 @@ class S3Gateway:
 
     def head_object(self, bucket: str, key: str, checksums: bool = False) -> HeadResult | None:
         """HEAD one object: None when it no longer exists; AwsCallError for a per-object failure (an error response,
-        or retries run out: code is the last failure's, e.g. SlowDown); SyncError when the sync cannot go on (bad
-        credentials, a skewed clock, the bucket gone, the endpoint unreachable).
+        retries run out: code is the last failure's, e.g. SlowDown; or KEY_NOT_TEXT, a key no request can name);
+        SyncError when the sync cannot go on (bad credentials, a skewed clock, the bucket gone, the endpoint
+        unreachable).
 
         `checksums` asks for the checksum headers too, which event mode needs to build a whole row without
         a listing entry.
         """
+        if not is_text(key):  # botocore's serializer would raise UnicodeEncodeError, on both paths alike
+            raise AwsCallError("HeadObject", KEY_NOT_TEXT, None)
         request: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if checksums:
             request["ChecksumMode"] = "ENABLED"
@@ -653,37 +661,54 @@ class S3Gateway:
 
         About 40% of the CPU of botocore's whole path (bench/parse_cost.py). botocore's `before-send` event still
         runs (so whatever answers requests there, moto or a test's faults, answers these too); a 200 is read by
-        `head_fields`, anything else is parsed by botocore's own parser and raised as botocore raises it. A
-        redirect, or a region S3 names that is not the one signed for, is left to botocore's whole path, which
-        follows it; the bucket's later HEADs then take that path too.
+        `head_fields`, anything else goes through botocore's `before-parse` handlers and parser and is raised as
+        botocore raises it. A redirect, or a region S3 names that is not the one signed for, is left to botocore's
+        whole path, which follows it; the bucket's later HEADs then take that path too.
         """
         request = {"Bucket": Bucket, "Key": Key, **({"ChecksumMode": ChecksumMode} if ChecksumMode else {})}
-        credentials = self._session.get_credentials()
-        if credentials is None:
-            raise NoCredentialsError()
-        try:
-            prepared = signed_head(urls, Key, ChecksumMode == "ENABLED", credentials.get_frozen_credentials())
-        except UnicodeEncodeError:  # a key that is not valid text: botocore's path says what it says of it
-            return client.head_object(**request)
-        response = first_non_none_response(client.meta.events.emit("before-send.s3.HeadObject", request=prepared))
-        if response is None:
-            response = client._endpoint.http_session.send(prepared)
-        status, headers = response.status_code, lowercase_dict(response.headers)
+        response = self._send_direct_head(client, urls, Key, ChecksumMode == "ENABLED")
+        status = response.status_code
+        lowered = lowercase_dict(response.headers)
         if status == 200:
-            fields = _head_values(headers, self._head_members, bool(self.settings.object_details))
+            fields = _head_values(response.headers, lowered, self._head_members, bool(self.settings.object_details))
             if fields is not None:
-                return {PARSED_HERE: fields, "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": headers}}
-        named_region = headers.get("x-amz-bucket-region")
+                return {PARSED_HERE: fields, "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": lowered}}
+        named_region = lowered.get("x-amz-bucket-region")
         if 300 <= status < 400 or (status == 400 and named_region and named_region != urls.region):
             with self._lock:
                 self._object_urls[bucket] = None
             self._count("HeadObject")
             return client.head_object(**request)
-        model = client.meta.service_model.operation_model("HeadObject")
-        parsed: dict[str, Any] = self._head_parser.parse(convert_to_response_dict(response, model), model.output_shape)
+        parsed = self._parsed_head(client, response)
         if status >= 300:
             error = parsed.get("Error", {})
             raise client.exceptions.from_code(error.get("QueryErrorCode") or error.get("Code"))(parsed, "HeadObject")
+        return parsed
+
+    def _send_direct_head(self, client: Any, urls: ObjectUrls, key: str, checksums: bool) -> Any:
+        """Sign one HEAD (`signed_head`) and send it through botocore's `before-send` event and HTTP session.
+
+        The signed request carries the session token: this frame drops it however it is left, so that the crash
+        report of an unexpected exception (it prints our frames' locals) cannot show it; the credentials themselves
+        are only ever held inside the signer (`object_urls._sign`).
+        """
+        prepared = signed_head(urls, key, checksums, self._session.get_credentials())
+        try:
+            answered = first_non_none_response(client.meta.events.emit("before-send.s3.HeadObject", request=prepared))
+            return answered if answered is not None else client._endpoint.http_session.send(prepared)
+        finally:
+            del prepared
+
+    def _parsed_head(self, client: Any, response: Any) -> dict[str, Any]:
+        """botocore's parse of a HeadObject response, as its endpoint makes it: the `before-parse` handlers first
+        (botocore's drop an `Expires` it cannot read; ours reads a 200 it can), then its parser."""
+        model = client.meta.service_model.operation_model("HeadObject")
+        response_dict = convert_to_response_dict(response, model)
+        customized: dict[str, Any] = {}
+        client.meta.events.emit("before-parse.s3.HeadObject", operation_model=model, response_dict=response_dict,
+                                customized_response_dict=customized)
+        parsed: dict[str, Any] = self._head_parser.parse(response_dict, model.output_shape)
+        parsed.update(customized)
         return parsed
 
     def get_object_tags(self, bucket: str, key: str) -> dict[str, str] | None:
@@ -802,19 +827,20 @@ class S3Gateway:
         parsed = response.get(PARSED_HERE)
         if parsed is not None:
             body = response[BODY_READ_HERE]
-            return VersionsPage(in_key_order(parsed.versions), parsed.is_truncated, parsed.next_key_marker,
-                                parsed.next_version_marker,
+            last = max(parsed.versions, key=lambda v: (v.key, -v.last_modified.timestamp()), default=None)
+            return VersionsPage(parsed.is_truncated, parsed.next_key_marker, parsed.next_version_marker,
                                 lambda: self._parse_with_botocore(client, "ListObjectVersions", body),
+                                Position(last.key, last.version_id) if last else None,
                                 len(parsed.versions) >= request["MaxKeys"])
         truncated = bool(response.get("IsTruncated"))
-        listed = listed_versions(response)
+        entries = response.get("Versions", []) + response.get("DeleteMarkers", [])
         return VersionsPage(
-            listed=listed,
             truncated=truncated,
             next_key_marker=response.get("NextKeyMarker") if truncated else None,
             next_version_marker=response.get("NextVersionIdMarker") if truncated else None,
             parse_with_botocore=lambda: response,
-            full=len(listed) >= request["MaxKeys"],
+            last=last_listed(entries),
+            full=len(entries) >= request["MaxKeys"],
         )
 
     # -- SQS, for event mode

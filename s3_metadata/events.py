@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 from urllib.parse import unquote_plus
 
+from s3_metadata.object_urls import is_text
+
 S3_NOTIFICATION = "s3"
 EVENTBRIDGE = "eventbridge"
 
@@ -178,9 +180,17 @@ def _text(document: Any, *path: str) -> str:
 
 def _decode(key: str) -> str:
     try:
-        return unquote_plus(key, errors="strict")
+        return _valid_key(unquote_plus(key, errors="strict"))
     except UnicodeDecodeError:
         raise _Unreadable(f"the key {key[:200]!r} does not decode to UTF-8") from None
+
+
+def _valid_key(key: str) -> str:
+    """`key`, if it is valid Unicode text as every S3 key is. JSON can spell a lone surrogate (`"\\ud800"`), which
+    no request can name: such a message is unreadable (counted, and left on the queue for its redrive policy)."""
+    if not is_text(key):
+        raise _Unreadable(f"the key {key[:200]!r} is not valid Unicode text (it holds a lone surrogate)")
+    return key
 
 
 def _s3_record(record: Any, via_sns: bool) -> ObjectEvent:
@@ -201,7 +211,7 @@ def _eventbridge_event(document: Mapping[str, Any], via_sns: bool) -> ObjectEven
     if document.get("source") != "aws.s3":
         raise _Unreadable(f"an EventBridge event from {str(document.get('source'))[:100]!r}, not from aws.s3")
     name = _text(document, "detail-type")
-    key = _text(document, "detail", "object", "key")
+    key = _valid_key(_text(document, "detail", "object", "key"))
     return ObjectEvent(
         bucket=_text(document, "detail", "bucket", "name"),
         key=key,

@@ -3,11 +3,12 @@
 botocore parses a HEAD response by walking all ~50 members of HeadObject's output shape, looking each one up in
 a case-insensitive header map, and reads `Last-Modified` (an HTTP date) with dateutil; in a profile that is about
 a fifth of the CPU a HEAD costs, and reading the headers here saves about 15% of a whole HEAD request
-(bench/parse_cost.py). Event mode and the restore-status HEADs read seven of those members (every header member,
-and the x-amz-meta-* map, when object details are chosen). `head_fields` reads just those, converted as botocore
-converts them, or declines (None) when a value does not convert cleanly, and botocore then parses the response as
-it always did. `tests/unit/test_head_headers.py`
-holds both to the same values over a corpus of headers.
+(bench/parse_cost.py). Event mode and the restore-status HEADs read seven of those members (and the checksums; with
+object details, the thirteen more `aws.head_result` reads and the x-amz-meta-* map). `head_fields` reads just
+those, converted as botocore converts them, or declines (None) when a value does not convert cleanly, and the
+response then goes through botocore's own `before-parse` handlers and parser as it always did.
+`tests/unit/test_head_headers.py` holds both to the same values over a corpus of headers, and
+`tests/differential/test_head_differential.py` over generated ones, through both HEAD paths of the gateway.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def head_fields(headers: Mapping[str, str], members: Mapping[str, tuple[str, str
                 elif kind == "timestamp":
                     value = http_date(value)
                 fields[member] = value
-    except (ValueError, OverflowError, TypeError):
+    except (ValueError, OverflowError, TypeError, RuntimeError):  # botocore's RuntimeError: an epoch no date holds
         return None
     return fields
 
@@ -55,8 +56,12 @@ USER_METADATA = "x-amz-meta-"
 
 
 def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
-    """The x-amz-meta-* headers of lower-case `headers`, without the prefix: botocore's `Metadata` member."""
-    return {name[len(USER_METADATA):]: value for name, value in headers.items() if name.startswith(USER_METADATA)}
+    """The x-amz-meta-* headers of `headers` without the prefix: botocore's `Metadata` member, read as its parser
+    reads a header map. `headers` is the response's own mapping (botocore's case-insensitive HeadersDict, which
+    keeps the first spelling of a name and urllib3's `, `-joined values of a repeated header), so each name keeps
+    the case S3 sent it in: `X-Amz-Meta-Color: red` is {"Color": "red"}."""
+    return {name[len(USER_METADATA):]: value for name, value in headers.items()
+            if name.lower().startswith(USER_METADATA)}
 
 
 def http_date(value: str) -> datetime:

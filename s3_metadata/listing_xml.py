@@ -102,7 +102,11 @@ _NEEDS_VALUE = frozenset({"LastModified", "Size", "ChecksumAlgorithm", "Checksum
 
 
 class _NotInSubset(Exception):
-    """The body is outside what this module reads with certainty; botocore parses it instead."""
+    """The body is outside what this module reads with certainty; botocore parses it instead.
+
+    So does a value botocore cannot read either, which raises while it is read: a ValueError from int() or
+    fromisoformat(), and from botocore's timestamp parser (reached through `_timestamp`) also an OverflowError, or
+    a RuntimeError for an epoch number no datetime holds ("99999999999999999999")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +235,7 @@ def parse_objects_page(body: bytes, restore_status_requested: bool) -> Optional[
                        restore(storage_class, in_progress, expiry) if restore else None, iso))
         return ParsedObjects(objects, _common_prefixes(text, encoded), truncated,
                              header.get("NextContinuationToken") if truncated else None)
-    except (_NotInSubset, ValueError, OverflowError):
+    except (_NotInSubset, ValueError, OverflowError, RuntimeError):  # see _NotInSubset
         return None
 
 
@@ -250,7 +254,7 @@ def parse_versions_page(body: bytes, restore_status_requested: bool = False) -> 
             next_key = url_decode(next_key)
         return ParsedVersions(versions, _common_prefixes(text, encoded), truncated, next_key,
                               header.get("NextVersionIdMarker") if truncated else None)
-    except (_NotInSubset, ValueError, OverflowError):
+    except (_NotInSubset, ValueError, OverflowError, RuntimeError):  # see _NotInSubset
         return None
 
 

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional
 from urllib.parse import quote, urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+from botocore.exceptions import NoCredentialsError
 
 # Plain, then what a serializer could treat differently: spaces, '+', '%', '~', unicode, '//', a leading '/',
 # dot segments, characters that delimit URLs ('?', '#', '&', '=', ';'), a trailing '/'.
@@ -36,8 +37,22 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def quote_key(key: str) -> str:
     """`key` as botocore's REST serializer puts a greedy `{Key+}` label in a URL path. Raises UnicodeEncodeError for
-    a key that is not valid Unicode text, as botocore's serializer does."""
+    a key that is not valid Unicode text (see `is_text`), as botocore's serializer does."""
     return quote(key, safe="/~")
+
+
+def is_text(key: str) -> bool:
+    """Whether `key` is valid Unicode text, which any S3 key is: False for one holding a lone surrogate (JSON's
+    `"\\ud800"` reads as one), which no request can name and `quote_key` cannot quote."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class SigningError(Exception):
+    """A HEAD could not be signed. It names only the type of what failed: see `_sign`."""
 
 
 @dataclass(frozen=True)
@@ -101,34 +116,30 @@ def object_urls(planned: Mapping[str, PlannedRequest]) -> Optional[ObjectUrls]:
 
 def signed_head(urls: ObjectUrls, key: str, checksums: bool, credentials: Any,
                 amz_date: Optional[str] = None) -> AWSPreparedRequest:
-    """The HeadObject request of `key` as botocore sends it, SigV4-signed with `credentials` (frozen ones:
-    botocore's refreshable credentials renew themselves when frozen), at `amz_date` (now when None).
+    """The HeadObject request of `key` as botocore sends it, SigV4-signed with `credentials` at `amz_date` (now when
+    None). `credentials` is the session's botocore Credentials object (None raises NoCredentialsError, as botocore
+    does); they are frozen here, which renews refreshable ones that are about to expire, and a renewal's own
+    failure propagates as it is.
 
     This is botocore's S3SigV4Auth for the one request shape the gateway sends (HEAD, no body, no query, three or
     five headers), about a fifth of its CPU: botocore's signer copies and re-parses the request's URL and headers
-    on every call, which was a quarter of a whole direct HEAD. `tests/unit/test_object_urls.py` holds the two to
-    the same Authorization header over a corpus of keys, endpoints and credentials.
+    on every call, which was a quarter of a whole direct HEAD. `tests/unit/test_object_urls.py` and
+    `tests/differential/test_signer_differential.py` hold the two to the same request.
+
+    The frozen credentials (the secret key and the session token) are only ever held by `_sign` and the frames
+    below it, never by this one or its callers: see `_sign`.
     """
+    if credentials is None:
+        raise NoCredentialsError()
     amz_date = amz_date or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     quoted = quote_key(key)
     signed: list[tuple[str, str]] = [("host", urls.host)]
     if checksums:
         signed.append(("x-amz-checksum-mode", "ENABLED"))
     signed += [("x-amz-content-sha256", EMPTY_SHA256), ("x-amz-date", amz_date)]
-    token = credentials.token
-    if token:
-        signed.append(("x-amz-security-token", " ".join(token.split())))
-    names = ";".join(name for name, _ in signed)
-    canonical = "".join(("HEAD\n", urls.path, quoted, "\n\n", *(f"{name}:{value}\n" for name, value in signed),
-                         "\n", names, "\n", EMPTY_SHA256))
-    scope = f"{amz_date[:8]}/{urls.region}/{urls.service}/aws4_request"
-    to_sign = f"{SIGV4}\n{amz_date}\n{scope}\n{sha256(canonical.encode('utf-8')).hexdigest()}"
-    signature = hmac.new(_signing_key(credentials.secret_key, scope), to_sign.encode("utf-8"), sha256).hexdigest()
-    headers = {"X-Amz-Date": amz_date, "X-Amz-Content-SHA256": EMPTY_SHA256,
-               "Authorization": f"{SIGV4} Credential={credentials.access_key}/{scope}, SignedHeaders={names}, "
-                                f"Signature={signature}"}
-    if token:
-        headers["X-Amz-Security-Token"] = token
+    headers = {"X-Amz-Date": amz_date, "X-Amz-Content-SHA256": EMPTY_SHA256}
+    _sign(headers, credentials.get_frozen_credentials(), signed, f"HEAD\n{urls.path}{quoted}\n\n",
+          f"{amz_date[:8]}/{urls.region}/{urls.service}/aws4_request", amz_date)
     if checksums:
         headers["x-amz-checksum-mode"] = "ENABLED"
     if urls.user_agent:
@@ -137,6 +148,44 @@ def signed_head(urls: ObjectUrls, key: str, checksums: bool, credentials: Any,
     return AWSPreparedRequest("HEAD", urls.prefix + quoted,
                               HeadersDict({name: value.encode("utf-8") for name, value in headers.items()}),
                               None, False)
+
+
+def _sign(headers: dict[str, str], frozen: Any, signed: list[tuple[str, str]], request_line: str, scope: str,
+          amz_date: str) -> None:
+    """Add Authorization (and X-Amz-Security-Token) to `headers`, signed with `frozen` credentials.
+
+    A crash report (the SDK's, written when an exception leaves `update()`) prints the locals of every frame of
+    ours in the exception's traceback and of the exceptions it chains to, and redacts only values of the
+    configuration: credentials from the default chain or an assumed role would be printed in full. So this frame
+    and `_signature_headers` below it are the only ones that hold them, and whatever fails below is raised again
+    from here as a SigningError naming only its type, after this frame has dropped them and outside the handler:
+    the new error's traceback has no frame that holds them and it chains to nothing.
+    """
+    try:
+        headers.update(_signature_headers(frozen, signed, request_line, scope, amz_date))
+        return
+    except Exception as error:  # noqa: BLE001 (re-raised below, without the credentials)
+        failure = type(error).__name__
+    del frozen
+    raise SigningError(f"the HEAD request could not be signed ({failure})")
+
+
+def _signature_headers(frozen: Any, signed: list[tuple[str, str]], request_line: str, scope: str,
+                       amz_date: str) -> dict[str, str]:
+    """Authorization and, with a session token, X-Amz-Security-Token (only ever called by `_sign`)."""
+    token = frozen.token
+    if token:
+        signed = [*signed, ("x-amz-security-token", " ".join(token.split()))]
+    names = ";".join(name for name, _ in signed)
+    canonical = "".join((request_line, *(f"{name}:{value}\n" for name, value in signed), "\n", names, "\n",
+                         EMPTY_SHA256))
+    to_sign = f"{SIGV4}\n{amz_date}\n{scope}\n{sha256(canonical.encode('utf-8')).hexdigest()}"
+    signature = hmac.new(_signing_key(frozen.secret_key, scope), to_sign.encode("utf-8"), sha256).hexdigest()
+    headers = {"Authorization": f"{SIGV4} Credential={frozen.access_key}/{scope}, SignedHeaders={names}, "
+                                f"Signature={signature}"}
+    if token:
+        headers["X-Amz-Security-Token"] = token
+    return headers
 
 
 _SIGNING_KEYS: dict[tuple[str, str], bytes] = {}

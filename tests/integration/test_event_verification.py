@@ -6,7 +6,6 @@ queue past its retention, a misconfigured notification or a consumer bug would d
 """
 from __future__ import annotations
 
-import json
 import random
 import re
 from datetime import timedelta

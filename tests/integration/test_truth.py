@@ -10,7 +10,6 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 

@@ -14,7 +14,7 @@ from botocore.awsrequest import HeadersDict
 from botocore.parsers import RestXMLParser, create_parser
 from botocore.utils import lowercase_dict
 
-from s3_metadata.aws import HEAD_MEMBERS, HeadResult, head_result
+from s3_metadata.aws import HEAD_DETAIL_MEMBERS, HEAD_MEMBERS, HeadResult, head_result
 from s3_metadata.head_headers import head_fields, http_date, user_metadata
 from s3_metadata.timestamps import fast_timestamp_parser
 
@@ -22,9 +22,10 @@ SHAPE = botocore.session.get_session().get_service_model("s3").operation_model("
 MEMBERS = {name: (member.serialization["name"].lower(), member.type_name) for name, member in SHAPE.members.items()
            if member.serialization.get("location") == "header"
            and (name in HEAD_MEMBERS or name.startswith("Checksum"))}
-# With object_details chosen, every header member is read (and the x-amz-meta-* map).
+# With object_details chosen, the detail members are read too (and the x-amz-meta-* map).
 EVERY_MEMBER = {name: (member.serialization["name"].lower(), member.type_name) for name, member in SHAPE.members.items()
-                if member.serialization.get("location") == "header"}
+                if member.serialization.get("location") == "header"
+                and (name in HEAD_MEMBERS | HEAD_DETAIL_MEMBERS or name.startswith("Checksum"))}
 # The HeadResult fields a sync without object details reads.
 RESTORE_VIEW = ("storage_class", "restore", "archive_status", "size", "e_tag", "last_modified", "checksum_algorithm",
                 "checksum_type")
@@ -74,6 +75,7 @@ CASES = {
                             x_amz_expiration='expiry-date="Fri, 23 Dec 2030 00:00:00 GMT", rule-id="r%201"',
                             x_amz_mp_parts_count="3", x_amz_meta_owner="team-a", x_amz_meta_empty=""),
     "bucket-key-false": headers(x_amz_server_side_encryption_bucket_key_enabled="false"),
+    "metadata-names-in-mixed-case": headers(X_Amz_Meta_Color="red", x_amz_meta_Size_Class="L", X_AMZ_META_UP="u"),
 }
 
 
@@ -109,8 +111,16 @@ def test_every_header_equals_botocore_with_details(raw, timestamps):
     lowered = lowercase_dict(HeadersDict(raw))
     fields = head_fields(lowered, EVERY_MEMBER)
     assert fields is not None
-    fields["Metadata"] = user_metadata(lowered)
+    fields["Metadata"] = user_metadata(HeadersDict(raw))
     assert head_result(fields) == head_result(botocore_head(raw, timestamps))
+
+
+def test_user_metadata_names_keep_the_case_s3_sent():
+    """botocore's Metadata keeps each name as sent (`X-Amz-Meta-Color: red` is {"Color": "red"}); a repeated name
+    arrives from urllib3 joined with `, `, in the case of its first appearance."""
+    raw = HeadersDict(CASES["metadata-names-in-mixed-case"])
+    assert user_metadata(raw) == {"Color": "red", "Size-Class": "L", "UP": "u"}
+    assert user_metadata(raw) == botocore_head(CASES["metadata-names-in-mixed-case"], "dateutil")["Metadata"]
 
 
 @pytest.mark.parametrize("raw", [
@@ -128,6 +138,21 @@ def test_values_botocore_fails_on_are_declined(raw):
 def test_http_date_by_hand():
     assert http_date("Wed, 21 Oct 2015 07:28:00 GMT") == datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc)
     assert http_date("Wed, 21 Oct 2015 07:28:00 GMT").tzinfo is timezone.utc
+
+
+def test_the_members_read_are_exactly_what_head_result_reads():
+    """The gateway reads only these members (plus every Checksum* one, and the metadata with details), so they must
+    be what head_result asks a response for: nothing it needs is missed, nothing it ignores can fail a HEAD."""
+    asked: set[str] = set()
+
+    class Recording(dict):
+        def get(self, name, default=None):
+            asked.add(name)
+            return default
+
+    head_result(Recording())
+    assert asked == HEAD_MEMBERS | HEAD_DETAIL_MEMBERS | {"Metadata"}
+    assert all(SHAPE.members[name].serialization.get("location") == "header" for name in HEAD_DETAIL_MEMBERS)
 
 
 def test_members_cover_what_head_result_reads():

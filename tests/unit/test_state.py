@@ -12,7 +12,7 @@ from s3_metadata.ranges import MASK, RangeEntry
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, RESTORED, RestoreInfo
 from s3_metadata.sketch import Sketch
 from s3_metadata.state import (
-    DIGEST_LISTING, DIGEST_LISTING_RESTORE, STATE_VERSION, StateError, StreamState, SyncState,
+    DIGEST_LISTING_RESTORE, STATE_VERSION, StateError, StreamState, SyncState,
     is_fivetran_example_state, load_state, stream_id,
 )
 
@@ -356,22 +356,39 @@ def test_sync_state_stream_creates_once():
     assert list(state.streams) == ["b/p/"]
 
 
-def test_state_json_never_contains_secrets():
-    """The state holds no settings at all; this guards against a future field copying one in."""
-    settings = parse_configuration({
-        "bucket": "data-bucket,other-bucket", "prefix": "logs/,raw/",
-        "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "sEcReT/value+that-must-not-leak",
-        "aws_session_token": "SeSsIoN-ToKeN-that-must-not-leak", "role_arn": "arn:aws:iam::123456789012:role/r",
-        "external_id": "ExTeRnAl-Id-that-must-not-leak",
-    })
-    assert len(settings.secret_values()) == 3
-    state = rich_state()
-    for bucket in settings.buckets:
-        for prefix in settings.prefixes:
-            stream = state.stream(bucket, prefix)
-            stream.watermark = WATERMARK
-            stream.ranges = [RangeEntry(prefix + "k", 1, 1, True), RangeEntry(None, 1, 2, False)]
-    text = json.dumps(state.to_json())
-    for secret in settings.secret_values() + (settings.aws_access_key_id,):
-        assert secret not in text
-    assert "data-bucket/logs/" in text  # the test does look at a state built from these settings
+def test_state_json_never_contains_secrets(harness, small_pages, monkeypatch, capfd):
+    """A real sync with every secret the configuration can hold (static keys with a session token, a role assumed
+    with an external id, through moto's STS): no secret, nor the role's own credentials, may appear in the saved
+    state, in any checkpoint on the way, or in any line the sync logs."""
+    import connector
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sts.models import sts_backends
+
+    secrets = {"aws_secret_access_key": "sEcReT/value+that-must-not-leak",
+               "aws_session_token": "SeSsIoN-ToKeN-that-must-not-leak", "external_id": "ExTeRnAl-Id-that-must-not-leak"}
+    configuration = {"bucket": "data-bucket,other-bucket", "prefix": "logs/,raw/", "aws_access_key_id":
+                     "AKIAIOSFODNN7EXAMPLE", "role_arn": "arn:aws:iam::123456789012:role/r", **secrets}
+    assert set(parse_configuration(configuration).secret_values()) == set(secrets.values())
+    for bucket in ("data-bucket", "other-bucket"):
+        harness.s3.create_bucket(bucket)
+        for i in range(130):  # more than a checkpoint's worth per bucket (small_pages)
+            harness.s3.put(bucket, f"{'logs' if i % 2 else 'raw'}/{i:03d}", b"x",
+                           storage_class="GLACIER" if i % 10 == 0 else None)
+        harness.s3.start_restore(bucket, "raw/000")
+    checkpoints: list[str] = []
+    original = connector.op.checkpoint
+    monkeypatch.setattr(connector.op, "checkpoint", lambda state: (checkpoints.append(json.dumps(state)),
+                                                                    original(state))[1])
+    capfd.readouterr()
+    result = harness.sync(configuration)
+    assert result.ok, result.error
+    logged = capfd.readouterr()
+    roles = [role for backend in sts_backends[DEFAULT_ACCOUNT_ID].values() for role in backend.assumed_roles]
+    assert roles  # the sync did assume the role: its credentials are searched for too
+    searched = [*secrets.values(), *(r.secret_access_key for r in roles), *(r.session_token for r in roles)]
+    saved = harness.state_path.read_text()
+    assert len(checkpoints) >= 2 and "data-bucket/logs/" in saved and "restores" in saved
+    assert "sync summary" in logged.out  # the log lines were captured
+    for text in (saved, *checkpoints, logged.out, logged.err):
+        for secret in searched:
+            assert secret not in text
