@@ -1,9 +1,10 @@
-"""S3 event messages read into plain values, and a batch of them reduced to the objects worth one HEAD each.
+"""S3 event messages read into plain values, and a batch of them reduced to the objects worth looking at again.
 
 Event mode trusts no event for an object's columns: every event only says "look at this key again", and a
-HEAD answers what the row is now. That makes duplicated, late and reordered events harmless for
-correctness; what this module adds is that they are also cheap. A batch costs one HEAD per distinct key,
-and an event whose sequencer is not newer than one a HEAD of this sync already covered costs none.
+listing of its key range (event_mode.py) answers what the row is now. That makes duplicated, late and reordered
+events harmless for correctness; what this module adds is that they are also cheap. A batch names each distinct
+key once (`plan_lookups`), and an event whose sequencer is not newer than one this sync already looked at again
+costs nothing.
 
 Two message formats reach the queue:
 - S3 event notifications (`Records[]`), sent to SQS directly or inside an SNS envelope whose `Message` is
@@ -38,12 +39,12 @@ REMOVED = "removed"
 RESTORE = "restore"
 STORAGE_CLASS = "storage_class"
 ACCESS_TIER = "access_tier"
-# ACLs are not columns of the table: such events need no HEAD.
+# ACLs are not columns of the table: such events need no look.
 NO_EFFECT = "no_effect"
 # Tags and replication status are columns only with object details (`tags`, `head`): event_mode decides.
 TAGGING = "tagging"
 REPLICATION = "replication"
-# An event type this code does not know yet: looked up, because a HEAD is always a correct answer.
+# An event type this code does not know yet: its object is described again, which is always a correct answer.
 OTHER = "other"
 
 TEST_EVENT = "s3:TestEvent"
@@ -282,13 +283,13 @@ def sequencer_newer(a: str, b: str) -> bool:
 
 @dataclass
 class AppliedEvents:
-    """What the HEADs of this sync already answered: per object the newest sequencer covered, and every event."""
+    """What this sync already looked at again: per object the newest sequencer covered, and every event."""
 
     sequencers: dict[ObjectRef, str] = field(default_factory=dict)
     identities: set[tuple[Any, ...]] = field(default_factory=set)
 
     def covers(self, event: ObjectEvent) -> bool:
-        """Whether a HEAD made after `event` happened has already been applied for every reading of its key."""
+        """Whether a look made after `event` happened has already been applied for every reading of its key."""
         if event.identity in self.identities:
             return True
         if event.sequencer is None:
@@ -297,7 +298,7 @@ class AppliedEvents:
         return all(s is not None and not sequencer_newer(event.sequencer, s) for s in applied)
 
     def record(self, event: ObjectEvent) -> None:
-        """Note that a HEAD received after `event` was applied for every reading of its key."""
+        """Note that a look made after `event` happened was applied for every reading of its key."""
         self.identities.add(event.identity)
         if event.sequencer is None:
             return
@@ -315,7 +316,8 @@ STALE = "stale"
 
 @dataclass(frozen=True)
 class LookupPlan:
-    """The distinct objects to HEAD for a batch, and per event whether it asked for one or was already covered."""
+    """The distinct objects to look at again for a batch, and per event whether it asked for one or was already
+    covered."""
 
     lookups: tuple[ObjectRef, ...]
     decisions: tuple[str, ...]
@@ -325,10 +327,10 @@ class LookupPlan:
 
 
 def plan_lookups(events: Iterable[ObjectEvent], applied: AppliedEvents) -> LookupPlan:
-    """One HEAD per distinct object of the batch; none for events an applied HEAD already covered (STALE), and
+    """One look per distinct object of the batch; none for events an applied look already covered (STALE), and
     none of its own for an event whose object another event of the batch already asked for (DUPLICATE).
 
-    Every HEAD starts after the whole batch was received, so it answers for all of the batch's events on its
+    Every look starts after the whole batch was received, so it answers for all of the batch's events on its
     key, in whatever order they were sent.
     """
     lookups: dict[ObjectRef, None] = {}
