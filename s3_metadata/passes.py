@@ -19,12 +19,16 @@ lines that say what happened.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import datetime
+from hashlib import blake2b
 from typing import Iterable
 
-from s3_metadata.configuration import Settings
+from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS, Settings
 from s3_metadata.details import newly_chosen
 from s3_metadata.ranges import invalidate_digests, start_pass
+from s3_metadata.restore import HEAD_FAILED, REPLICATION_NOTE, TAGS_FAILED, keeps_tracking
 from s3_metadata.rows import TABLE, VERSIONS_TABLE
 from s3_metadata.sink import Sink
 from s3_metadata.state import REBUILD_DUE, REBUILD_RUNNING, StreamState, SyncState, stream_id
@@ -57,13 +61,50 @@ def verify_due(settings: Settings, state: SyncState, now: datetime) -> bool:
     return last is None or now - last >= settings.verify_every
 
 
+def scope_digest(settings: Settings) -> str:
+    """A digest of the settings that decide which keys belong to the table."""
+    text = json.dumps([settings.buckets, settings.prefixes, settings.include_patterns, settings.exclude_patterns])
+    return blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 def sync_kind(settings: Settings, state: SyncState, now: datetime) -> str:
-    """What this sync does: a listing pass, an event-mode verification pass, or a drain of the queue."""
+    """What this sync does: a listing pass, an event-mode verification pass, or a drain of the queue.
+
+    In event mode, a change of the buckets, prefixes or patterns makes the next sync a listing pass: keys the new
+    settings take in were never listed, and no event may ever name them. (A state written before the scope was kept
+    has none, and is taken to match.)"""
     if not settings.sqs_queue_url or settings.sync_versions:
         return LISTING_PASS
     if not snapshot_complete(settings, state) or reconcile_due(settings, state, now):
         return LISTING_PASS
+    if state.scope is not None and state.scope != scope_digest(settings):
+        return VERIFICATION_PASS
     return VERIFICATION_PASS if verify_due(settings, state, now) else DRAIN
+
+
+def forget_notes_of_unchosen_details(settings: Settings, state: SyncState) -> None:
+    """A tracked object's failed GetObjectTagging, failed HEAD for its details or pending replication matters only
+    while that detail is chosen: without it the next description could not repeat the note, and the row would be sent
+    again unchanged. An object with nothing else to track is no longer tracked."""
+    for stream in state.streams.values():
+        for key, info in list(stream.restores.items()):
+            if info.note is None or _note_still_chosen(info.note, settings.object_details):
+                continue
+            cleared = replace(info, note=None)
+            if keeps_tracking(cleared):
+                stream.restores[key] = cleared
+            else:
+                del stream.restores[key]
+
+
+def _note_still_chosen(note: str, details: tuple[str, ...]) -> bool:
+    if note.startswith(TAGS_FAILED):
+        return DETAILS_TAGS in details
+    if note.startswith(HEAD_FAILED):
+        return bool(details)  # every detail is read after a HEAD
+    if note == REPLICATION_NOTE:
+        return DETAILS_HEAD in details
+    return True
 
 
 def send_again_for_new_details(settings: Settings, state: SyncState, sink: Sink) -> None:

@@ -122,6 +122,12 @@ class SyncState:
     # The object details the rows sent so far carry (configuration.OBJECT_DETAILS); a detail chosen later needs
     # every object sent again.
     object_details: tuple[str, ...] = ()
+    # Deletes counted but not yet reported (objects, key ranges with some, ranges where too much changed to count):
+    # committed with the ranges that counted them, so a sync killed before its closing warning loses no count.
+    unreported_deletes: tuple[int, int, int] = (0, 0, 0)
+    # A digest of the settings that decide which keys belong to the table (buckets, prefixes, patterns): when it
+    # changes, event mode lists again before it drains (passes.sync_kind).
+    scope: str | None = None
 
     def stream(self, bucket: str, prefix: str) -> StreamState:
         sid = stream_id(bucket, prefix)
@@ -146,7 +152,9 @@ class SyncState:
                 "last_reconcile": isoformat_utc(self.last_reconcile),
                 "reconcile_started": isoformat_utc(self.reconcile_started),
                 "versions_rebuild": self.versions_rebuild,
-                "object_details": list(self.object_details)}
+                "object_details": list(self.object_details),
+                "unreported_deletes": list(self.unreported_deletes),
+                "scope": self.scope}
 
 
 def _timestamp(value: Any, where: str) -> datetime | None:
@@ -318,6 +326,13 @@ def load_state(state: Mapping[str, Any] | None) -> SyncState:
     details = state.get("object_details", [])
     if not isinstance(details, list) or not all(d in OBJECT_DETAILS for d in details):
         raise StateError(f"'object_details' must be a list of {', '.join(OBJECT_DETAILS)}")
+    unreported = state.get("unreported_deletes", [0, 0, 0])
+    if not isinstance(unreported, list) or len(unreported) != 3:
+        raise StateError("'unreported_deletes' must be [objects, ranges, uncounted ranges]")
+    scope = state.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise StateError("'scope' must be a string or null")
     return SyncState({sid: _stream(sid, value, version) for sid, value in streams.items()}, dict(sources),
                      _timestamp(state.get("last_reconcile"), "last_reconcile"),
-                     _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild, tuple(details))
+                     _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild, tuple(details),
+                     tuple(_count(n, "unreported_deletes") or 0 for n in unreported), scope)  # type: ignore[arg-type]

@@ -46,7 +46,8 @@ from s3_metadata.ranges import (
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS
 from s3_metadata.passes import (
     DRAIN, VERIFICATION_PASS, begin_clean_pass_if_due, begin_versions_rebuild_if_due, end_clean_pass_if_done,
-    end_versions_rebuild_if_done, send_again_for_new_details, sync_kind,
+    end_versions_rebuild_if_done, forget_notes_of_unchosen_details, scope_digest, send_again_for_new_details,
+    sync_kind,
 )
 from s3_metadata.deletes import needs_version_listing
 from s3_metadata.resolve import (
@@ -218,8 +219,8 @@ class Sync:
         finally:
             self.close()
         end_clean_pass_if_done(self.settings, self.state, self.sink, self.now)
-        self.checkpoints.commit()
         self._report(self.clock() - started)
+        self.checkpoints.commit()
         return self.summary
 
     def refresh(self, touches: Mapping[str, Touch]) -> Summary:
@@ -571,11 +572,14 @@ class Sync:
     def _count_unmarked_deletes(self, unnamed: int | None) -> None:
         """Keys a range lost that no delete could name (deletes.py): counted, for the closing warning (caller holds
         the lock)."""
+        deletes, ranges, uncounted = self.state.unreported_deletes
         if unnamed is None:
             self.summary.ranges_uncounted += 1
+            self.state.unreported_deletes = (deletes, ranges, uncounted + 1)
         elif unnamed:
             self.summary.unmarked_deletes += unnamed
             self.summary.ranges_with_deletes += 1
+            self.state.unreported_deletes = (deletes + unnamed, ranges + 1, uncounted)
 
     def _apply_tracking(self, stream: StreamState, changes: Mapping[str, Any]) -> None:
         """Update the tracked objects (caller holds the lock)."""
@@ -624,11 +628,12 @@ class Sync:
             f"{sum(s.head_errors.values())} objects not described, {self.gateway.retry_stats.retries} retries "
             f"({self.gateway.retry_stats.waited:.1f}s of backoff), {self.checkpoints.committed} checkpoints, "
             f"{elapsed:.1f}s")
-        for warning in self.warnings():
+        for warning in self._take_warnings():
             self.sink.warning(warning)
 
-    def warnings(self) -> list[str]:
-        """What this sync's counts say the user should know: one warning per kind of problem."""
+    def _take_warnings(self) -> list[str]:
+        """What this sync's counts say the user should know: one warning per kind of problem. The deletes counted
+        and not reported yet are in it, and count as reported from now on (the next checkpoint commits that)."""
         s = self.summary
         found = []
         problems = []
@@ -654,8 +659,10 @@ class Sync:
         problems += self.gateway.given_up_warnings()
         if problems:
             found.append(" ".join(problems))
-        if s.unmarked_deletes or s.ranges_uncounted:
+        if any(self.state.unreported_deletes):
             found.append(self._unmarked_deletes_warning())
+            with self._lock:
+                self.state.unreported_deletes = (0, 0, 0)
         if s.untracked_restores:
             what = ("objects (restores, pending replications, failed descriptions)" if self.settings.object_details
                     else "restores")
@@ -666,11 +673,12 @@ class Sync:
         return found
 
     def _unmarked_deletes_warning(self) -> str:
-        s = self.summary
-        counted = (f"{s.unmarked_deletes} objects deleted since the last sync in {s.ranges_with_deletes} key ranges"
-                   if s.unmarked_deletes else "no deleted object counted")
-        uncounted = (f"; in {s.ranges_uncounted} more ranges too much changed to count deletes"
-                     if s.ranges_uncounted else "")
+        """The deletes counted and not reported yet, this sync's and those of a sync killed before its warning."""
+        deletes, ranges, uncounted_ranges = self.state.unreported_deletes
+        counted = (f"{deletes} objects deleted since the last sync in {ranges} key ranges"
+                   if deletes else "no deleted object counted")
+        uncounted = (f"; in {uncounted_ranges} more ranges too much changed to count deletes"
+                     if uncounted_ranges else "")
         if self.settings.sqs_queue_url:
             return (f"{counted}{uncounted}, whose delete events never reached the table (lost, or older than the "
                     "queue's retention) and whose rows could not be marked deleted: S3 keeps no trace of them to name "
@@ -695,8 +703,9 @@ class Sync:
         events.elapsed = self.clock() - started
         self.sink.info(summary_line(events, self.gateway.requests, self.summary.upserted, self.summary.deleted,
                                     self.gateway.retry_stats.retries, DETAILS_TAGS in self.settings.object_details))
-        for warning in closing_warnings(events) + self.warnings():
+        for warning in closing_warnings(events) + self._take_warnings():
             self.sink.warning(warning)
+        self.checkpoints.commit()
         return events
 
 
@@ -714,6 +723,7 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
         sink.info("found the state of Fivetran's example S3 connector; this connector starts with a full sync")
     sync_state = load_state(state)
     send_again_for_new_details(settings, sync_state, sink)
+    forget_notes_of_unchosen_details(settings, sync_state)
     gateway = gateway_factory(settings)
     gateway.log_retries_to(sink.warning)
     if settings.sqs_queue_url and settings.sync_versions:
@@ -723,6 +733,11 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     sync = Sync(settings, sync_state, sink, gateway)
     if kind == DRAIN:
         return sync.drain()
+    scope = scope_digest(settings)
+    if sync_state.scope not in (None, scope) and settings.sqs_queue_url:
+        sink.info("event mode: the buckets, prefixes or patterns changed, so this sync lists everything before the "
+                  "queue is drained again")
+    sync_state.scope = scope
     if kind == VERIFICATION_PASS:
         sink.info(f"event mode: verification pass (verify_every_hours = {settings.verify_every.total_seconds() / 3600:g}):"
                   " every range is listed and compared with its sketch; only what no event reported is sent")

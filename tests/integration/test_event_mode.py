@@ -485,3 +485,21 @@ def test_sync_versions_keeps_listing_because_events_do_not_maintain_versions(har
     assert harness.faults.requests["ListObjectsV2"] >= 1 and harness.faults.requests["ReceiveMessage"] == 0
     assert "event mode does not maintain s3_object_versions" in capfd.readouterr().out
     assert table_equals_s3(harness)
+
+
+def test_a_scope_change_in_event_mode_lists_before_draining(harness, listed, queue, capfd):
+    """Keys new patterns take in were never listed and no event may ever name them: the next sync lists everything
+    (sending only what the listing shows is new to the table), then drains resume (found by the model test)."""
+    narrow = {**listed, "exclude_patterns": "cold/**"}
+    assert harness.sync(narrow).ok
+    assert harness.sync(narrow).ok  # a drain
+    harness.faults.clear()
+    capfd.readouterr()
+    widened = harness.sync(listed)
+    assert widened.ok, widened.error
+    assert "the buckets, prefixes or patterns changed" in capfd.readouterr().out
+    assert harness.faults.requests["ReceiveMessage"] == 0 and harness.faults.requests["ListObjectsV2"] >= 1
+    assert table_equals_s3(harness)
+    harness.faults.clear()
+    assert harness.sync(listed).ok
+    assert harness.faults.requests["ReceiveMessage"] >= 1  # back to draining

@@ -489,3 +489,18 @@ def test_pending_replication_is_looked_at_again_until_it_completes(harness, base
     assert harness.rows()[("test-bucket", "replicated/new")]["replication_status"] == "COMPLETED"
     harness.faults.requests.clear()
     assert harness.sync(config).upserts == 0 and harness.faults.requests["HeadObject"] == 0
+
+
+def test_taking_tags_out_of_the_details_sends_nothing_again(harness, base_config):
+    """Objects whose GetObjectTagging failed are tracked to be tried again; once `tags` is no longer chosen, the note
+    is dropped rather than turned into a row sent again unchanged (found by the model test)."""
+    harness.s3.create_bucket(BUCKET)
+    for i in range(4):
+        harness.s3.put(BUCKET, f"t/{i}", b"x")
+    harness.faults.respond("GetObjectTagging", 403, code="AccessDenied")
+    assert harness.sync(base_config(bucket=BUCKET, object_details="head,tags")).ok
+    assert len(harness.saved_state()["streams"][f"{BUCKET}/"]["restores"]) == 4
+    harness.faults.clear()
+    result = harness.sync(base_config(bucket=BUCKET, object_details="head"))
+    assert result.ok and (result.upserts, result.deletes) == (0, 0)
+    assert harness.saved_state()["streams"][f"{BUCKET}/"]["restores"] == {}

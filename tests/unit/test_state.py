@@ -85,7 +85,7 @@ def test_saved_format_is_stable():
         "version_ranges": "0SW*Ea4%~C000000000G000000000H0R",
         "version_passes": 1,
     }}, "restore_sources": {}, "last_reconcile": None, "reconcile_started": None, "versions_rebuild": None,
-        "object_details": []}
+        "object_details": [], "unreported_deletes": [0, 0, 0], "scope": None}
 
 
 def test_sketch_round_trips_and_an_unreadable_one_is_refused():
