@@ -21,8 +21,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
+from s3_metadata.key_range import WHOLE, KeyRange
 from s3_metadata.patterns import (
-    PatternError, SearchBudget, can_match_under, compile_glob, list_prefixes, some_key_passes,
+    KeyFilter, PatternError, SearchBudget, can_match_under, compile_glob, list_prefixes, some_key_passes,
 )
 
 DEFAULT_REGION = "us-east-1"
@@ -70,6 +71,7 @@ KNOWN_KEYS = frozenset({
     "restore_status_source", "sync_versions", "reconcile_every_hours",
     "sqs_queue_url", "event_max_messages", "event_time_budget_seconds", "verify_every_hours",
     "object_details",
+    "key_range_start", "key_range_end",
 })
 # Accepted so that existing configurations stay valid, but doing nothing: never suggested for a mistyped key.
 DEPRECATED_KEYS = frozenset({"lookback_minutes"})
@@ -177,14 +179,21 @@ class Settings:
     verify_every: timedelta = timedelta(hours=DEFAULT_VERIFY_HOURS)
     # The chosen OBJECT_DETAILS, in that order; empty: off.
     object_details: tuple[str, ...] = ()
+    # The slice of every bucket's keys this connection owns (key_range_start <= key < key_range_end).
+    key_range: KeyRange = WHOLE
     unknown_keys: tuple[str, ...] = ()
     # Valid settings that are almost certainly not what was meant; to be logged when a sync starts.
     warnings: tuple[str, ...] = ()
 
     def streams(self) -> list[tuple[str, str]]:
-        """(bucket, LIST prefix) pairs, in configuration order: the units of listing, state and progress."""
-        prefixes = list_prefixes(self.prefixes, self.include_patterns)
+        """(bucket, LIST prefix) pairs, in configuration order: the units of listing, state and progress. A prefix
+        whose keys all lie outside the key range is no stream: nothing under it is listed."""
+        prefixes = [p for p in list_prefixes(self.prefixes, self.include_patterns) if self.key_range.reaches(p)]
         return [(bucket, prefix) for bucket in self.buckets for prefix in prefixes]
+
+    def key_filter(self) -> KeyFilter:
+        """Which listed keys belong to the table: the key range, then the patterns."""
+        return KeyFilter(self.include_patterns, self.exclude_patterns, self.key_range)
 
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret, so logging can be checked (and scrubbed) against them."""
@@ -272,6 +281,8 @@ _EXAMPLES = {
     "event_time_budget_seconds": '"900"',
     "verify_every_hours": '"24" (any positive number of hours; "0.5" is every half hour)',
     "object_details": '"head", "tags" or "head,tags" (empty: off)',
+    "key_range_start": '"logs/2024-07" (this connection syncs the keys from it on; empty: from the first key)',
+    "key_range_end": '"logs/2024-07" (this connection syncs the keys before it; empty: to the last key)',
 }
 
 
@@ -643,6 +654,51 @@ def _reconcile_every(r: _Reader) -> timedelta | None:
     return timedelta(hours=hours) if hours > 0 else None
 
 
+def _key_range(r: _Reader) -> KeyRange:
+    """key_range_start and key_range_end: each a possible S3 key (empty: unbounded), the start before the end."""
+    bounds: dict[str, str | None] = {}
+    for key in ("key_range_start", "key_range_end"):
+        text = r.text(key)
+        bounds[key] = None
+        if text is None:
+            continue
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            r.problem(key, f"{r.quote(key, text)} holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which "
+                           "is not UTF-8 text; S3 keys are")
+            continue
+        if size > MAX_KEY_BYTES:
+            r.problem(key, f"{r.quote(key, text)} is {size} bytes of UTF-8, longer than the longest S3 key "
+                           f"({MAX_KEY_BYTES} bytes)")
+            continue
+        bounds[key] = text
+    start, end = bounds["key_range_start"], bounds["key_range_end"]
+    if start is not None and end is not None and start >= end:
+        r.problem("key_range_end", f"{r.quote('key_range_end', end)} is not after key_range_start "
+                                   f"{r.quote('key_range_start', start)} in S3's key order (UTF-8 bytes), so the "
+                                   "slice would hold no key: it holds the keys from key_range_start up to, not "
+                                   "including, key_range_end",
+                  '"logs/2024-07" with key_range_start "logs/2024-01"')
+        return WHOLE
+    return KeyRange(start, end)
+
+
+def _check_key_range_reaches_prefixes(r: _Reader, key_range: KeyRange, prefixes: tuple[str, ...],
+                                      includes: tuple[str, ...]) -> None:
+    listed = list_prefixes(prefixes, includes)
+    if any(key_range.reaches(prefix) for prefix in listed):
+        return
+    where = f"under the prefixes {r.quote('prefix', ','.join(listed))}" if listed != [""] else "in the bucket"
+    # Blame the bound that shuts the prefixes out: the start when they all end before it, else the end.
+    key = "key_range_start" if key_range.start is not None and not any(
+        KeyRange(key_range.start, None).reaches(p) for p in listed) else "key_range_end"
+    r.problem(key, f"the key range {key_range.describe()} holds no key {where}: a key belongs to the connection only "
+                   "when it is under a prefix (and matches the patterns) and lies in the key range, so this "
+                   "connection could never sync anything",
+              '"logs/m" with prefix "logs/"')
+
+
 def _check_includes_reach_prefixes(r: _Reader, prefixes: tuple[str, ...], includes: tuple[str, ...]) -> None:
     where = f"the prefixes {r.quote('prefix', ','.join(prefixes))}"
     if not list_prefixes(prefixes, includes):
@@ -739,6 +795,9 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
     verify_hours = _number(r, "verify_every_hours", DEFAULT_VERIFY_HOURS, MIN_VERIFY_HOURS, MAX_VERIFY_HOURS,
                            integer=False)
     object_details = _choices(r, "object_details", OBJECT_DETAILS)
+    key_range = _key_range(r)
+    if not key_range.whole and not r.failed & {"prefix", "include_patterns"}:
+        _check_key_range_reaches_prefixes(r, key_range, prefixes, include_patterns)
     if include_patterns and not r.failed & {"prefix", "include_patterns"}:
         _check_includes_reach_prefixes(r, prefixes, include_patterns)
     if not r.failed & {"prefix", "include_patterns", "exclude_patterns"}:
@@ -770,6 +829,7 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
         event_time_budget=timedelta(seconds=event_time_budget),
         verify_every=timedelta(hours=verify_hours),
         object_details=object_details,
+        key_range=key_range,
         unknown_keys=unknown_keys,
         warnings=(*notes, *r.warnings),
     )

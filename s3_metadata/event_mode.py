@@ -38,7 +38,6 @@ from s3_metadata.events import (
     ACCESS_TIER, NO_EFFECT, OTHER, REMOVED, REPLICATION, RESTORE, STALE, TAGGING, AppliedEvents, ObjectEvent,
     ParsedMessage, Touch, parse_message, plan_lookups,
 )
-from s3_metadata.patterns import KeyFilter
 from s3_metadata.ranges import range_of
 from s3_metadata.restore import ERROR_PREFIX, HEAD_FAILED, TAGS_FAILED
 from s3_metadata.sink import Sink
@@ -100,12 +99,13 @@ class _Entry:
 
 
 class _Scope:
-    """Which objects belong to the table, which stream's state each one touches, and which events change a row:
-    tag events only with `tags` among the object details, replication events only with `head`."""
+    """Which objects belong to the table (the key filter: key range and patterns), which stream's state each one
+    touches, and which events change a row: tag events only with `tags` among the object details, replication events
+    only with `head`."""
 
     def __init__(self, settings: Settings, streams: list[tuple[str, str]]):
         self._streams = streams
-        self._filter = KeyFilter(settings.include_patterns, settings.exclude_patterns)
+        self._filter = settings.key_filter()
         self._no_effect = {NO_EFFECT} | ({TAGGING} if DETAILS_TAGS not in settings.object_details else set()) \
             | ({REPLICATION} if DETAILS_HEAD not in settings.object_details else set())
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from s3_metadata.errors import SyncError
 from s3_metadata.rows import ListedObject
@@ -183,9 +183,27 @@ class Page:
     date: datetime | None
 
 
+def nothing_between(lo: str | None, hi: str | None, end: str | None) -> bool:
+    """Whether no key `lo < key <= hi` and `key < end` exists (None: unbounded), so a walk need not ask."""
+    return lo is not None and ((hi is not None and lo >= hi) or (end is not None and lo >= end))
+
+
+def past_bounds(hi: str | None, end: str | None) -> Callable[[str], bool]:
+    """Whether a key is past a walk's bounds: after `hi` (inclusive bound) or at or after `end` (exclusive)."""
+    if end is None:
+        return (lambda key: False) if hi is None else (lambda key: key > hi)
+    if hi is None or end <= hi:
+        return lambda key: key >= end
+    return lambda key: key > hi
+
+
 def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: str | None,
-              restore_status: bool, endpoint: str = "The S3 endpoint") -> Iterator[Page]:
-    """Yield the objects with `lo < key <= hi` (hi None: to the end) under `prefix`, in key order."""
+              restore_status: bool, endpoint: str = "The S3 endpoint", end: str | None = None) -> Iterator[Page]:
+    """Yield the objects with `lo < key <= hi` (hi None: to the end) and `key < end` (a key range's exclusive end)
+    under `prefix`, in key order. Nothing is asked when no key can be in those bounds."""
+    if nothing_between(lo, hi, end):
+        return
+    past = past_bounds(hi, end)
     listing = objects_listing(endpoint, bucket)
     sent = Request(after=None if lo is None else Position(lo))
     previous = lo
@@ -200,8 +218,8 @@ def walk_part(source: PageSource, bucket: str, prefix: str, lo: str | None, hi: 
         check_order(objects, previous, endpoint, bucket)
         if objects:
             previous = objects[-1].key
-        if hi is not None and objects and objects[-1].key > hi:
-            yield Page([o for o in objects if o.key <= hi], page.date)
+        if objects and past(objects[-1].key):
+            yield Page([o for o in objects if not past(o.key)], page.date)
             return
         yield Page(objects, page.date)
         following = next_page(listing, sent, page.truncated or _full_but_done(page, objects), page.next_token, None,
@@ -230,8 +248,12 @@ def versions_next_page(listing: Listing, sent: Request, page: Any) -> Request | 
 
 
 def walk_versions(source: Any, bucket: str, prefix: str, lo: str | None, hi: str | None,
-                  endpoint: str = "The S3 endpoint") -> Iterator[tuple[dict, bool]]:
-    """Every version and delete marker with `lo < key <= hi`, as (entry, is_delete_marker), in key order."""
+                  endpoint: str = "The S3 endpoint", end: str | None = None) -> Iterator[tuple[dict, bool]]:
+    """Every version and delete marker with `lo < key <= hi` and `key < end`, as (entry, is_delete_marker), in key
+    order."""
+    if nothing_between(lo, hi, end):
+        return
+    past = past_bounds(hi, end)
     listing = versions_listing(endpoint, bucket)
     sent = Request(after=None if lo is None else Position(lo))
     while True:
@@ -244,7 +266,7 @@ def walk_versions(source: Any, bucket: str, prefix: str, lo: str | None, hi: str
         for entry, marker in entries:
             if lo is not None and entry["Key"] <= lo:
                 continue
-            if hi is not None and entry["Key"] > hi:
+            if past(entry["Key"]):
                 return
             yield entry, marker
         following = versions_next_page(listing, sent, page)

@@ -27,7 +27,7 @@ from typing import Iterable
 
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS, Settings
 from s3_metadata.details import newly_chosen
-from s3_metadata.ranges import invalidate_digests, start_pass
+from s3_metadata.ranges import after_key_range_change, invalidate_digests, start_pass
 from s3_metadata.restore import HEAD_FAILED, REPLICATION_NOTE, TAGS_FAILED, keeps_tracking
 from s3_metadata.rows import TABLE, VERSIONS_TABLE
 from s3_metadata.sink import Sink
@@ -119,6 +119,22 @@ def send_again_for_new_details(settings: Settings, state: SyncState, sink: Sink)
             stream.ranges = invalidate_digests(stream.ranges)
             stream.watermark = None
     state.object_details = settings.object_details
+
+
+def adopt_key_range(settings: Settings, state: SyncState, sink: Sink) -> None:
+    """When key_range_start or key_range_end changed, make the ranges that hold keys which entered or left the slice
+    list and send again (ranges.after_key_range_change), with a full listing also in event mode, where no event
+    reports a key entering the slice. Rows of keys that left it stay, as when prefixes or patterns change."""
+    old, new = state.key_range, settings.key_range
+    if old != new and state.streams:
+        sink.info(f"the key range changed (it was {old.describe()}, it is now {new.describe()}): the key ranges that "
+                  "hold keys which entered or left it are listed and sent again; rows of keys now outside it stay in "
+                  "the table")
+        for stream in state.streams.values():
+            stream.ranges = after_key_range_change(stream.ranges, old, new)
+            stream.version_ranges = after_key_range_change(stream.version_ranges, old, new)
+            stream.watermark = None
+    state.key_range = new
 
 
 def begin_clean_pass_if_due(settings: Settings, state: SyncState, sink: Sink, now: datetime,

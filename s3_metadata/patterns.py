@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
+from s3_metadata.key_range import WHOLE, KeyRange
 _WILDCARDS = ("*", "?")
 _FIRST_WILDCARD = re.compile(r"[*?]")
 STAR, DOUBLE_STAR, DOUBLE_STAR_SLASH, ONE_CHAR = "*", "**", "**/", "?"
@@ -392,20 +393,26 @@ def some_key_passes(prefix: str, include_patterns: Sequence[str], exclude_patter
 
 @dataclass(frozen=True)
 class KeyFilter:
-    """Which keys belong to the table: any include matches (or there are none) and no exclude matches."""
+    """Which keys belong to the table: inside the connection's key range, any include matches (or there are none)
+    and no exclude matches. The one decision every listing, delete and event makes about a key."""
 
     include_patterns: tuple[str, ...] = ()
     exclude_patterns: tuple[str, ...] = ()
+    key_range: KeyRange = WHOLE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_includes", tuple(compile_glob(p).matches for p in self.include_patterns))
         object.__setattr__(self, "_excludes", tuple(compile_glob(p).matches for p in self.exclude_patterns))
+        object.__setattr__(self, "_inside", None if self.key_range.whole else self.key_range.contains)
 
     @property
     def is_trivial(self) -> bool:
-        return not self.include_patterns and not self.exclude_patterns
+        return not self.include_patterns and not self.exclude_patterns and self.key_range.whole
 
     def matches(self, key: str) -> bool:
+        inside: Callable[[str], bool] | None = self._inside  # type: ignore[attr-defined]
+        if inside is not None and not inside(key):
+            return False
         includes: tuple[Callable[[str], bool], ...] = self._includes  # type: ignore[attr-defined]
         if includes:
             for included in includes:

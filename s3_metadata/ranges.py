@@ -37,6 +37,7 @@ from operator import attrgetter
 from typing import Any, Callable, Collection, Container, Iterable, Sequence
 
 from s3_metadata.deletes import NOTHING, UNKNOWN, Loss, key_identity, range_loss, unknown_loss
+from s3_metadata.key_range import KeyRange, changed_between
 from s3_metadata.rows import ListedObject
 from s3_metadata.sketch import Sketch, cells_for, key_hash, reconcile
 
@@ -471,3 +472,22 @@ def finish_pass(entries: Sequence[RangeEntry], target: int) -> list[RangeEntry]:
 def invalidate_digests(entries: Sequence[RangeEntry]) -> list[RangeEntry]:
     """Keep the boundaries but forget what was in them (the digest no longer covers the same columns)."""
     return [RangeEntry(e.hi, None, None, e.done) for e in entries]
+
+
+def after_key_range_change(entries: Sequence[RangeEntry], old: KeyRange, new: KeyRange) -> list[RangeEntry]:
+    """The entries once the key filter's range changes from `old` to `new`: the boundaries stay; a range that may hold
+    a key that entered or left the slice forgets its count and digest (so the next listing sends it whole and does not
+    take the keys that left for deletes), a range that lies wholly outside the new slice is known to be empty, and
+    every other range keeps what it knew. Every changed range is listed again by the pass in progress, if any."""
+    changed = changed_between(old, new)
+    result = []
+    lo: str | None = None
+    for entry in entries:
+        if new.disjoint(lo, entry.hi):
+            result.append(RangeEntry(entry.hi, 0, 0, False, 0))
+        elif any(not region.disjoint(lo, entry.hi) for region in changed):
+            result.append(RangeEntry(entry.hi))
+        else:
+            result.append(entry)
+        lo = entry.hi
+    return result

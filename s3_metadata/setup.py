@@ -110,6 +110,13 @@ FIELDS: tuple[FieldSpec, ...] = (
                           "replication, content type, lifecycle expiration, checksums, user metadata) and tags. Each "
                           "costs one request per new or changed object (head: HEAD; tags: GetObjectTagging, and the "
                           "HEAD is made anyway). Empty: off."),
+    FieldSpec("key_range_start", "Key range start (inclusive)", placeholder="logs/2024-07",
+              description="To split one bucket across several connections: this connection syncs only keys from this "
+                          "one on (in S3's key order), and the previous connection's key range end is this same "
+                          "value. Empty: from the first key. See docs/key-range-split.md."),
+    FieldSpec("key_range_end", "Key range end (exclusive)", placeholder="logs/2025-01",
+              description="This connection syncs only keys before this one; the next connection's key range start "
+                          "is this same value. Empty: to the last key."),
     FieldSpec("sqs_queue_url", "SQS queue URL for S3 events",
               placeholder="https://sqs.us-east-1.amazonaws.com/123456789012/s3-events",
               description="Event mode: after the first full sync, sync from S3 event notifications instead of listing."),

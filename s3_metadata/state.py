@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from s3_metadata.configuration import OBJECT_DETAILS
+from s3_metadata.key_range import WHOLE, KeyRange
 from s3_metadata.range_codec import decode_ranges, encode_ranges
 from s3_metadata.ranges import RangeEntry
 from s3_metadata.restore import (
@@ -128,6 +129,9 @@ class SyncState:
     # A digest of the settings that decide which keys belong to the table (buckets, prefixes, patterns): when it
     # changes, event mode lists again before it drains (passes.sync_kind).
     scope: str | None = None
+    # The key range the ranges' counts and digests were taken over (configuration key_range_start/_end); the ranges
+    # a change of it touches are listed again (passes.adopt_key_range).
+    key_range: KeyRange = WHOLE
 
     def stream(self, bucket: str, prefix: str) -> StreamState:
         sid = stream_id(bucket, prefix)
@@ -146,7 +150,7 @@ class SyncState:
         return True
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": STATE_VERSION,
+        data = {"version": STATE_VERSION,
                 "streams": {sid: s.to_json() for sid, s in sorted(self.streams.items())},
                 "restore_sources": dict(sorted(self.restore_sources.items())),
                 "last_reconcile": isoformat_utc(self.last_reconcile),
@@ -155,6 +159,9 @@ class SyncState:
                 "object_details": list(self.object_details),
                 "unreported_deletes": list(self.unreported_deletes),
                 "scope": self.scope}
+        if not self.key_range.whole:  # absent: every key, as in states written before key ranges existed
+            data["key_range"] = [self.key_range.start, self.key_range.end]
+        return data
 
 
 def _timestamp(value: Any, where: str) -> datetime | None:
@@ -291,6 +298,14 @@ def _stream(sid: str, value: Any, version: int) -> StreamState:
     )
 
 
+def _key_range(value: Any) -> KeyRange:
+    if value is None:
+        return WHOLE
+    if not isinstance(value, list) or len(value) != 2 or not all(v is None or isinstance(v, str) for v in value):
+        raise StateError("'key_range' must be [start, end], each a string or null")
+    return KeyRange(value[0], value[1])
+
+
 def is_fivetran_example_state(state: Mapping[str, Any]) -> bool:
     """The state Fivetran's example S3 connector leaves: `{"s3_objects": {"last_modified": ...}}`."""
     return set(state) == {"s3_objects"} and isinstance(state["s3_objects"], dict)
@@ -335,4 +350,5 @@ def load_state(state: Mapping[str, Any] | None) -> SyncState:
     return SyncState({sid: _stream(sid, value, version) for sid, value in streams.items()}, dict(sources),
                      _timestamp(state.get("last_reconcile"), "last_reconcile"),
                      _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild, tuple(details),
-                     tuple(_count(n, "unreported_deletes") or 0 for n in unreported), scope)  # type: ignore[arg-type]
+                     tuple(_count(n, "unreported_deletes") or 0 for n in unreported), scope,  # type: ignore[arg-type]
+                     _key_range(state.get("key_range")))

@@ -37,7 +37,6 @@ from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue, 
 from s3_metadata.events import Touch
 from s3_metadata.lister import PartLister, Stopped
 from s3_metadata.listing import Page, walk_part, walk_versions
-from s3_metadata.patterns import KeyFilter
 from s3_metadata.progress import Progress, Snapshot
 from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
@@ -45,9 +44,9 @@ from s3_metadata.ranges import (
 )
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS
 from s3_metadata.passes import (
-    DRAIN, VERIFICATION_PASS, begin_clean_pass_if_due, begin_versions_rebuild_if_due, end_clean_pass_if_done,
-    end_versions_rebuild_if_done, forget_notes_of_unchosen_details, scope_digest, send_again_for_new_details,
-    sync_kind,
+    DRAIN, VERIFICATION_PASS, adopt_key_range, begin_clean_pass_if_due, begin_versions_rebuild_if_due,
+    end_clean_pass_if_done, end_versions_rebuild_if_done, forget_notes_of_unchosen_details, scope_digest,
+    send_again_for_new_details, sync_kind,
 )
 from s3_metadata.deletes import needs_version_listing
 from s3_metadata.resolve import (
@@ -161,7 +160,8 @@ class Sync:
         self.sink = sink
         self.gateway = gateway
         self.clock = clock
-        self.filter = KeyFilter(settings.include_patterns, settings.exclude_patterns)
+        self.filter = settings.key_filter()
+        self.key_range = settings.key_range
         self.summary = Summary()
         self.now = datetime.now(timezone.utc)
         self.plans: dict[str, BucketPlan] = {}
@@ -370,22 +370,27 @@ class Sync:
     def _first_pass_split(self, bucket: str, prefix: str) -> list[RangeEntry]:
         """Boundaries for a stream never listed before, from its common prefixes, so its parts list at once.
 
-        Costs one or two LIST requests, once in a stream's life, and only for streams of more than one page.
+        Costs one or two LIST requests, once in a stream's life, and only for streams of more than one page (of the
+        key range: the requests start at its start, and common prefixes outside it make no boundary).
         """
-        if not self.gateway.list_page(bucket, prefix, None, None).truncated:
+        after = self.key_range.list_after(None)
+        first = self.gateway.list_page(bucket, prefix, after, None)
+        end = self.key_range.end
+        if not first.truncated or (end is not None and first.objects and first.objects[-1].key >= end):
             return [RangeEntry(None)]
-        page = self.gateway.list_page(bucket, prefix, None, None, delimiter="/")
+        page = self.gateway.list_page(bucket, prefix, after, None, delimiter="/")
         prefixes = page.common_prefixes
         if len(prefixes) == 1 and not page.entries:
-            prefixes = self.gateway.list_page(bucket, prefixes[0], None, None, delimiter="/").common_prefixes
-        return [RangeEntry(hi) for hi in split_points(prefixes, self._list_workers)] + [RangeEntry(None)]
+            prefixes = self.gateway.list_page(bucket, prefixes[0], after, None, delimiter="/").common_prefixes
+        inside = [p for p in prefixes if self.key_range.contains(p)]
+        return [RangeEntry(hi) for hi in split_points(inside, self._list_workers)] + [RangeEntry(None)]
 
     # -- listing
     def _list_part(self, run: StreamRun, part: Part) -> None:
         stream = run.state
         endpoint = endpoint_label(self.settings)
-        pages = walk_part(self.gateway, stream.bucket, stream.prefix, part.lo, part.hi,
-                          run.plan.restore.request_restore_status, endpoint)
+        pages = walk_part(self.gateway, stream.bucket, stream.prefix, self.key_range.list_after(part.lo), part.hi,
+                          run.plan.restore.request_restore_status, endpoint, self.key_range.end)
         counter = {"pages": 0}
 
         def on_page(page: Page, kept: int) -> None:
@@ -410,15 +415,13 @@ class Sync:
         lister.run()
         if run.touch is not None:
             return
-        if counter["pages"] == 0:
-            self._note_pass_start(stream, None)
         self._part_done(run)
 
     def _list_versions_part(self, run: StreamRun, part: Part, completes_stream: bool = True) -> None:
         """List one part of a stream's versions ranges and send the versions of every key that changed."""
         stream = run.state
-        pages = walk_key_versions(self.gateway, stream.bucket, stream.prefix, part.lo, part.hi,
-                                  endpoint_label(self.settings))
+        pages = walk_key_versions(self.gateway, stream.bucket, stream.prefix, self.key_range.list_after(part.lo),
+                                  part.hi, endpoint_label(self.settings), self.key_range.end)
 
         def on_page(page: Page, kept: int) -> None:
             with self._lock:
@@ -532,8 +535,8 @@ class Sync:
     def _versions(self, run: StreamRun, lo: str | None, hi: str | None) -> list[tuple[dict[str, Any], bool]]:
         if self._stop.is_set():
             raise Stopped()
-        return list(walk_versions(self.gateway, run.state.bucket, run.state.prefix, lo, hi,
-                                  endpoint_label(self.settings)))
+        return list(walk_versions(self.gateway, run.state.bucket, run.state.prefix, self.key_range.list_after(lo),
+                                  hi, endpoint_label(self.settings), self.key_range.end))
 
     def _tracked_between(self, run: StreamRun, lo: str | None, hi: str | None) -> list[str]:
         keys = run.tracked
@@ -590,6 +593,8 @@ class Sync:
     # -- progress
     def _complete_stream(self, run: StreamRun) -> None:
         stream = run.state
+        if stream.pass_started is None:  # no part asked S3 for a page (all of them lie outside the key range)
+            self._note_pass_start(stream, None)
         with self._lock:
             total = sum(e.count or 0 for e in stream.ranges)
             stream.ranges = finish_pass(stream.ranges, effective_range_size(self.settings.range_size, total))
@@ -724,6 +729,7 @@ def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] |
     sync_state = load_state(state)
     send_again_for_new_details(settings, sync_state, sink)
     forget_notes_of_unchosen_details(settings, sync_state)
+    adopt_key_range(settings, sync_state, sink)
     gateway = gateway_factory(settings)
     gateway.log_retries_to(sink.warning)
     if settings.sqs_queue_url and settings.sync_versions:

@@ -22,7 +22,8 @@ from hashlib import blake2b
 from typing import Any, Iterator, Protocol, Sequence
 
 from s3_metadata.listing import (
-    Position, Request, check_order, check_start, skipped_keys_returned, versions_listing, versions_next_page,
+    Position, Request, check_order, check_start, nothing_between, past_bounds, skipped_keys_returned,
+    versions_listing, versions_next_page,
 )
 from s3_metadata.ranges import MASK
 from s3_metadata.timestamps import to_utc
@@ -122,10 +123,13 @@ def _unit(key: str, entries: list[Entry]) -> KeyVersions:
 
 
 def walk_key_versions(source: VersionsSource, bucket: str, prefix: str, lo: str | None, hi: str | None,
-                      endpoint: str = "The S3 endpoint") -> Iterator[VersionsPage]:
-    """Yield the keys with `lo < key <= hi` under `prefix` with all their versions, page by page; a key whose
-    versions continue on the next page is held back until they are all in. The walk ends where listing.next_page
-    says the listing is complete."""
+                      endpoint: str = "The S3 endpoint", end: str | None = None) -> Iterator[VersionsPage]:
+    """Yield the keys with `lo < key <= hi` and `key < end` (a key range's exclusive end) under `prefix` with all
+    their versions, page by page; a key whose versions continue on the next page is held back until they are all in.
+    The walk ends where listing.next_page says the listing is complete, or past its bounds."""
+    if nothing_between(lo, hi, end):
+        return
+    past = past_bounds(hi, end)
     listing = versions_listing(endpoint, bucket)
     sent = Request(after=None if lo is None else Position(lo))
     held: tuple[str, list[Entry]] | None = None
@@ -144,7 +148,7 @@ def walk_key_versions(source: VersionsSource, bucket: str, prefix: str, lo: str 
             key = entry["Key"]
             if lo is not None and key <= lo:
                 continue
-            if hi is not None and key > hi:
+            if past(key):
                 past_hi = True
                 break
             if held is not None and held[0] == key:

@@ -126,3 +126,31 @@ class MotoS3:
                     "restore_status": status, "restore_expiry": expiry, "is_multipart": "-" in etag,
                 }
         return rows
+
+
+def key_marker_as_s3(monkeypatch: Any) -> None:
+    """Make moto's ListObjectVersions treat a KeyMarker sent without VersionIdMarker as S3 does: list every version of
+    every key after it. moto 5.2.5 instead skips the keys before it and then exactly one version, so it returns the
+    later versions of a marker that is a key with several versions, and drops the latest version of the first key
+    after a marker that is no key (KeyMarker 'a' over versions a, a, b lists a, b; KeyMarker 'a0' lists nothing).
+    The request is turned into the one moto answers right: after the last version of the last key not after the
+    marker (KeyMarker and VersionIdMarker), or from the start."""
+    from moto.s3.models import S3Backend, unix_time_millis
+
+    original = S3Backend.list_object_versions
+
+    def list_object_versions(self: Any, bucket_name: str, delimiter: str | None = None, key_marker: str | None = None,
+                             max_keys: int | None = 1000, prefix: str = "",
+                             version_id_marker: str | None = None) -> Any:
+        if key_marker and not version_id_marker:
+            bucket = self.get_bucket(bucket_name)
+            before = max((name for name in bucket.keys.keys() if name <= key_marker), default=None)
+            if before is not None:
+                # moto's own order of a key's versions: newest first, ties in the order they were written
+                versions = sorted(bucket.keys.getlist(before), key=lambda v: -unix_time_millis(v.last_modified))
+                key_marker, version_id_marker = before, versions[-1].version_id
+            else:
+                key_marker = None
+        return original(self, bucket_name, delimiter, key_marker, max_keys, prefix, version_id_marker)
+
+    monkeypatch.setattr(S3Backend, "list_object_versions", list_object_versions)

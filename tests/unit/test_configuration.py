@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from s3_metadata.key_range import KeyRange
 from s3_metadata.configuration import (
     DEFAULT_EVENT_MAX_MESSAGES, DEPRECATED_KEYS, DEFAULT_EVENT_TIME_BUDGET_SECONDS, DEFAULT_LOOKBACK_MINUTES, DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RANGE_SIZE, DEFAULT_REGION, DEFAULT_ROLE_SESSION_NAME, KNOWN_KEYS, SECRET_KEYS, ConfigurationError,
@@ -46,6 +47,8 @@ FULL_CONFIGURATION = {
     "event_time_budget_seconds": "120.5",
     "verify_every_hours": "0.25",
     "object_details": "Tags, head",
+    "key_range_start": "logs/2024-07",
+    "key_range_end": "raw/m",
 }
 
 EXPECTED_FROM_FULL = {
@@ -72,6 +75,7 @@ EXPECTED_FROM_FULL = {
     "event_time_budget": timedelta(seconds=120.5),
     "verify_every": timedelta(minutes=15),
     "object_details": ("head", "tags"),
+    "key_range": KeyRange("logs/2024-07", "raw/m"),
     "unknown_keys": (),
 }
 
