@@ -2,7 +2,7 @@
 
 A raw `AccessDenied` from deep inside a sync tells a user nothing about which permission is missing on
 which resource. Every failure that stops a sync is turned into a `SyncError` here, whose message says what
-happened and what to change. The functions are pure (codes and names in, an exception out); aws.py feeds
+happened and what to change. The functions are pure (codes and names in, an exception out); the aws package feeds
 them. Messages are built from codes and names only, never from configuration values, so no secret can
 reach them. An endpoint is only ever quoted through `mask_url`, because AWS_ENDPOINT_URL can carry user-info
 (`http://KEY:SECRET@host`).

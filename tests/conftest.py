@@ -99,9 +99,9 @@ def dump(value: Any) -> str:
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff in milliseconds, so throttling tests take as long as their requests."""
-    from s3_metadata.aws import gateway
+    from s3_metadata.aws import envelope
     from s3_metadata.retry import RetryPolicy
-    monkeypatch.setattr(gateway, "DEFAULT_POLICY", RetryPolicy(max_attempts=12, base_delay=0.0005, max_delay=0.005,
+    monkeypatch.setattr(envelope, "DEFAULT_POLICY", RetryPolicy(max_attempts=12, base_delay=0.0005, max_delay=0.005,
                                                            max_total_wait=5.0))
 
 
