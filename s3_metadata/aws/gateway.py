@@ -23,8 +23,9 @@ import os
 import random
 import threading
 import time
+from contextlib import contextmanager
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import botocore.session
 from botocore.config import Config
@@ -40,7 +41,7 @@ from s3_metadata.aws.responses import (
 from s3_metadata.configuration import Settings
 from s3_metadata.errors import (
     CLOCK_SKEW_CODES, CREDENTIAL_CODES, NO_BUCKET_CODES, ClockSkewError, RetriesExhaustedError, SyncError,
-    classify_client_error, is_bare, resolve_bare_head,
+    classify_client_error, is_bare, resolve_bare_head, unreadable_answer,
 )
 from s3_metadata.listing import Position
 from s3_metadata.object_urls import is_text
@@ -164,7 +165,7 @@ class S3Gateway:
         if restore_status:
             request["OptionalObjectAttributes"] = ["RestoreStatus"]
         client = self.bucket_client(bucket)
-        with self._readers.reading_listing(restore_status):
+        with self._reading_page("ListObjectsV2", bucket), self._readers.reading_listing(restore_status):
             response = self._call_classified("ListObjectsV2", bucket, client.list_objects_v2, **request)
         parsed = response.get(PARSED_HERE)
         if parsed is not None:
@@ -176,8 +177,10 @@ class S3Gateway:
         entries = response.get("Contents", [])
         truncated = bool(response.get("IsTruncated"))
         prefixes = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
+        with self._reading_page("ListObjectsV2", bucket):
+            objects = [listed_object(entry, restore_status) for entry in entries]
         return ListPage(
-            objects=[listed_object(entry, restore_status) for entry in entries],
+            objects=objects,
             common_prefixes=prefixes,
             truncated=truncated,
             next_token=response.get("NextContinuationToken") if truncated else None,
@@ -185,6 +188,21 @@ class S3Gateway:
             botocore_entries=lambda: entries,
             full=len(entries) + len(prefixes) >= request["MaxKeys"],
         )
+
+    @contextmanager
+    def _reading_page(self, operation: str, bucket: str) -> Iterator[None]:
+        """A listing page that came back but cannot be read, explained: botocore's parser raises ValueError or
+        RuntimeError on a value it cannot convert (a Size that is not a number, a timestamp out of range), and its
+        url-decoding, or our mapping of its parse, KeyError on an entry without a Key. The sync then stops with a
+        message (`unreadable_answer`, which names the exception's type only) instead of a traceback of our
+        internals; it is not retried, as the same page would come back. HEAD answers are per-object failures
+        (sync.py), and the one-key listings of `_probe` and `_still_listed` fail only the object they are about."""
+        try:
+            yield
+        except UnicodeEncodeError:  # a request botocore cannot serialize was never answered
+            raise
+        except (ValueError, RuntimeError, KeyError) as error:
+            raise unreadable_answer(self._endpoint, operation, bucket, type(error).__name__) from None
 
     def head_object(self, bucket: str, key: str, checksums: bool = False) -> HeadResult | None:
         """HEAD one object: None when it no longer exists; AwsCallError for a per-object failure (an error response,
@@ -320,7 +338,8 @@ class S3Gateway:
             if version_marker is not None:
                 request["VersionIdMarker"] = version_marker
         client = self.bucket_client(bucket)
-        response = self._call_classified("ListObjectVersions", bucket, client.list_object_versions, **request)
+        with self._reading_page("ListObjectVersions", bucket):
+            response = self._call_classified("ListObjectVersions", bucket, client.list_object_versions, **request)
         parsed = response.get(PARSED_HERE)
         if parsed is not None:
             body = response[BODY_READ_HERE]
@@ -331,12 +350,14 @@ class S3Gateway:
                                 len(parsed.versions) >= request["MaxKeys"])
         truncated = bool(response.get("IsTruncated"))
         entries = response.get("Versions", []) + response.get("DeleteMarkers", [])
+        with self._reading_page("ListObjectVersions", bucket):
+            last = last_listed(entries)
         return VersionsPage(
             truncated=truncated,
             next_key_marker=response.get("NextKeyMarker") if truncated else None,
             next_version_marker=response.get("NextVersionIdMarker") if truncated else None,
             parse_with_botocore=lambda: response,
-            last=last_listed(entries),
+            last=last,
             full=len(entries) >= request["MaxKeys"],
         )
 
