@@ -107,6 +107,7 @@ class S3Gateway:
         """One warning per operation given up in this sync, for the closing report."""
         return self._envelope.given_up_warnings()
 
+    # -- clients and regions
     def _client_config(self) -> Config:
         s3_options = {"addressing_style": "path"} if self._endpoint else {}
         return Config(retries={"total_max_attempts": 1}, max_pool_connections=self.settings.max_concurrency + 4,
@@ -152,6 +153,7 @@ class S3Gateway:
     def bucket_client(self, bucket: str) -> Any:
         return self.client(self.bucket_region(bucket))
 
+    # -- operations
     def list_page(self, bucket: str, prefix: str, start_after: str | None, token: str | None,
                   restore_status: bool = False, delimiter: str | None = None, max_keys: int | None = None) -> ListPage:
         """One ListObjectsV2 page. S3 ignores StartAfter once a continuation token is sent, so only one is."""
@@ -361,6 +363,7 @@ class S3Gateway:
             full=len(entries) >= request["MaxKeys"],
         )
 
+    # -- how buckets reach the queue, for the setup check (event mode)
     def bucket_notification_configuration(self, bucket: str) -> dict[str, Any]:
         """The bucket's notification configuration (queue, topic and Lambda entries, and whether EventBridge is on)."""
         response = self._call_classified("GetBucketNotificationConfiguration", bucket,
