@@ -2,7 +2,7 @@
 
 A raw `AccessDenied` from deep inside a sync tells a user nothing about which permission is missing on
 which resource. Every failure that stops a sync is turned into a `SyncError` here, whose message says what
-happened and what to change. The functions are pure (codes and names in, an exception out); aws.py feeds
+happened and what to change. The functions are pure (codes and names in, an exception out); the aws package feeds
 them. Messages are built from codes and names only, never from configuration values, so no secret can
 reach them. An endpoint is only ever quoted through `mask_url`, because AWS_ENDPOINT_URL can carry user-info
 (`http://KEY:SECRET@host`).
@@ -107,6 +107,10 @@ class ClockSkewError(SyncError):
 
 class AwsError(SyncError):
     pass
+
+
+class UnreadableAnswerError(SyncError):
+    """A listing page came back but holds a value that cannot be read: asking again returns the same page."""
 
 
 class NotImplementedByStoreError(AwsError):
@@ -275,6 +279,18 @@ def not_s3_api(endpoint: str | None, operation: str, status: int | None, content
         f"{_endpoint_name(endpoint)} answers but is not an S3 API: {operation} got {what} without an S3 document. "
         "Point endpoint_url at the service's S3 API (for MinIO the API port, usually 9000, not the console's 9001; "
         f"no bucket name or path in the URL).{hint}")
+
+
+def unreadable_answer(endpoint: str | None, operation: str, bucket: str | None, detail: str) -> SyncError:
+    """A listing page whose values could not be read (botocore's parser, or our mapping of its parse, failed: a Size
+    that is not a number, a timestamp out of range, an entry without a Key). `detail` is the exception's type only:
+    its message quotes the body, which could hold anything."""
+    where = f" of bucket '{bucket}'" if bucket else ""
+    return UnreadableAnswerError(
+        f"{_endpoint_name(endpoint)} answered {operation}{where} with a page whose values could not be read "
+        f"({detail}): not what S3 sends (a size that is not a number, a date out of range, an entry without a key). "
+        "The sync stopped; what the last checkpoint saved is kept. An S3-compatible store that sends such pages is "
+        "for its makers to fix; on AWS, look for a proxy that rewrites answers.")
 
 
 def is_bare(code: str, status: int | None) -> bool:

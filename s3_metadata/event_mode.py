@@ -244,7 +244,7 @@ class _Drainer:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return list(by_id.values()), TIME_BUDGET
-            received = self.gateway.receive_messages(
+            received = self.gateway.queues.receive_messages(
                 self.queue_url, wait_seconds=int(min(wait, remaining)),
                 max_messages=min(RECEIVE_BATCH, allowed, ROUND_MESSAGES - len(by_id)),
                 visibility_timeout=VISIBILITY_TIMEOUT_SECONDS)
@@ -299,7 +299,7 @@ class _Drainer:
         handles = [entry.message.receipt_handle for entry in entries if entry.parsed.error is None]
         if not handles:
             return
-        failed = self.gateway.delete_messages(self.queue_url, handles)
+        failed = self.gateway.queues.delete_messages(self.queue_url, handles)
         self.summary.messages_deleted += len(handles) - len(failed)
         self.summary.delete_failures += len(failed)
 

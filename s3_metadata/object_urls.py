@@ -3,10 +3,10 @@
 A HEAD through botocore's whole request path costs about 1.1 ms of CPU, and little of it is the HTTP exchange:
 most is per-request work whose answer is the same for every key of a bucket (serializing parameters, resolving the
 endpoint ruleset, building the user agent, a dozen events). So the gateway lets botocore build the HeadObject
-request of a few probe keys once per bucket, stops each just before it is signed (`S3Gateway._planned_head`), and
+request of a few probe keys once per bucket, stops each just before it is signed (`DirectHeads._planned_head`), and
 reads from those `PlannedRequest`s the URL prefix every key is appended to and the signing scope. Each HEAD then
 only quotes its key as botocore's REST serializer does (`quote(key, safe="/~")`), and botocore's own signer and
-HTTP session do the rest (`S3Gateway._direct_head`).
+HTTP session do the rest (`DirectHeads.head`).
 
 The probe keys are chosen so that a bucket on which a key is not simply quoted and appended shows it (a
 key-dependent endpoint, slashes or dot segments rewritten, a query string), as does one whose requests need more

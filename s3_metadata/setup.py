@@ -227,9 +227,9 @@ def check_event_queue(configuration: Mapping[str, str]) -> CheckResult:
     def check(settings: Settings, gateway: S3Gateway) -> CheckResult:
         if not settings.sqs_queue_url:
             return skipped("sqs_queue_url is empty, so event mode is off and there is no queue to test")
-        gateway.queue_attributes(settings.sqs_queue_url)
-        gateway.receive_messages(settings.sqs_queue_url, wait_seconds=0, max_messages=1, visibility_timeout=0)
-        gateway.delete_messages(settings.sqs_queue_url, ["setup-test-receipt-handle-that-does-not-exist"])
+        gateway.queues.queue_attributes(settings.sqs_queue_url)
+        gateway.queues.receive_messages(settings.sqs_queue_url, wait_seconds=0, max_messages=1, visibility_timeout=0)
+        gateway.queues.delete_messages(settings.sqs_queue_url, ["setup-test-receipt-handle-that-does-not-exist"])
         return passed()
     return _with_gateway(configuration, check)
 
@@ -251,7 +251,7 @@ def check_event_wiring(configuration: Mapping[str, str]) -> CheckResult:
         if settings.endpoint_url:
             return skipped("endpoint_url is set: S3-compatible stores configure their notifications their own way, "
                            "which this check cannot read")
-        attributes = gateway.queue_attributes(queue_url)
+        attributes = gateway.queues.queue_attributes(queue_url)
         queue_arn = attributes.get("QueueArn", "")
         queue_region = queue_arn.split(":")[3] if queue_arn.count(":") >= 5 else None
         wanted = needs(settings.object_details)
@@ -284,8 +284,8 @@ def _rules_targeting(gateway: S3Gateway, queue_url: str, queue_arn: str) -> list
     """The EventBridge rules that target the queue; None when the credentials may not read them."""
     try:
         found = []
-        for name in gateway.rules_targeting(queue_url, queue_arn):
-            rule = gateway.event_rule(queue_url, name)
+        for name in gateway.queues.rules_targeting(queue_url, queue_arn):
+            rule = gateway.queues.event_rule(queue_url, name)
             found.append(Rule(name, rule.get("Arn", ""), rule.get("EventPattern"), rule.get("State") == "ENABLED"))
         return found
     except AccessDeniedError:

@@ -99,16 +99,17 @@ def dump(value: Any) -> str:
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff in milliseconds, so throttling tests take as long as their requests."""
-    from s3_metadata import aws
+    from s3_metadata.aws import envelope
     from s3_metadata.retry import RetryPolicy
-    monkeypatch.setattr(aws, "DEFAULT_POLICY", RetryPolicy(max_attempts=12, base_delay=0.0005, max_delay=0.005,
+    monkeypatch.setattr(envelope, "DEFAULT_POLICY", RetryPolicy(max_attempts=12, base_delay=0.0005, max_delay=0.005,
                                                            max_total_wait=5.0))
 
 
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> int:
     """Pages of 50 keys and checkpoints every 100 objects, so small buckets exercise paging and resumption."""
-    from s3_metadata import aws, checkpointing
-    monkeypatch.setattr(aws, "LIST_PAGE_SIZE", 50)
+    from s3_metadata import checkpointing
+    from s3_metadata.aws import gateway
+    monkeypatch.setattr(gateway, "LIST_PAGE_SIZE", 50)
     monkeypatch.setattr(checkpointing, "CHECKPOINT_EVERY", 100)
     return 100

@@ -62,11 +62,11 @@ def botocore_answer(lines: list[tuple[str, str]], checksums: bool, fast_timestam
 
 def gateway_answer(details: str, direct: bool, checksums: bool) -> Any:
     ours = GATEWAYS[details]
-    ours._object_urls.pop(BUCKET, None)
+    ours._direct_heads._object_urls.pop(BUCKET, None)
     if not direct:
-        ours._object_urls[BUCKET] = None
+        ours._direct_heads._object_urls[BUCKET] = None
     answer = _outcome(lambda: ours.head_object(BUCKET, "k", checksums=checksums))
-    assert (ours._object_urls[BUCKET] is not None) is direct  # the path asked for is the path taken
+    assert (ours._direct_heads._object_urls[BUCKET] is not None) is direct  # the path asked for is the path taken
     return answer
 
 
@@ -129,7 +129,7 @@ def test_head_paths_equal_botocore(lines: list[tuple[str, str]], checksums: bool
     outcomes = set(_plain_botocore(lines, checksums, theirs))
     for details in ("", "head"):
         headers = http_response("", 200, lines).headers
-        read = head_fields(lowercase_dict(headers), GATEWAYS[details]._head_members) is not None
+        read = head_fields(lowercase_dict(headers), GATEWAYS[details]._readers._head_members) is not None
         for direct in (True, False):
             STUB.head = lines
             ours = gateway_answer(details, direct, checksums)

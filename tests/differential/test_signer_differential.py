@@ -52,7 +52,7 @@ def planned_urls(endpoint: tuple[str, str, Optional[str]]) -> Any:
         bucket, region, url = endpoint
         stub = Stub(region=region)
         built = gateway(stub, endpoint_url=url, region=region, bucket=bucket)
-        _PLANNED[endpoint] = built._head_urls(bucket)
+        _PLANNED[endpoint] = built._direct_heads.urls(bucket, built.bucket_client(bucket))
     return _PLANNED[endpoint]
 
 

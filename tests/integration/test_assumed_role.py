@@ -14,7 +14,7 @@ import pytest
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import EndpointConnectionError
 
-from s3_metadata import aws
+from s3_metadata.aws import credentials
 from s3_metadata.errors import RoleAssumptionError
 from tests.support.harness import RunResult
 
@@ -31,7 +31,7 @@ def seed(s3, count: int = 30) -> None:
 @pytest.fixture
 def renew_on_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials always look about to expire, so every signed request renews them first (mandatory refresh)."""
-    beyond = aws.ROLE_DURATION_SECONDS + 60
+    beyond = credentials.ROLE_DURATION_SECONDS + 60
     monkeypatch.setattr(RefreshableCredentials, "_advisory_refresh_timeout", beyond)
     monkeypatch.setattr(RefreshableCredentials, "_mandatory_refresh_timeout", beyond)
 
@@ -56,7 +56,7 @@ def test_one_slot_sync_crosses_many_renewals(harness, base_config, renew_on_ever
 
 def test_failed_renewal_names_sts_and_the_role_and_blocks_no_worker(harness, base_config, renew_on_every_request,
                                                                    monkeypatch):
-    monkeypatch.setattr(aws, "ROLE_FAILURE_REUSE_SECONDS", 3600.0)
+    monkeypatch.setattr(credentials, "ROLE_FAILURE_REUSE_SECONDS", 3600.0)
     seed(harness.s3)
     harness.faults.respond("AssumeRole", 403, code="AccessDenied", when=lambda op, request, n: n > 3)
     result = sync_within_timeout(harness, base_config(role_arn=ROLE, max_concurrency=4))

@@ -1,4 +1,4 @@
-"""HEADs that skip botocore's request path (object_urls.py, `S3Gateway._direct_head`) against moto in process: they
+"""HEADs that skip botocore's request path (object_urls.py, `DirectHeads.head`) against moto in process: they
 go where botocore's go with the same signed headers, moto's signature check accepts them, and what they cannot
 do (a redirect) is left to botocore."""
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_direct_head_sends_what_botocore_sends(moto_s3, faults, bucket, region, 
         assert our_headers.keys() - ROUTINE == their_headers.keys() - ROUTINE, key
         assert signed_parts(our_headers)[0] == signed_parts(their_headers)[0]
         assert set(signed_parts(our_headers)[1].split(";")) == set(signed_parts(their_headers)[1].split(";")) - ROUTINE
-    assert gateway._object_urls[bucket] is not None  # the HEADs above did skip botocore's request path
+    assert gateway._direct_heads._object_urls[bucket] is not None  # the HEADs above did skip botocore's request path
 
 
 @set_initial_no_auth_action_count(4 + len(KEYS))
@@ -93,7 +93,7 @@ def test_direct_heads_pass_moto_signature_check(faults):
         for name in KEYS:
             if name not in MOTO_SIGNS_OTHERWISE:
                 assert gateway.head_object("signed-bucket", name).size == 1, name
-        assert gateway._object_urls["signed-bucket"] is not None
+        assert gateway._direct_heads._object_urls["signed-bucket"] is not None
         wrong = S3Gateway(parse_configuration({**settings, "aws_secret_access_key": "not/the+secret"}))
         with pytest.raises(CredentialsError, match="SignatureDoesNotMatch"):
             wrong.head_object("signed-bucket", "plain.txt")
@@ -110,5 +110,5 @@ def test_a_redirect_is_left_to_botocore_which_follows_it(moto_s3, faults):
     urls = [url for operation, url in faults.urls if operation == "HeadObject"]
     assert urls[0].startswith("https://moved-bucket.s3.amazonaws.com/")
     assert urls[-1].startswith("https://moved-bucket.s3.eu-west-1.amazonaws.com/")  # botocore's redirect
-    assert gateway._object_urls["moved-bucket"] is None  # the bucket's later HEADs take botocore's path
+    assert gateway._direct_heads._object_urls["moved-bucket"] is None  # the bucket's later HEADs take botocore's path
     assert gateway.head_object("moved-bucket", "k").size == 3

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from s3_metadata import aws
+from s3_metadata.aws import fast_readers
 from s3_metadata.aws import PARSED_HERE, S3Gateway, head_result
 from s3_metadata.configuration import parse_configuration
 from s3_metadata.rows import listed_object
@@ -62,14 +62,14 @@ def read_here(monkeypatch) -> list[str]:
     """The operations whose 200 response the gateway's handlers read themselves."""
     used: list[str] = []
     for name in ("parse_objects_page", "parse_versions_page", "head_fields"):
-        original = getattr(aws, name)
+        original = getattr(fast_readers, name)
 
         def spy(*args, _original=original, _name=name, **kwargs):
             result = _original(*args, **kwargs)
             if result is not None:
                 used.append(_name)
             return result
-        monkeypatch.setattr(aws, name, spy)
+        monkeypatch.setattr(fast_readers, name, spy)
     return used
 
 

@@ -50,11 +50,11 @@ def botocore_client(stub):
 def test_head_equals_botocore(stub, gateways, botocore_client, details, direct, extra):
     stub.head = BASE + extra
     ours = gateways[details]
-    ours._object_urls.pop(BUCKET, None)
+    ours._direct_heads._object_urls.pop(BUCKET, None)
     if not direct:
-        ours._object_urls[BUCKET] = None
+        ours._direct_heads._object_urls[BUCKET] = None
     result = ours.head_object(BUCKET, "k")
-    assert (ours._object_urls[BUCKET] is not None) is direct
+    assert (ours._direct_heads._object_urls[BUCKET] is not None) is direct
     theirs = head_result(botocore_client.head_object(Bucket=BUCKET, Key="k"))
     if details:
         assert result == theirs
@@ -74,15 +74,15 @@ def test_an_expires_without_a_value_fails_botocore_but_no_head_of_ours(stub, gat
     with pytest.raises(ValueError, match="Invalid timestamp"):
         botocore_client.head_object(Bucket=BUCKET, Key="k")
     ours = gateways["head"]
-    ours._object_urls.pop(BUCKET, None)
+    ours._direct_heads._object_urls.pop(BUCKET, None)
     if not direct:
-        ours._object_urls[BUCKET] = None
+        ours._direct_heads._object_urls[BUCKET] = None
     assert ours.head_object(BUCKET, "k") == theirs
 
 
 def test_metadata_by_hand(stub, gateways):
     """The values pinned by hand, so that botocore and ours cannot be wrong together."""
     stub.head = BASE + CASES["metadata-mixed-case"] + CASES["metadata-repeated-in-two-cases"][1:]
-    gateways["head"]._object_urls.pop(BUCKET, None)
+    gateways["head"]._direct_heads._object_urls.pop(BUCKET, None)
     assert gateways["head"].head_object(BUCKET, "k").user_metadata == {
         "Color": "red, blue", "Shape": "round", "UP": "u"}

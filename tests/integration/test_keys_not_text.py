@@ -82,7 +82,7 @@ def test_a_head_of_a_key_that_is_not_text_fails_that_object_only(moto_s3, faults
                                              "aws_secret_access_key": "testing"}))
     assert gateway.head_object(BUCKET, "fine").size == 1
     if not direct:
-        gateway._object_urls[BUCKET] = None
+        gateway._direct_heads._object_urls[BUCKET] = None
     before = faults.requests["HeadObject"]
     with pytest.raises(AwsCallError) as raised:
         gateway.head_object(BUCKET, SURROGATE)

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from s3_metadata.errors import RetriesExhaustedError
+from s3_metadata.errors import RetriesExhaustedError, UnreadableAnswerError
 from s3_metadata.range_codec import decode_ranges
 from tests.integration.test_full_and_incremental import COMPARED
 from tests.support.faults import SimulatedCrash
 from tests.support.harness import project_rows
+from tests.unit.test_listing_xml import contents, listing
 
 OBJECTS = 900
 
@@ -92,6 +93,31 @@ def test_exhausted_retries_fail_with_the_last_checkpoint_intact(harness, base_co
     assert "SlowDown" in str(result.error) and "checkpoint" in str(result.error)
     assert harness.state_path.read_text() == before
     assert harness.rows() == rows_before
+
+
+def test_unreadable_listing_page_fails_the_sync_explained_and_keeps_its_checkpoint(harness, base_config, small_pages,
+                                                                                    capfd):
+    """A listing page botocore's parser cannot read (here a Size that is not a number) used to crash the sync with a
+    ValueError and a traceback of the connector's internals. It fails the sync with a message that names the
+    endpoint and the operation (never the body); what was committed before it stays, and the next sync resumes."""
+    seed(harness.s3)
+    config = base_config(range_size=20, max_concurrency=4)
+    harness.faults.respond("ListObjectsV2", 200, headers={"content-type": "application/xml"},
+                           body=listing(contents("k/00400", size="many")), when=lambda op, request, n: n == 8)
+    failed = harness.sync(config)
+    assert isinstance(failed.error, UnreadableAnswerError), failed.error
+    assert str(failed.error).startswith("AWS S3 answered ListObjectsV2 of bucket 'test-bucket' with a page whose "
+                                        "values could not be read (ValueError)")
+    output = capfd.readouterr()
+    assert "Traceback" not in output.out + output.err and "many" not in str(failed.error)
+    committed = len(harness.rows())
+    assert committed > 0 and harness.saved_state()["streams"]["test-bucket/"]["ranges"]
+    harness.faults.clear()
+
+    resumed = harness.sync(config)
+    assert resumed.ok, resumed.error
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows("test-bucket")
+    assert resumed.upserts <= (OBJECTS - committed) + small_pages + 2 * 20
 
 
 def test_state_stays_small(harness, base_config, small_pages):

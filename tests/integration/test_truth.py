@@ -229,9 +229,9 @@ def test_versions_table_follows_permanent_deletions_and_new_versions(harness, ba
 def test_sustained_head_throttling_leaves_rows_that_say_why_and_commits_progress(harness, base_config, monkeypatch):
     """60% SlowDown on a HEAD-heavy bucket (every archived object HEADed): HEADs that run out of retries are rows
     saying error:SlowDown, the sync completes, and the next one repairs them."""
-    from s3_metadata import aws
+    from s3_metadata.aws import envelope
     from s3_metadata.retry import RetryPolicy
-    monkeypatch.setattr(aws, "DEFAULT_POLICY", RetryPolicy(max_attempts=3, base_delay=0.0005, max_delay=0.002,
+    monkeypatch.setattr(envelope, "DEFAULT_POLICY", RetryPolicy(max_attempts=3, base_delay=0.0005, max_delay=0.002,
                                                            max_total_wait=1.0))
     s3 = harness.s3
     cold_bucket(s3, 150)

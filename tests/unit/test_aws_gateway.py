@@ -9,10 +9,13 @@ from botocore.exceptions import EndpointConnectionError
 
 from s3_metadata.aws import PROBE_VERDICT_SECONDS, AwsCallError, S3Gateway
 from s3_metadata.configuration import parse_configuration
-from s3_metadata.errors import ClockSkewError, CredentialsError, EndpointError, RetriesExhaustedError
+from s3_metadata.errors import (
+    ClockSkewError, CredentialsError, EndpointError, RetriesExhaustedError, UnreadableAnswerError,
+)
 from s3_metadata.retry import RetryPolicy
 from scripts.local_s3 import free_port
 from tests.conftest import TEST_SECRET
+from tests.unit.test_listing_xml import contents, delete_marker, listing, version, versions_listing
 
 POLICY = RetryPolicy(max_attempts=4, base_delay=0.0005, max_delay=0.001, max_total_wait=1.0)
 KEYS = [f"cold/{i:02d}" for i in range(12)]
@@ -146,6 +149,45 @@ def test_probe_that_is_throttled_out_leaves_the_head_failure_per_object(bucket, 
     answers = head_all(gateway, KEYS)
     assert all(isinstance(a, AwsCallError) and a.code == "403" for a in answers), answers
     assert probes(bucket) == POLICY.max_attempts  # one probe, retried; its verdict reused by every other HEAD
+
+
+OUT_OF_RANGE = "99999999999999999999"  # seconds since the epoch: botocore finds no date for it
+
+
+@pytest.mark.parametrize("operation, body, detail", [
+    pytest.param("ListObjectsV2", listing(contents(size="many")), "ValueError", id="size-not-a-number"),
+    pytest.param("ListObjectsV2", listing(contents(modified=OUT_OF_RANGE)), "RuntimeError", id="date-out-of-range"),
+    pytest.param("ListObjectsV2", listing(contents("gone")).replace(b"<Key>gone</Key>", b""), "KeyError",
+                 id="entry-without-a-key"),
+    pytest.param("ListObjectsV2", listing(contents("gone"), encoded=False).replace(b"<Key>gone</Key>", b""),
+                 "KeyError", id="entry-without-a-key-not-url-encoded"),  # botocore's parse stands; our mapping fails
+    pytest.param("ListObjectVersions", versions_listing(version("a", "v1", size="many")), "ValueError",
+                 id="version-size-not-a-number"),
+    pytest.param("ListObjectVersions", versions_listing(delete_marker("a", modified=OUT_OF_RANGE)), "RuntimeError",
+                 id="delete-marker-date-out-of-range"),
+    pytest.param("ListObjectVersions", versions_listing(version("gone", "v1")).replace(b"<Key>gone</Key>", b""),
+                 "KeyError", id="version-without-a-key"),
+    pytest.param("ListObjectVersions", versions_listing(delete_marker("gone")).replace(b"<Key>gone</Key>", b"")
+                 .replace(b"<EncodingType>url</EncodingType>", b""), "KeyError",
+                 id="delete-marker-without-a-key-not-url-encoded"),
+])
+def test_listing_page_that_cannot_be_read_fails_explained_at_once(bucket, gateway, operation, body, detail):
+    """botocore's parser raises ValueError or RuntimeError on such a page (and our mapping of its parse KeyError):
+    the sync stops with a message naming the endpoint and the operation, not a traceback of the connector's
+    internals, and without retries, as the same page would come back. The body is never quoted."""
+    gateway.bucket_region("test-bucket")
+    bucket.respond(operation, 200, headers={"content-type": "application/xml"}, body=body)
+    calls = {"ListObjectsV2": lambda: gateway.list_page("test-bucket", "", None, None, restore_status=True),
+             "ListObjectVersions": lambda: gateway.list_versions_page("test-bucket", "", None, None)}
+    with pytest.raises(UnreadableAnswerError) as raised:
+        calls[operation]()
+    message = str(raised.value)
+    assert message.startswith(f"AWS S3 answered {operation} of bucket 'test-bucket' with a page whose values could "
+                              f"not be read ({detail}): ")
+    assert "what the last checkpoint saved is kept" in message
+    assert "many" not in message and OUT_OF_RANGE not in message
+    assert raised.value.__suppress_context__  # nothing chained that a crash report could print
+    assert gateway.requests[operation] == 1 and gateway.retry_stats.retries == 0
 
 
 # ------------------------------------------------------------------------------------------------ GetObjectTagging
