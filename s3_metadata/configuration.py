@@ -466,6 +466,15 @@ def _buckets(r: _Reader) -> tuple[str, ...]:
     return tuple(buckets)
 
 
+def _is_text(value: str) -> bool:
+    """Whether `value` encodes to UTF-8 (it holds no lone surrogate, which a JSON configuration can carry)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _prefixes(r: _Reader) -> tuple[str, ...]:
     text = r.text("prefix")
     if text is None:
@@ -480,6 +489,9 @@ def _prefixes(r: _Reader) -> tuple[str, ...]:
             continue
         if prefix.startswith("s3://"):
             r.problem("prefix", f"{r.quote('prefix', prefix)} is a URL; give the key prefix inside the bucket")
+        elif not _is_text(prefix):
+            r.problem("prefix", f"{r.quote('prefix', prefix)} is not valid Unicode text (a lone surrogate), which no "
+                                "S3 key can start with")
         elif len(prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             r.problem("prefix", f"{r.quote('prefix', prefix)} is longer than the longest S3 key ({MAX_KEY_BYTES} "
                                 "bytes), so no key can start with it")

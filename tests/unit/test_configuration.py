@@ -433,6 +433,8 @@ def test_include_patterns_compatible_with_prefixes(prefix, patterns, expected_pr
     # prefix
     pytest.param({"bucket": "my-bucket", "prefix": "s3://my-bucket/logs/"}, "prefix", "is a URL",
                  id="prefix-s3-url"),
+    pytest.param({"bucket": "my-bucket", "prefix": "a\ud800"}, "prefix", "is not valid Unicode text",
+                 id="prefix-lone-surrogate"),
     pytest.param({"bucket": "my-bucket", "prefix": "logs/,s3://my-bucket/raw/"}, "prefix", "is a URL",
                  id="prefix-second-entry-url"),
     # patterns
