@@ -194,7 +194,12 @@ class Sync:
             self.gateway.bucket_region(bucket)
         self._forget_removed_streams(streams)
         self._inspect_buckets(streams)
+        truncated = self.state.reconcile_started
         self.summary.reconciled = begin_clean_pass_if_due(self.settings, self.state, self.sink, self.now, streams)
+        if self.state.reconcile_started != truncated:
+            # The truncate and the state that says it happened are committed together at once, so a sync killed
+            # before its first range neither loses it nor truncates twice.
+            self.checkpoints.commit()
         self.summary.versions_rebuilt = begin_versions_rebuild_if_due(
             self.state, self.sink, self._versions_streams(streams), "before this pass")
         runs = [self._prepare(bucket, prefix) for bucket, prefix in streams]
