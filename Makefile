@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
-.PHONY: venv test unit demo bench bench-targets package clean
+.PHONY: venv test unit soak demo bench bench-targets package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ test: venv
 
 unit: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not e2e"
+
+# The model-based randomized test for longer than `make test` runs it (tests/model/): random rounds against moto from
+# SEED (or each of SEEDS, e.g. SEEDS="1-20 42"), ROUNDS rounds each; a failure prints the replay command and the
+# shrunk regression test.
+SEED ?= 1
+ROUNDS ?= 100
+SEEDS ?=
+soak: venv
+	$(BIN)/python -m tests.model.soak $(if $(SEEDS),--seeds "$(SEEDS)",--seed $(SEED)) --rounds $(ROUNDS) --shrink --stats
 
 # The connector end to end on a local S3 (moto_server): see scripts/demo.py. Writes only to .demo/.
 demo: venv

@@ -1,0 +1,77 @@
+"""Known open bugs of the connector: the only failures the randomized test lets pass, each by a narrow classifier.
+
+Each entry names the bug (issue 16 item or the model test's own finding), the deterministic regression test that
+reproduces it (marked xfail), and a predicate over one `Failure` that recognises exactly its symptom. Delete an
+entry when its fix lands: the regression test then passes (strict xfail fails, reminding you), and the randomized
+test stops tolerating the symptom.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from s3_metadata.sketch import key_hash
+from tests.model.judge import COLUMN, RESEND_DELETE, STALE_ROW, Failure
+
+
+@dataclass(frozen=True)
+class KnownBug:
+    name: str
+    description: str
+    regression_test: str
+    matches: Callable[[Failure], bool]
+
+
+def _hard_delete(failure: Failure) -> bool:
+    """A versioned bucket's row stays live after the key's every version was deleted by id (no delete marker is
+    left for ListObjectVersions to show)."""
+    return (failure.category == STALE_ROW and failure.facts.get("versioned") is True
+            and failure.facts.get("versions_left") == 0)
+
+
+def _resent_deletes(failure: Failure) -> bool:
+    """A versioned bucket sends deletes again for keys whose rows are already deleted."""
+    return failure.category == RESEND_DELETE and failure.facts.get("versioned") is True
+
+
+def _tags_hide_restore(failure: Failure) -> bool:
+    """With object_details=tags, an archived object whose GetObjectTagging fails keeps its old restore columns."""
+    facts = failure.facts
+    truth = facts.get("truth") or {}
+    return (failure.category == COLUMN and facts.get("column") in ("restore_status", "restore_expiry")
+            and "tags" in (facts.get("details") or ()) and truth.get("tags") is None
+            and truth.get("storage_class") in ("GLACIER", "DEEP_ARCHIVE"))
+
+
+def _key_hash_twin(failure: Failure) -> bool:
+    """A delete and a new key with the same 16-bit key hash in one range count as one change: the deleted key's row
+    stays live (versioned) or goes uncounted in the closing warning (unversioned)."""
+    if failure.category != STALE_ROW:
+        return False
+    twins = failure.facts.get("live_keys") or ()
+    target = key_hash(failure.key)
+    return any(key_hash(key) == target for key in twins if key != failure.key)
+
+
+KNOWN_BUGS: tuple[KnownBug, ...] = (
+    KnownBug("hard-delete-versioned",
+             "issue 16: a hard delete in a versioned bucket (DeleteObject with the VersionId of a key's only version) "
+             "leaves the row live forever", "tests/model/test_regressions.py::test_hard_delete_in_versioned_bucket",
+             _hard_delete),
+    KnownBug("resent-deletes-versioned",
+             "issue 16: versioned buckets re-send deletes for already-deleted keys of a range each time the range "
+             "loses another object", "tests/model/test_regressions.py::test_deletes_are_not_sent_again",
+             _resent_deletes),
+    KnownBug("tags-failure-hides-restore",
+             "issue 16: with object_details=tags, a GetObjectTagging failure on an archived object hides a later "
+             "restore start", "tests/model/test_regressions.py::test_tagging_failure_hides_restore_start",
+             _tags_hide_restore),
+    KnownBug("key-hash-twins",
+             "issue 16: a delete and a new key with the same 16-bit key hash in one range count as one change",
+             "tests/model/test_regressions.py::test_delete_and_new_key_with_the_same_key_hash", _key_hash_twin),
+)
+
+
+def classify(failure: Failure, known: tuple[KnownBug, ...] = KNOWN_BUGS) -> str | None:
+    """The name of the known bug this failure is a symptom of, or None."""
+    return next((bug.name for bug in known if bug.matches(failure)), None)
