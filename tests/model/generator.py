@@ -163,7 +163,9 @@ class Generator:
             "event_mode": lambda: "" if settings.get("event_mode") else "on",
             "bucket": lambda: rng.choice(("0", "0,1", "1")),
             "max_concurrency": lambda: rng.choice(("1", "4")),
-            "restore_status_source": lambda: rng.choice(("", "head", "listing")),
+            # `listing` on a store whose listings ignore RestoreStatus is a mistake the connector warns about.
+            "restore_status_source": lambda: rng.choice(("", "head", "listing") if self.spec.listing_restore
+                                                        else ("", "head")),
         }[name]()
         return [Setting(name, value)]
 

@@ -98,13 +98,23 @@ class Observation:
     versions_before: dict[tuple[str, str, str], dict[str, Any]]
     versions_after: dict[tuple[str, str, str], dict[str, Any]]
     state_before: dict[str, Any]
+    state_after: dict[str, Any]
     stream_prefixes: dict[str, list[str]]  # bucket -> LIST prefixes of the configuration
     record: SyncRecord
+    objects: set[tuple[str, str]] = field(default_factory=set)  # every object S3 holds, in scope or not
     facts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # extra facts per key, for classifiers
 
 
 def live(row: dict[str, Any] | None) -> bool:
     return row is not None and not row.get("_fivetran_deleted")
+
+
+def tracked(state: dict[str, Any], bucket: str, key: str) -> str | None:
+    """The status under which a state tracks `key` (a restore, a failed description), if it does."""
+    for sid, stream in (state.get("streams") or {}).items():
+        if sid.split("/", 1)[0] == bucket and key in (stream.get("restores") or {}):
+            return stream["restores"][key][0]
+    return None
 
 
 def _same(row: dict[str, Any], truth: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
@@ -116,7 +126,8 @@ class Judge:
 
     def __init__(self) -> None:
         self.counted_stale: set[tuple[str, str]] = set()  # unversioned deletes a closing warning counted
-        self.scope_gap: set[tuple[str, str]] = set()  # keys out of scope at a sync since their row was last written
+        # Keys out of scope at a sync since their row was last written (or that were never synced).
+        self.scope_gap: set[tuple[str, str]] = set()
 
     def check(self, seen: Observation) -> list[Failure]:
         self._note_scope_gaps(seen)
@@ -133,7 +144,7 @@ class Judge:
         if seen.record.truncates:
             self.scope_gap = {pk for pk in self.scope_gap if not live(seen.table_after.get(pk))}
         self.scope_gap -= written
-        self.scope_gap |= {pk for pk in seen.table_after if not seen.scope.covers(*pk)}
+        self.scope_gap |= {pk for pk in seen.table_after.keys() | seen.objects if not seen.scope.covers(*pk)}
 
     # -- s3_objects
     def _objects(self, seen: Observation) -> list[Failure]:
@@ -145,7 +156,8 @@ class Judge:
             for key, expected in truth.items():
                 row = seen.table_after.get((bucket, key))
                 facts = {"versioned": seen.versioned[bucket], **seen.facts.get((bucket, key), {}),
-                         "details": seen.details, "truth": expected, "row": row}
+                         "details": seen.details, "truth": expected, "row": row,
+                         "event_sync": seen.record.event_sync, "was_out_of_scope": (bucket, key) in self.scope_gap}
                 if not live(row):
                     failures.append(Failure(MISSING_ROW, seen.round, bucket, key,
                                             "no live row" if row is None else "row marked deleted", facts))
@@ -231,7 +243,8 @@ class Judge:
                 continue  # a range without a digest, or with changes its sketch may not have been able to name
             failures.append(Failure(RESEND, seen.round, *pk,
                                     f"row sent again unchanged; its key range ({where}) has {count} changed keys",
-                                    {"versioned": seen.versioned.get(pk[0]), **seen.facts.get(pk, {})}))
+                                    {"versioned": seen.versioned.get(pk[0]), **seen.facts.get(pk, {}),
+                                     "details": seen.details, "tracked_before": tracked(seen.state_before, *pk)}))
         for table, keys in record.deletes:
             if table != "s3_objects":
                 continue
@@ -250,10 +263,16 @@ class Judge:
         cache: dict[tuple[str, str, str | None], int] = {}
 
         def stream_of(bucket: str, key: str) -> tuple[str, list[list[Any]]] | None:
+            """The stream's ranges before the sync; None when the sync could not use their digests (a new stream,
+            or digests that no longer cover the same columns: the restore-status mode changed)."""
             for prefix in seen.stream_prefixes.get(bucket, []):
                 if key.startswith(prefix):
-                    stream = seen.state_before.get("streams", {}).get(f"{bucket}/{prefix}")
-                    return (prefix, stream["ranges"]) if stream else None
+                    sid = f"{bucket}/{prefix}"
+                    stream = seen.state_before.get("streams", {}).get(sid)
+                    after = seen.state_after.get("streams", {}).get(sid) or {}
+                    if not stream or stream.get("digest_mode") != after.get("digest_mode"):
+                        return None
+                    return prefix, stream["ranges"]
             return None
 
         def differs(bucket: str, key: str) -> bool:

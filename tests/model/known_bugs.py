@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from s3_metadata.sketch import key_hash
-from tests.model.judge import COLUMN, RESEND_DELETE, STALE_ROW, Failure
+from tests.model.judge import COLUMN, MISSING_ROW, RESEND, RESEND_DELETE, STALE_ROW, Failure
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,18 @@ def _key_hash_twin(failure: Failure) -> bool:
     return any(key_hash(key) == target for key in twins if key != failure.key)
 
 
+def _tags_dropped_resend(failure: Failure) -> bool:
+    """Taking `tags` out of object_details sends again, unchanged, every object whose GetObjectTagging had failed."""
+    return (failure.category == RESEND and str(failure.facts.get("tracked_before") or "").startswith("error:tags:")
+            and "tags" not in (failure.facts.get("details") or ()))
+
+
+def _event_mode_widened_scope(failure: Failure) -> bool:
+    """In event mode, keys that patterns newly include (same LIST prefix) are never listed: no row, or a stale one."""
+    return (failure.category in (MISSING_ROW, COLUMN) and failure.facts.get("event_sync") is True
+            and failure.facts.get("was_out_of_scope") is True)
+
+
 KNOWN_BUGS: tuple[KnownBug, ...] = (
     KnownBug("hard-delete-versioned",
              "issue 16: a hard delete in a versioned bucket (DeleteObject with the VersionId of a key's only version) "
@@ -69,6 +81,14 @@ KNOWN_BUGS: tuple[KnownBug, ...] = (
     KnownBug("key-hash-twins",
              "issue 16: a delete and a new key with the same 16-bit key hash in one range count as one change",
              "tests/model/test_regressions.py::test_delete_and_new_key_with_the_same_key_hash", _key_hash_twin),
+    KnownBug("tags-dropped-resend",
+             "model test (seed 7): taking tags out of object_details re-sends, unchanged, every object whose "
+             "GetObjectTagging had failed", "tests/model/test_regressions.py::test_dropping_tags_sends_nothing",
+             _tags_dropped_resend),
+    KnownBug("event-mode-widened-patterns",
+             "model test: in event mode, keys newly included by a pattern change under the same LIST prefix are "
+             "never listed", "tests/model/test_regressions.py::test_event_mode_lists_keys_patterns_newly_include",
+             _event_mode_widened_scope),
 )
 
 

@@ -22,6 +22,9 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# An S3-compatible endpoint that moto in process answers; it must be set before moto is imported (as in conftest.py).
+S3_COMPATIBLE_ENDPOINT = "http://s3-compatible.test:9000"
+os.environ.setdefault("MOTO_S3_CUSTOM_ENDPOINTS", S3_COMPATIBLE_ENDPOINT)
 
 from tests.model.judge import SYNC_FAILED, Failure, Judge, Observation, SyncRecord, live  # noqa: E402
 from tests.model.known_bugs import KNOWN_BUGS, KnownBug, classify  # noqa: E402
@@ -58,10 +61,13 @@ class Verdict:
 
 
 def configuration(settings: dict[str, str], world: World, concurrency: str | None = None) -> dict[str, str]:
-    """The connector's configuration for the model's settings."""
+    """The connector's configuration for the model's settings. A world without AWS's listing RestoreStatus is an
+    S3-compatible store (moto behind `endpoint_url`): on AWS itself the listing always reports restores."""
     config = {"bucket": ",".join(BUCKETS[int(i)] for i in settings.get("bucket", "0").split(",")),
               "aws_access_key_id": ACCESS_KEY_ID, "aws_secret_access_key": SECRET, "aws_region": "us-east-1",
               "max_concurrency": concurrency or settings.get("max_concurrency") or "1"}
+    if not world.spec.listing_restore:
+        config["endpoint_url"] = S3_COMPATIBLE_ENDPOINT
     for name in ("prefix", "include_patterns", "exclude_patterns", "range_size", "object_details", "sync_versions",
                  "restore_status_source", "reconcile_every_hours"):
         if settings.get(name):
@@ -357,7 +363,8 @@ class Runner:
         table_after, versions_after = self._last_tables = self._tables()
         return Observation(index, scope, details, {b: self.world.versioned(b) for b in BUCKETS}, versions_synced,
                            truth, version_rows, table_before, table_after, versions_before, versions_after,
-                           state_before, streams, self.recorder.record)
+                           state_before, self.harness.saved_state(), streams, self.recorder.record,
+                           {(b, k) for b in BUCKETS for k in self.world.keys(b)})
 
     def _add_facts(self, failure: Failure, seen: Observation) -> None:
         if not failure.bucket or not failure.key:

@@ -59,17 +59,24 @@ class Shrinker:
 
     # -- steps
     def _rounds(self, scenario: Scenario) -> Scenario:
-        """Drop whole rounds (their settings move to the next round, so later rounds keep their configuration)."""
-        index = len(scenario.rounds) - 2
-        while index >= 0:
-            rounds = list(scenario.rounds)
-            kept = tuple(op for op in rounds[index].ops if isinstance(op, Setting))
-            rounds[index + 1] = replace(rounds[index + 1], ops=kept + rounds[index + 1].ops)
-            del rounds[index]
-            candidate = replace(scenario, rounds=tuple(rounds))
-            if self.fails(candidate):
-                scenario = candidate
-            index -= 1
+        """Drop runs of rounds, halving their length down to single rounds; a dropped round's settings move to the
+        round after it, so later rounds keep their configuration. The last round (where it fails) stays."""
+        chunk = max(1, (len(scenario.rounds) - 1) // 2)
+        while chunk >= 1:
+            start = 0
+            while start + chunk < len(scenario.rounds):
+                rounds = list(scenario.rounds)
+                kept = tuple(op for r in rounds[start:start + chunk] for op in r.ops if isinstance(op, Setting))
+                rounds[start + chunk] = replace(rounds[start + chunk], ops=kept + rounds[start + chunk].ops)
+                del rounds[start:start + chunk]
+                candidate = replace(scenario, rounds=tuple(rounds))
+                if self.fails(candidate):
+                    scenario = candidate
+                else:
+                    start += chunk
+            if chunk == 1:
+                break
+            chunk //= 2
         return scenario
 
     def _merge_rounds(self, scenario: Scenario) -> Scenario:

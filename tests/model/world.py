@@ -43,7 +43,7 @@ class WorldSpec:
 
     versioned: tuple[bool, bool] = (True, False)
     regions: tuple[str, str] = ("us-east-1", "us-east-1")
-    listing_restore: bool = True
+    listing_restore: bool = True  # AWS itself; otherwise an S3-compatible store whose listings ignore RestoreStatus
     page_size: int = 50
     checkpoint_every: int = 100
 
