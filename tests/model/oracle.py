@@ -120,9 +120,29 @@ def head_columns(head: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def object_truth(client: Any, bucket: str, scope: Scope, details: Iterable[str]) -> dict[str, dict[str, Any]]:
+class AnswerCache:
+    """HEAD and GetObjectTagging answers of objects that are not archived, by what the listing says of them.
+
+    In the model's world an object's HEAD details and tags change only with a write, which changes its listing
+    (LastModified at least; README: object details are read when an object changes). Only archived objects' answers
+    change behind the listing (restores; and GetObjectTagging depends on the restore), so those are always asked.
+    The cache only saves requests: the answers are S3's own.
+    """
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, key: tuple[Any, ...], ask: Any) -> Any:
+        if key not in self.answers:
+            self.answers[key] = ask()
+        return self.answers[key]
+
+
+def object_truth(client: Any, bucket: str, scope: Scope, details: Iterable[str],
+                 cache: AnswerCache | None = None) -> dict[str, dict[str, Any]]:
     """Every object of `bucket` in scope: its row as the README defines it, by key."""
     details = tuple(details)
+    cache = cache or AnswerCache()
     rows: dict[str, dict[str, Any]] = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for entry in page.get("Contents", []):
@@ -137,18 +157,24 @@ def object_truth(client: Any, bucket: str, scope: Scope, details: Iterable[str])
                    "archive_status": None, "is_multipart": "-" in e_tag, "multipart_part_count": _parts(e_tag),
                    "checksum_algorithm": ",".join(algorithms) if algorithms else None,
                    "checksum_type": entry.get("ChecksumType")}
+            listed = None if storage_class in ARCHIVED else (bucket, key, e_tag, entry["LastModified"], storage_class,
+                                                               entry["Size"])
             if storage_class in ARCHIVED or details:
-                head = client.head_object(Bucket=bucket, Key=key, **({"ChecksumMode": "ENABLED"} if details else {}))
+                def ask_head() -> dict[str, Any]:
+                    return client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+                head = ask_head() if listed is None else cache.get(("head",) + listed, ask_head)
                 row["restore_status"], row["restore_expiry"] = restore_columns(storage_class, head.get("Restore"))
                 row["archive_status"] = head.get("ArchiveStatus")
                 if "head" in details:
                     row.update(head_columns(head))
             if "tags" in details:
-                try:
-                    tag_set = client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
-                    row["tags"] = {tag["Key"]: tag["Value"] for tag in tag_set}
-                except ClientError:
-                    row["tags"] = None
+                def ask_tags() -> dict[str, str] | None:
+                    try:
+                        tag_set = client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+                    except ClientError:
+                        return None
+                    return {tag["Key"]: tag["Value"] for tag in tag_set}
+                row["tags"] = ask_tags() if listed is None else cache.get(("tags",) + listed, ask_tags)
             rows[key] = row
     return rows
 

@@ -29,7 +29,7 @@ os.environ.setdefault("MOTO_S3_CUSTOM_ENDPOINTS", S3_COMPATIBLE_ENDPOINT)
 from tests.model.judge import SYNC_FAILED, Failure, Judge, Observation, SyncRecord, live  # noqa: E402
 from tests.model.known_bugs import KNOWN_BUGS, KnownBug, classify  # noqa: E402
 from tests.model.ops import Kill, Round, Scenario, Setting  # noqa: E402
-from tests.model.oracle import Scope, object_truth, split_list, version_truth  # noqa: E402
+from tests.model.oracle import AnswerCache, Scope, object_truth, split_list, version_truth  # noqa: E402
 from tests.model.world import BUCKETS, World, WorldSpec  # noqa: E402
 
 ACCESS_KEY_ID = "AKIAMODELTEST0000001"
@@ -214,6 +214,7 @@ class Runner:
         self.settings: dict[str, str] = {}
         self.judge = Judge()
         self.clients: dict[str, Any] = {}
+        self.answers = AnswerCache()
         # The tables as the last checked sync left them: the next sync starts from them (a killed sync does not).
         self._last_tables: tuple[dict[Any, Any], dict[Any, Any]] | None = None
 
@@ -354,7 +355,7 @@ class Runner:
         scope = scope_of(config)
         details = tuple(split_list(config.get("object_details", "")))
         versions_synced = config.get("sync_versions") == "true"
-        truth = {b: object_truth(self._client(b), b, scope, details) for b in scope.buckets}
+        truth = {b: object_truth(self._client(b), b, scope, details, self.answers) for b in scope.buckets}
         version_rows = {b: version_truth(self._client(b), b, scope) for b in scope.buckets
                         if versions_synced and self.world.versioned(b)}
         streams: dict[str, list[str]] = {}
