@@ -287,6 +287,8 @@ class Runner:
             self._fail(verdict, Failure(SYNC_FAILED, index, detail=f"{type(result.error).__name__}: "
                                                                      f"{str(result.error)[:600]}"))
             return "failed"
+        if not self.recorder.record.event_sync:
+            self.world.trim_queue()
         seen = self._observe(index, config, state_before, table_before, versions_before)
         for failure in self.judge.check(seen):
             self._add_facts(failure, seen)

@@ -241,6 +241,14 @@ class World:
         }
         self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps({"Records": [record]}))
 
+    def trim_queue(self, most: int = 300) -> None:
+        """Empty the queue once it holds more than `most` messages. Called only after a listing sync, which saw
+        every change those messages announce: a real queue keeps them for days, but moto scans every message on
+        each send, so a queue that only grows would make the model quadratic."""
+        from moto.sqs.models import sqs_backends
+        if len(sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues[QUEUE]._messages) > most:
+            self.sqs.purge_queue(QueueUrl=self.queue_url)
+
     def make_messages_visible(self) -> None:
         """Messages a killed sync received come back once their visibility timeout passes: the next sync runs at
         least that much later (Fivetran schedules syncs minutes apart), so they are visible again for it."""
