@@ -124,7 +124,7 @@ class Generator:
     def next_round(self, world: World, settings: dict[str, str]) -> Round:
         rng = self.rng
         ops: list[Any] = []
-        if rng.random() < 0.22:
+        if rng.random() < 0.3:
             ops += self._setting_changes(settings)
         configured = [int(b) for b in settings.get("bucket", "0").split(",")]
         roll = rng.random()
@@ -139,7 +139,7 @@ class Generator:
             if op is not None:
                 ops += op if isinstance(op, list) else [op]
         kills: tuple[Kill, ...] = ()
-        if rng.random() < 0.15:
+        if rng.random() < 0.2:
             kills = tuple(Kill(name, rng.randint(1, most)) for name, most in
                           (rng.choice(KILLS) for _ in range(1 if rng.random() < 0.7 else 2)))
         fresh = rng.random() < 0.04

@@ -100,7 +100,8 @@ class CopyInPlace:
     def apply(self, world: World) -> None:
         bucket = BUCKETS[self.bucket]
         obj = world.latest(bucket, self.key)
-        if obj is None or (obj.storage_class in ARCHIVED_CLASSES and world.restore_state(bucket, self.key) != "restored"):
+        restored = world.restore_state(bucket, self.key) == "restored"
+        if obj is None or (obj.storage_class in ARCHIVED_CLASSES and not restored):
             return  # S3 refuses to copy an archived object that is not restored
         world.tick(self.tick)
         world.copy_in_place(bucket, self.key, dict(self.metadata))

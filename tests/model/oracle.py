@@ -160,7 +160,7 @@ def object_truth(client: Any, bucket: str, scope: Scope, details: Iterable[str],
             listed = None if storage_class in ARCHIVED else (bucket, key, e_tag, entry["LastModified"], storage_class,
                                                                entry["Size"])
             if storage_class in ARCHIVED or details:
-                def ask_head() -> dict[str, Any]:
+                def ask_head(key: str = key) -> dict[str, Any]:
                     return client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
                 head = ask_head() if listed is None else cache.get(("head",) + listed, ask_head)
                 row["restore_status"], row["restore_expiry"] = restore_columns(storage_class, head.get("Restore"))
@@ -168,7 +168,7 @@ def object_truth(client: Any, bucket: str, scope: Scope, details: Iterable[str],
                 if "head" in details:
                     row.update(head_columns(head))
             if "tags" in details:
-                def ask_tags() -> dict[str, str] | None:
+                def ask_tags(key: str = key) -> dict[str, str] | None:
                     try:
                         tag_set = client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
                     except ClientError:

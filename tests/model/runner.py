@@ -8,7 +8,6 @@ recorded apart and do not fail the run; any other failure stops it at the end of
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -26,7 +25,7 @@ if str(ROOT) not in sys.path:
 S3_COMPATIBLE_ENDPOINT = "http://s3-compatible.test:9000"
 os.environ.setdefault("MOTO_S3_CUSTOM_ENDPOINTS", S3_COMPATIBLE_ENDPOINT)
 
-from tests.model.judge import SYNC_FAILED, Failure, Judge, Observation, SyncRecord, live  # noqa: E402
+from tests.model.judge import SYNC_FAILED, Failure, Judge, Observation, SyncRecord  # noqa: E402
 from tests.model.known_bugs import KNOWN_BUGS, KnownBug, classify  # noqa: E402
 from tests.model.ops import Kill, Round, Scenario, Setting  # noqa: E402
 from tests.model.oracle import AnswerCache, Scope, object_truth, split_list, version_truth  # noqa: E402
@@ -48,10 +47,6 @@ class Verdict:
     @property
     def failed(self) -> bool:
         return bool(self.failures)
-
-    @property
-    def categories(self) -> set[str]:
-        return {f.category for f in self.failures}
 
     def describe(self, limit: int = 12) -> str:
         lines = [f.describe() for f in self.failures[:limit]]
@@ -406,9 +401,3 @@ def run_seed(seed: int, rounds: int, known: tuple[KnownBug, ...] = KNOWN_BUGS,
         runner.play(verdict, generated())
     return verdict
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-__all__ = ["Verdict", "run_scenario", "run_seed", "configuration", "model_environment", "live"]

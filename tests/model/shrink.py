@@ -57,27 +57,39 @@ class Shrinker:
                      f"{sum(len(r.ops) for r in current.rounds)} ops ({self.replays} replays)")
         return current
 
-    # -- steps
-    def _rounds(self, scenario: Scenario) -> Scenario:
-        """Drop runs of rounds, halving their length down to single rounds; a dropped round's settings move to the
-        round after it, so later rounds keep their configuration. The last round (where it fails) stays."""
-        chunk = max(1, (len(scenario.rounds) - 1) // 2)
-        while chunk >= 1:
+    def _minimal(self, items: list[Any], scenario_of: Callable[[list[Any]], Scenario | None],
+                 keep_last: int = 0) -> list[Any]:
+        """ddmin: remove runs of items, halving their length down to single items, keeping each removal after which
+        `scenario_of(the rest)` still fails (None: not a valid candidate). The last `keep_last` items stay."""
+        chunk = max(1, (len(items) - keep_last) // 2)
+        while len(items) > keep_last:
             start = 0
-            while start + chunk < len(scenario.rounds):
-                rounds = list(scenario.rounds)
-                kept = tuple(op for r in rounds[start:start + chunk] for op in r.ops if isinstance(op, Setting))
-                rounds[start + chunk] = replace(rounds[start + chunk], ops=kept + rounds[start + chunk].ops)
-                del rounds[start:start + chunk]
-                candidate = replace(scenario, rounds=tuple(rounds))
-                if self.fails(candidate):
-                    scenario = candidate
+            while start + chunk <= len(items) - keep_last:
+                trial = items[:start] + items[start + chunk:]
+                candidate = scenario_of(trial)
+                if candidate is not None and self.fails(candidate):
+                    items = trial
                 else:
                     start += chunk
             if chunk == 1:
                 break
             chunk //= 2
-        return scenario
+        return items
+
+    # -- steps
+    def _rounds(self, scenario: Scenario) -> Scenario:
+        """Drop rounds; a dropped round's settings move to the next round kept, so later rounds keep their
+        configuration. The last round (where it fails) stays."""
+        def rounds_of(kept: list[int]) -> Scenario:
+            rounds, settings = [], ()
+            for index, round_ in enumerate(scenario.rounds):
+                if index in kept:
+                    rounds.append(replace(round_, ops=settings + round_.ops))
+                    settings = ()
+                else:
+                    settings += tuple(op for op in round_.ops if isinstance(op, Setting))
+            return replace(scenario, rounds=tuple(rounds))
+        return rounds_of(self._minimal(list(range(len(scenario.rounds))), rounds_of, keep_last=1))
 
     def _merge_rounds(self, scenario: Scenario) -> Scenario:
         """Apply a round's operations together with the next round's (one sync fewer)."""
@@ -93,45 +105,23 @@ class Shrinker:
         return scenario
 
     def _ops(self, scenario: Scenario) -> Scenario:
-        """Fewest operations per round: remove chunks, halving their size down to single operations (ddmin)."""
+        """Fewest operations in each round."""
         for index in range(len(scenario.rounds)):
-            ops = list(scenario.rounds[index].ops)
-            chunk = max(1, len(ops) // 2)
-            while chunk >= 1 and ops:
-                start = 0
-                while start < len(ops):
-                    candidate_ops = ops[:start] + ops[start + chunk:]
-                    candidate = self._with_ops(scenario, index, candidate_ops)
-                    if self.fails(candidate):
-                        ops, scenario = candidate_ops, candidate
-                    else:
-                        start += chunk
-                if chunk == 1:
-                    break
-                chunk //= 2
+            def with_ops(rest: list[Any], current: Scenario = scenario, index: int = index) -> Scenario:
+                return self._with_ops(current, index, rest)
+            scenario = with_ops(self._minimal(list(scenario.rounds[index].ops), with_ops))
         return scenario
 
     def _bulk_keys(self, scenario: Scenario) -> Scenario:
-        """Fewer keys in each bulk put."""
+        """Fewer keys in each bulk put (never none)."""
         for index, round_ in enumerate(scenario.rounds):
             for position, op in enumerate(round_.ops):
                 if not isinstance(op, BulkPut):
                     continue
-                keys = list(op.keys)
-                chunk = max(1, len(keys) // 2)
-                while chunk >= 1 and keys:
-                    start = 0
-                    while start < len(keys):
-                        trial = keys[:start] + keys[start + chunk:]
-                        candidate = self._with_op(scenario, index, position, replace(op, keys=tuple(trial)))
-                        if trial and self.fails(candidate):
-                            keys, scenario = trial, candidate
-                        else:
-                            start += chunk
-                    if chunk == 1:
-                        break
-                    chunk //= 2
-                op = scenario.rounds[index].ops[position]
+                def with_keys(keys: list[str], current: Scenario = scenario, index: int = index,
+                              position: int = position, op: BulkPut = op) -> Scenario | None:
+                    return self._with_op(current, index, position, replace(op, keys=tuple(keys))) if keys else None
+                scenario = with_keys(self._minimal(list(op.keys), with_keys)) or scenario
         return scenario
 
     def _plain_puts(self, scenario: Scenario) -> Scenario:
@@ -149,7 +139,7 @@ class Shrinker:
 
     def _flags(self, scenario: Scenario) -> Scenario:
         """Rounds without kills, state deletions and reconciliations they do not need."""
-        for index, round_ in enumerate(scenario.rounds):
+        for index in range(len(scenario.rounds)):
             for change in ({"kills": ()}, {"fresh_state": False}, {"reconcile": False}):
                 name, value = next(iter(change.items()))
                 if getattr(scenario.rounds[index], name) == value:
@@ -198,11 +188,8 @@ def python(value: Any, indent: int = 0) -> str:
 
 
 def regression_test(name: str, scenario: Scenario, reason: str, xfail: bool = True) -> str:
-    mark = f"@pytest.mark.xfail(strict=True, reason={reason!r})\n" if xfail else ""
-    return (f"{mark}def test_{name}():\n"
-            f"    scenario = {python(scenario, 4)}\n"
-            f"    verdict = run_scenario(scenario, known=())\n"
-            f"    assert not verdict.failed, verdict.describe()\n")
+    mark = f"@pytest.mark.xfail(strict=True, raises=AssertionError, reason={reason!r})\n" if xfail else ""
+    return f"{mark}def test_{name}():\n    replay({python(scenario, 4)})\n"
 
 
 def shrink_failure(verdict: Verdict, budget: int = 150, log: Callable[[str], None] | None = None,
