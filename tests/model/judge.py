@@ -128,6 +128,8 @@ class Judge:
         self.counted_stale: set[tuple[str, str]] = set()  # unversioned deletes a closing warning counted
         # Keys out of scope at a sync since their row was last written (or that were never synced).
         self.scope_gap: set[tuple[str, str]] = set()
+        # Keys event-mode syncs wrote since the last listing sync (range digests know nothing of those writes).
+        self.sent_by_events: set[tuple[str, str]] = set()
 
     def check(self, seen: Observation) -> list[Failure]:
         self._note_scope_gaps(seen)
@@ -135,6 +137,9 @@ class Judge:
         if seen.versions_synced:
             failures += self._versions(seen)
         failures += self._resends(seen)
+        written = {(row["bucket"], row["key"]) for table, row in seen.record.upserts + seen.record.deletes
+                   if table == "s3_objects"}
+        self.sent_by_events = self.sent_by_events | written if seen.record.event_sync else set()
         return failures
 
     # -- memory
@@ -244,7 +249,8 @@ class Judge:
             failures.append(Failure(RESEND, seen.round, *pk,
                                     f"row sent again unchanged; its key range ({where}) has {count} changed keys",
                                     {"versioned": seen.versioned.get(pk[0]), **seen.facts.get(pk, {}),
-                                     "details": seen.details, "tracked_before": tracked(seen.state_before, *pk)}))
+                                     "details": seen.details, "tracked_before": tracked(seen.state_before, *pk),
+                                     "sent_by_events": pk in self.sent_by_events}))
         for table, keys in record.deletes:
             if table != "s3_objects":
                 continue
