@@ -196,10 +196,12 @@ class Judge:
             self.counted_stale |= set(new)
             return []
         self.counted_stale |= set(new)
+        resumed = any(stream.get("pass_started") for stream in (seen.state_before.get("streams") or {}).values())
         return [Failure(STALE_ROW, seen.round, bucket, key,
                         f"live row of a deleted object in an unversioned bucket: {len(new)} such rows new in this "
                         f"sync, the closing warning counted {counted}",
-                        {"versioned": False, **seen.facts.get((bucket, key), {}), "warned": counted})
+                        {"versioned": False, **seen.facts.get((bucket, key), {}), "warned": counted,
+                         "resumed": resumed})
                 for bucket, key in new]
 
     # -- s3_object_versions

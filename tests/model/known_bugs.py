@@ -71,6 +71,13 @@ def _listing_after_events_resend(failure: Failure) -> bool:
     return failure.category == RESEND and failure.facts.get("sent_by_events") is True
 
 
+def _killed_sync_loses_delete_count(failure: Failure) -> bool:
+    """Deletes of an unversioned bucket counted in ranges a killed sync finished are never reported: the resumed
+    sync does not list those ranges again, and the killed one never reached its closing warning."""
+    return (failure.category == STALE_ROW and failure.facts.get("versioned") is False
+            and failure.facts.get("resumed") is True)
+
+
 KNOWN_BUGS: tuple[KnownBug, ...] = (
     KnownBug("hard-delete-versioned",
              "issue 16: a hard delete in a versioned bucket (DeleteObject with the VersionId of a key's only version) "
@@ -100,6 +107,11 @@ KNOWN_BUGS: tuple[KnownBug, ...] = (
              "sends again, unchanged, every object the events already sent",
              "tests/model/test_regressions.py::test_listing_after_event_mode_sends_only_changes",
              _listing_after_events_resend),
+    KnownBug("killed-sync-loses-delete-count",
+             "model test (seed 6): deletes of an unversioned bucket counted before a sync was killed are in no "
+             "closing warning, so their rows stay live without a trace",
+             "tests/model/test_regressions.py::test_deletes_counted_before_a_kill_are_reported",
+             _killed_sync_loses_delete_count),
 )
 
 

@@ -127,3 +127,25 @@ def test_listing_after_event_mode_sends_only_changes():
             Round(ops=(Put(0, "b/1", 5),)),
             Round(ops=(Setting("event_mode", ""),)),
         )))
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="model test seed 6: deletes of an unversioned bucket counted in ranges a killed sync had "
+                          "finished are in no closing warning (the resumed sync does not list those ranges again)")
+def test_deletes_counted_before_a_kill_are_reported():
+    replay(Scenario(
+        seed=6,
+        spec=WorldSpec(versioned=(False, False), regions=("us-east-1", "us-west-2"), listing_restore=False,
+                       page_size=2, checkpoint_every=7),
+        rounds=(
+            Round(ops=(
+                Setting("bucket", "0,1"), Setting("range_size", "10"),
+                BulkPut(1, ("Z2", "a/0029", "a/0036", "b/c/004.csv", "double//slash/38", "emoji/\U0001F64239",
+                            "folder37/", "logs/2024/036.gz")),
+                Put(1, "pct%2F9%20x", 16, "s2", storage_class="GLACIER"),
+                Put(1, "b/c/038.csv", 36, "s4", storage_class="GLACIER"),
+                Put(1, "a/0037.csv", 5, "s6", storage_class="GLACIER"),
+            )),
+            Round(ops=(Delete(1, "emoji/\U0001F64239"), Transition(1, "b/c/038.csv", "STANDARD_IA")),
+                  kills=(Kill("HeadObject", 2),)),
+        )))
