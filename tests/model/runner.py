@@ -226,6 +226,7 @@ class Runner:
 
     # -- one round
     def round(self, index: int, round_: Round, verdict: Verdict) -> None:
+        before = dict(self.settings)
         for op in round_.ops:
             verdict.stats[f"op {type(op).__name__}"] += 1
             if isinstance(op, Setting):
@@ -235,6 +236,11 @@ class Runner:
                     self.settings.pop(op.name, None)
             else:
                 op.apply(self.world)
+        if not self._valid(self.settings):
+            # The connector refuses it before any request (a pattern that cannot match under the prefix, ...), and a
+            # user would fix it: the round's setting changes are undone. Refusals have tests of their own.
+            self.settings = before
+            verdict.stats["configuration refused"] += 1
         state: Any = {} if round_.fresh_state else None
         if round_.reconcile:
             state = self._reconciliation_due(state)
@@ -245,6 +251,14 @@ class Runner:
             if outcome == "failed":
                 return
         self._sync(index, verdict, state, None, concurrency)
+
+    def _valid(self, settings: dict[str, str]) -> bool:
+        from s3_metadata.configuration import ConfigurationError, parse_configuration
+        try:
+            parse_configuration(configuration(settings, self.world))
+        except ConfigurationError:
+            return False
+        return True
 
     def _reconciliation_due(self, state: Any) -> Any:
         saved = dict(self.harness.saved_state()) if state is None else dict(state)
