@@ -130,6 +130,7 @@ class Judge:
         self.scope_gap: set[tuple[str, str]] = set()
         # Keys event-mode syncs wrote since the last listing sync (range digests know nothing of those writes).
         self.sent_by_events: set[tuple[str, str]] = set()
+        self.last_scope: Scope | None = None
 
     def check(self, seen: Observation) -> list[Failure]:
         self._note_scope_gaps(seen)
@@ -140,6 +141,7 @@ class Judge:
         written = {(row["bucket"], row["key"]) for table, row in seen.record.upserts + seen.record.deletes
                    if table == "s3_objects"}
         self.sent_by_events = self.sent_by_events | written if seen.record.event_sync else set()
+        self.last_scope = seen.scope
         return failures
 
     # -- memory
@@ -305,10 +307,13 @@ class Judge:
             hi = entry[0]
             label = f"({lo!r}, {hi!r}]"
             if (bucket, prefix, hi) not in cache:
-                keys = {k for (b, k) in seen.table_before if b == bucket} | set(seen.truth[bucket])
-                inside = [k for k in keys if k.startswith(prefix) and (lo is None or k > lo)
-                          and (hi is None or k <= hi) and seen.scope.covers(bucket, k)]
-                cache[(bucket, prefix, hi)] = sum(differs(bucket, k) for k in inside)
+                keys = {k for (b, k) in seen.table_before.keys() | seen.objects if b == bucket}
+                inside = [k for k in keys if k.startswith(prefix) and (lo is None or k > lo) and (hi is None or k <= hi)]
+                # A key the patterns no longer cover left the range's digest: to the sketch it is a delete.
+                left = [k for k in inside if not seen.scope.covers(bucket, k) and self.last_scope is not None
+                        and self.last_scope.covers(bucket, k)]
+                cache[(bucket, prefix, hi)] = len(left) + sum(differs(bucket, k) for k in inside
+                                                              if seen.scope.covers(bucket, k))
             return label, cache[(bucket, prefix, hi)]
         return find
 
