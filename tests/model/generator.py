@@ -49,7 +49,8 @@ def random_spec(rng: random.Random) -> WorldSpec:
     return WorldSpec(versioned=(rng.random() < 0.6, rng.random() < 0.4),
                      regions=("us-east-1", rng.choice(("us-east-1", "us-west-2"))),
                      listing_restore=rng.random() < 0.5,
-                     page_size=rng.choice((2, 5, 13, 50)), checkpoint_every=rng.choice((7, 30, 100)))
+                     page_size=rng.choice((2, 5, 13, 50)), checkpoint_every=rng.choice((7, 30, 100)),
+                     archived_tags=rng.random() < 0.5)
 
 
 def twin_key(key: str) -> str:

@@ -163,7 +163,7 @@ def model_environment(spec: WorldSpec, seed: int) -> Iterator[tuple[World, Any, 
     from moto.moto_api._internal import mock_random
 
     from s3_metadata import aws, checkpointing, event_mode
-    from tests.model.moto_versions import VersionsResponder
+    from tests.model.aws_answers import AwsAnswers
     from tests.support.faults import FaultInjector
     from tests.support.harness import Harness
     recorder = Recorder()
@@ -172,7 +172,7 @@ def model_environment(spec: WorldSpec, seed: int) -> Iterator[tuple[World, Any, 
             mock_random.seed(seed)
             state_manager.set_transition(model_name="s3::keyrestore",
                                          transition={"progression": "manual", "times": 10**9})
-            responder = VersionsResponder()
+            responder = AwsAnswers(spec.archived_tags)
             responder.install()
             stack.callback(responder.uninstall)
             faults = FaultInjector()

@@ -93,3 +93,17 @@ def test_the_oracle_reads_patterns_as_the_connector_documents_them(include, excl
     keys = generated_keys()
     random.Random(5).shuffle(keys)
     assert [k for k in keys if scope.covers(BUCKET, k)] == [k for k in keys if connector.matches(k)]
+
+
+@pytest.mark.parametrize("archived_tags", [True, False])
+def test_tags_of_archived_objects_are_answered_as_on_aws_or_refused_as_moto_does(archived_tags):
+    from botocore.exceptions import ClientError
+    with contextlib.redirect_stdout(io.StringIO()), model_environment(
+            WorldSpec(archived_tags=archived_tags), 1) as (world, _, _, _):
+        Put(0, "cold", 1, storage_class="GLACIER", tags=(("team", "a b"),)).apply(world)
+        client = world.client(BUCKET)
+        if archived_tags:
+            assert client.get_object_tagging(Bucket=BUCKET, Key="cold")["TagSet"] == [{"Key": "team", "Value": "a b"}]
+        else:
+            with pytest.raises(ClientError, match="InvalidObjectState"):
+                client.get_object_tagging(Bucket=BUCKET, Key="cold")

@@ -5,7 +5,8 @@ applied to it:
 - a logical clock: every write gets LastModified from it (moto would stamp the wall clock, so whether two writes
   share a second, and every digest, would change from run to run); moto's random source is seeded, so version ids
   are reproducible too;
-- moto's ListObjectVersions is replaced by an AWS-faithful one (moto_versions.py);
+- moto's ListObjectVersions is replaced by an AWS-faithful one, and so, with `archived_tags`, is its refusal of
+  GetObjectTagging on archived objects (aws_answers.py);
 - with `listing_restore`, ListObjectsV2 answers `OptionalObjectAttributes=RestoreStatus` as AWS does (moto ignores
   it, like many S3-compatible stores: the world without it is such a store);
 - events: moto notifies the queue of puts, copies, multipart uploads and deletes in unversioned buckets, but not of
@@ -46,6 +47,7 @@ class WorldSpec:
     listing_restore: bool = True  # AWS itself; otherwise an S3-compatible store whose listings ignore RestoreStatus
     page_size: int = 50
     checkpoint_every: int = 100
+    archived_tags: bool = False  # GetObjectTagging answers for archived objects as on AWS; else moto refuses it
 
 
 def _backend() -> Any:

@@ -1,4 +1,6 @@
-"""ListObjectVersions answered as AWS answers it, from moto's own objects (a workaround in the test's S3).
+"""Answers moto gets wrong, given as AWS gives them, from moto's own objects (workarounds in the test's S3).
+
+ListObjectVersions:
 
 moto 5's ListObjectVersions differs from AWS in ways that would make a correct connector look wrong:
 - after a `KeyMarker` without a `VersionIdMarker` it skips the first *version* at or after the marker, so a marker
@@ -12,12 +14,18 @@ moto 5's ListObjectVersions differs from AWS in ways that would make a correct c
 - it leaves out `ChecksumAlgorithm`, which AWS lists for each version written with a checksum, and ignores
   `encoding-type=url`.
 This module builds the body AWS would send from moto's version lists (the last of each list is the latest, as
-GET sees it) and is answered at botocore's `before-send`, for the connector and the test's oracle alike.
+GET sees it).
+
+GetObjectTagging: moto refuses it (InvalidObjectState) for a GLACIER or DEEP_ARCHIVE object that is not restored;
+AWS answers it. With `archived_tags`, the tag set is given as AWS gives it; without, moto's refusal stands, as a
+store that refuses tagging requests on some objects (the connector must then say tags NULL and try again).
+
+Both are answered at botocore's `before-send`, for the connector and the test's oracle alike.
 """
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from botocore.awsrequest import AWSResponse
@@ -40,12 +48,15 @@ def _iso(value: Any) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _bucket_of(url: str) -> str:
+def _bucket_and_key(url: str) -> tuple[str, str]:
+    """(bucket, key) of a request URL, virtual-host or path style (an S3-compatible endpoint's)."""
     parts = urlsplit(url)
     labels = (parts.hostname or "").split(".")
+    path = unquote(parts.path.lstrip("/"))
     if len(labels) > 3 and labels[1].startswith("s3"):
-        return labels[0]
-    return parts.path.lstrip("/").split("/", 1)[0]
+        return labels[0], path
+    bucket, _, key = path.partition("/")
+    return bucket, key
 
 
 def versions_body(bucket_name: str, prefix: str, key_marker: str | None, version_marker: str | None,
@@ -105,10 +116,28 @@ def _entry(version: Any, name: str, latest: str, text: Any) -> str:
             f"<StorageClass>{version.storage_class}</StorageClass>{OWNER}</Version>")
 
 
-class VersionsResponder:
-    """A `before-send` handler answering every ListObjectVersions request with `versions_body`."""
+def tagging_body(bucket_name: str, key_name: str) -> bytes | None:
+    """GetObjectTagging's body for a GLACIER or DEEP_ARCHIVE object moto would refuse; None for anything else."""
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    bucket = backend.buckets.get(bucket_name)
+    versions = bucket.keys.getlist(key_name, []) if bucket is not None else []
+    if not versions or isinstance(versions[-1], FakeDeleteMarker):
+        return None
+    key = versions[-1]
+    if key.storage_class not in ("GLACIER", "DEEP_ARCHIVE"):
+        return None
+    tags = backend.get_object_tagging(key)["Tags"]
+    body = "".join(f"<Tag><Key>{escape(t['Key'])}</Key><Value>{escape(t['Value'])}</Value></Tag>" for t in tags)
+    return ('<?xml version="1.0" encoding="UTF-8"?><Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"<TagSet>{body}</TagSet></Tagging>").encode("utf-8")
 
-    def __init__(self) -> None:
+
+class AwsAnswers:
+    """A `before-send` handler answering ListObjectVersions (and, with `archived_tags`, GetObjectTagging of archived
+    objects) as AWS does."""
+
+    def __init__(self, archived_tags: bool = True) -> None:
+        self.archived_tags = archived_tags
         self._entry = ("before-send", self._handle)
 
     def install(self) -> None:
@@ -121,13 +150,18 @@ class VersionsResponder:
             BUILTIN_HANDLERS.remove(self._entry)
 
     def _handle(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        if self.archived_tags and event_name.endswith(".GetObjectTagging"):
+            bucket, key = _bucket_and_key(request.url)
+            body = tagging_body(bucket, key)
+            return None if body is None else AWSResponse(
+                request.url, 200, {"x-amz-request-id": "MODEL", "Content-Type": "application/xml"}, _Body(body))
         if not event_name.endswith(".ListObjectVersions"):
             return None
         query = parse_qs(urlsplit(request.url).query, keep_blank_values=True)
 
         def one(name: str) -> str | None:
             return query[name][0] if name in query else None
-        bucket = _bucket_of(request.url)
+        bucket, _ = _bucket_and_key(request.url)
         body = versions_body(bucket, one("prefix") or "", one("key-marker"), one("version-id-marker") or None,
                              int(one("max-keys") or 1000), one("encoding-type") == "url")
         return AWSResponse(request.url, 200, {"x-amz-request-id": "MODEL", "Content-Type": "application/xml"},
