@@ -14,6 +14,7 @@ import contextlib
 import io
 import sys
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -60,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     for seed in seeds:
         started = time.monotonic()
         sdk_output = io.StringIO()
-        with contextlib.redirect_stdout(sdk_output) if args.quiet_sdk else contextlib.nullcontext():
-            verdict = run_seed(seed, args.rounds)
+        try:
+            with contextlib.redirect_stdout(sdk_output) if args.quiet_sdk else contextlib.nullcontext():
+                verdict = run_seed(seed, args.rounds)
+        except Exception:  # the model itself broke: say so, and go on with the next seed
+            failed += 1
+            print(f"seed {seed}: the model test raised\n{traceback.format_exc()}", flush=True)
+            continue
         played = len(verdict.scenario.rounds)
         total_rounds += played
         known = Counter(name for name, _ in verdict.known)
