@@ -102,6 +102,7 @@ class Observation:
     stream_prefixes: dict[str, list[str]]  # bucket -> LIST prefixes of the configuration
     record: SyncRecord
     objects: set[tuple[str, str]] = field(default_factory=set)  # every object S3 holds, in scope or not
+    after_kill: bool = False  # a sync was killed since the last one checked
     facts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # extra facts per key, for classifiers
 
 
@@ -198,12 +199,11 @@ class Judge:
             self.counted_stale |= set(new)
             return []
         self.counted_stale |= set(new)
-        resumed = any(stream.get("pass_started") for stream in (seen.state_before.get("streams") or {}).values())
         return [Failure(STALE_ROW, seen.round, bucket, key,
                         f"live row of a deleted object in an unversioned bucket: {len(new)} such rows new in this "
                         f"sync, the closing warning counted {counted}",
                         {"versioned": False, **seen.facts.get((bucket, key), {}), "warned": counted,
-                         "resumed": resumed})
+                         "after_kill": seen.after_kill, "stale_keys": tuple(new)})
                 for bucket, key in new]
 
     # -- s3_object_versions

@@ -45,12 +45,14 @@ def _tags_hide_restore(failure: Failure) -> bool:
 
 def _key_hash_twin(failure: Failure) -> bool:
     """A delete and a new key with the same 16-bit key hash in one range count as one change: the deleted key's row
-    stays live (versioned) or goes uncounted in the closing warning (unversioned)."""
+    stays live (versioned) or goes uncounted in the closing warning (unversioned: then any of that sync's new stale
+    rows is the uncounted one)."""
     if failure.category != STALE_ROW:
         return False
-    twins = failure.facts.get("live_keys") or ()
-    target = key_hash(failure.key)
-    return any(key_hash(key) == target for key in twins if key != failure.key)
+    objects = failure.facts.get("objects") or set()
+    stale = failure.facts.get("stale_keys") or ((failure.bucket, failure.key),)
+    return any(key_hash(other) == key_hash(key) for bucket, key in stale for b, other in objects
+               if b == bucket and other != key)
 
 
 def _tags_dropped_resend(failure: Failure) -> bool:
@@ -75,7 +77,7 @@ def _killed_sync_loses_delete_count(failure: Failure) -> bool:
     """Deletes of an unversioned bucket counted in ranges a killed sync finished are never reported: the resumed
     sync does not list those ranges again, and the killed one never reached its closing warning."""
     return (failure.category == STALE_ROW and failure.facts.get("versioned") is False
-            and failure.facts.get("resumed") is True)
+            and failure.facts.get("after_kill") is True)
 
 
 KNOWN_BUGS: tuple[KnownBug, ...] = (

@@ -212,6 +212,7 @@ class Runner:
         self.answers = AnswerCache()
         # The tables as the last checked sync left them: the next sync starts from them (a killed sync does not).
         self._last_tables: tuple[dict[Any, Any], dict[Any, Any]] | None = None
+        self._killed = False  # a sync was killed since the last one checked
 
     def play(self, verdict: Verdict, rounds: Iterator[Round] | list[Round], stop: bool = True) -> Verdict:
         """Run the rounds; with `stop`, end after the first round that failed."""
@@ -292,6 +293,7 @@ class Runner:
         if not result.ok:
             if kill is not None and isinstance(result.error, SimulatedCrash):
                 verdict.stats[f"killed at {kill.operation}"] += 1
+                self._killed = True
                 return "killed"
             self._fail(verdict, Failure(SYNC_FAILED, index, detail=f"{type(result.error).__name__}: "
                                                                      f"{str(result.error)[:600]}"))
@@ -373,16 +375,17 @@ class Runner:
         for bucket, prefix in parse_configuration(config).streams():
             streams.setdefault(bucket, []).append(prefix)
         table_after, versions_after = self._last_tables = self._tables()
+        after_kill, self._killed = self._killed, False
         return Observation(index, scope, details, {b: self.world.versioned(b) for b in BUCKETS}, versions_synced,
                            truth, version_rows, table_before, table_after, versions_before, versions_after,
                            state_before, self.harness.saved_state(), streams, self.recorder.record,
-                           {(b, k) for b in BUCKETS for k in self.world.keys(b)})
+                           {(b, k) for b in BUCKETS for k in self.world.keys(b)}, after_kill)
 
     def _add_facts(self, failure: Failure, seen: Observation) -> None:
         if not failure.bucket or not failure.key:
             return
         failure.facts["versions_left"] = len(self.world.versions(failure.bucket, failure.key))
-        failure.facts["live_keys"] = tuple(seen.truth.get(failure.bucket, {}))
+        failure.facts["objects"] = seen.objects
 
 
 def run_scenario(scenario: Scenario, known: tuple[KnownBug, ...] = KNOWN_BUGS, stop: bool = True) -> Verdict:

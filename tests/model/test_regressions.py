@@ -138,14 +138,8 @@ def test_deletes_counted_before_a_kill_are_reported():
         spec=WorldSpec(versioned=(False, False), regions=("us-east-1", "us-west-2"), listing_restore=False,
                        page_size=2, checkpoint_every=7),
         rounds=(
-            Round(ops=(
-                Setting("bucket", "0,1"), Setting("range_size", "10"),
-                BulkPut(1, ("Z2", "a/0029", "a/0036", "b/c/004.csv", "double//slash/38", "emoji/\U0001F64239",
-                            "folder37/", "logs/2024/036.gz")),
-                Put(1, "pct%2F9%20x", 16, "s2", storage_class="GLACIER"),
-                Put(1, "b/c/038.csv", 36, "s4", storage_class="GLACIER"),
-                Put(1, "a/0037.csv", 5, "s6", storage_class="GLACIER"),
-            )),
-            Round(ops=(Delete(1, "emoji/\U0001F64239"), Transition(1, "b/c/038.csv", "STANDARD_IA")),
-                  kills=(Kill("HeadObject", 2),)),
+            Round(ops=(Setting("bucket", "0,1"), BulkPut(0, ("Z11", "Z14", "b/c/022.csv")),
+                       Put(1, "pct%2F9%20x", 16, "s2", storage_class="GLACIER"))),
+            # Bucket model-a's stream completes, counting the delete, before the sync dies at model-b's HEAD.
+            Round(ops=(Delete(0, "b/c/022.csv"),), kills=(Kill("HeadObject", 2),)),
         )))
