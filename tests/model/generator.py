@@ -38,8 +38,10 @@ INCLUDES = ("", "", "", "a/**", "**/*.csv", "logs/**/*.gz", "b/**,a/*", "*", "**
 EXCLUDES = ("", "", "", "**/*.gz", "a/00*", "with space/**", "**/", "a/**")
 DETAILS = ("", "", "head", "tags", "head,tags")
 RANGE_SIZES = ("10", "10", "12", "15", "20")  # the connector accepts 10 and more
-KILLS = (("ListObjectsV2", 6), ("HeadObject", 6), ("ListObjectVersions", 4), ("GetObjectTagging", 2),
-         ("checkpoint", 4), ("ReceiveMessage", 2), ("HeadObject", 1), ("DeleteMessageBatch", 1))
+# Where a sync dies, and up to which request: the first few LISTs are the buckets' probes, so most numbers reach
+# into the pass, where a kill leaves it half done.
+KILLS = (("ListObjectsV2", 30), ("ListObjectsV2", 8), ("HeadObject", 25), ("ListObjectVersions", 12),
+         ("GetObjectTagging", 6), ("checkpoint", 6), ("ReceiveMessage", 2), ("HeadObject", 1), ("DeleteMessageBatch", 1))
 OP_WEIGHTS = (("put", 25), ("multipart", 3), ("overwrite", 14), ("delete", 12), ("delete_version", 6),
               ("copy", 5), ("transition", 9), ("restore_start", 6), ("restore_complete", 4), ("restore_expire", 3),
               ("backdate", 3), ("collide", 1))
