@@ -129,9 +129,10 @@ class Judge:
         self.counted_stale: set[tuple[str, str]] = set()  # unversioned deletes a closing warning counted
         # Keys out of scope at a sync since their row was last written (or that were never synced).
         self.scope_gap: set[tuple[str, str]] = set()
-        # Keys event-mode syncs wrote since the last listing sync (range digests know nothing of those writes).
+        # Keys event-mode syncs changed since the last listing sync (range digests know nothing of those writes).
         self.sent_by_events: set[tuple[str, str]] = set()
-        self.last_scope: Scope | None = None
+        # The scope of the last listing sync, whose keys the range digests hold (event-mode syncs leave them alone).
+        self.digest_scope: Scope | None = None
 
     def check(self, seen: Observation) -> list[Failure]:
         self._note_scope_gaps(seen)
@@ -141,9 +142,18 @@ class Judge:
         failures += self._resends(seen)
         written = {(row["bucket"], row["key"]) for table, row in seen.record.upserts + seen.record.deletes
                    if table == "s3_objects"}
-        self.sent_by_events = self.sent_by_events | written if seen.record.event_sync else set()
-        self.last_scope = seen.scope
+        changed = {pk for pk in written if self._row_changed(seen.table_before.get(pk), seen.table_after.get(pk))}
+        self.sent_by_events = self.sent_by_events | changed if seen.record.event_sync else set()
+        if not seen.record.event_sync:
+            self.digest_scope = seen.scope
         return failures
+
+    @staticmethod
+    def _row_changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+        if live(before) != live(after):
+            return True
+        return live(after) and any(normalized(c, before.get(c)) != normalized(c, after.get(c))  # type: ignore[union-attr]
+                                   for c in after if not c.startswith("_fivetran"))  # type: ignore[union-attr]
 
     # -- memory
     def _note_scope_gaps(self, seen: Observation) -> None:
@@ -310,10 +320,12 @@ class Judge:
                 keys = {k for (b, k) in seen.table_before.keys() | seen.objects if b == bucket}
                 inside = [k for k in keys if k.startswith(prefix) and (lo is None or k > lo) and (hi is None or k <= hi)]
                 # A key the patterns no longer cover left the range's digest: to the sketch it is a delete.
-                left = [k for k in inside if not seen.scope.covers(bucket, k) and self.last_scope is not None
-                        and self.last_scope.covers(bucket, k)]
-                cache[(bucket, prefix, hi)] = len(left) + sum(differs(bucket, k) for k in inside
-                                                              if seen.scope.covers(bucket, k))
+                left = [k for k in inside if not seen.scope.covers(bucket, k) and self.digest_scope is not None
+                        and self.digest_scope.covers(bucket, k)]
+                # So is a key event-mode syncs wrote: the table has it, the digest does not.
+                changed = [k for k in inside if seen.scope.covers(bucket, k)
+                           and (differs(bucket, k) or (bucket, k) in self.sent_by_events)]
+                cache[(bucket, prefix, hi)] = len(left) + len(changed)
             return label, cache[(bucket, prefix, hi)]
         return find
 
