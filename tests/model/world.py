@@ -174,7 +174,12 @@ class World:
             self.notify(bucket, key, "ObjectRemoved:Delete")
 
     def delete_version(self, bucket: str, key: str, version_id: str) -> None:
-        self.client(bucket).delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+        versions = self.versions(bucket, key)
+        if len(versions) == 1 and isinstance(versions[0], FakeDeleteMarker):
+            # moto's notification of this delete reads the marker's ETag and raises: removed as S3 removes it.
+            _backend().buckets[bucket].keys.pop(key)
+        else:
+            self.client(bucket).delete_object(Bucket=bucket, Key=key, VersionId=version_id)
         self.notify(bucket, key, "ObjectRemoved:Delete")
 
     def _created(self, bucket: str, key: str) -> None:
