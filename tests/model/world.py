@@ -177,7 +177,9 @@ class World:
         versions = self.versions(bucket, key)
         if len(versions) == 1 and isinstance(versions[0], FakeDeleteMarker):
             # moto's notification of this delete reads the marker's ETag and raises: removed as S3 removes it.
-            _backend().buckets[bucket].keys.pop(key)
+            store = _backend().buckets[bucket].keys
+            store.setlist(key, [])
+            dict.pop(store, key)
         else:
             self.client(bucket).delete_object(Bucket=bucket, Key=key, VersionId=version_id)
         self.notify(bucket, key, "ObjectRemoved:Delete")
