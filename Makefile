@@ -16,7 +16,7 @@ CONFIG_FILE = $(or $(CONFIGURATION),configuration.json)
 NAMING ?= SOURCE
 NAMING_FLAG = $(if $(NAMING),--naming $(NAMING))
 
-.PHONY: venv test unit differential demo demo-events debug configuration configuration-test reset deploy bench bench-targets package clean
+.PHONY: venv test unit differential soak demo demo-events debug configuration configuration-test reset deploy bench bench-targets package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "Installing the virtual environment $(VENV) from requirements-dev.txt (once; about a minute)..."
@@ -39,6 +39,15 @@ unit: venv
 DIFFERENTIAL_EXAMPLES ?= 50000
 differential: venv
 	DIFFERENTIAL_EXAMPLES=$(DIFFERENTIAL_EXAMPLES) $(BIN)/python -m pytest tests/differential -q -p no:cacheprovider
+
+# The model-based randomized test for longer than `make test` runs it (tests/model/): random rounds against moto from
+# SEED (or each of SEEDS, e.g. SEEDS="1-20 42"), ROUNDS rounds each; a failure prints the replay command and the
+# shrunk regression test.
+SEED ?= 1
+ROUNDS ?= 100
+SEEDS ?=
+soak: venv
+	$(BIN)/python -m tests.model.soak $(if $(SEEDS),--seeds "$(SEEDS)",--seed $(SEED)) --rounds $(ROUNDS) --shrink --stats
 
 # The connector end to end on a local S3 (moto_server): see scripts/demo.py. Writes only to .demo/.
 demo: venv
