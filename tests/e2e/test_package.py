@@ -113,7 +113,7 @@ def dependency_problems(output: str) -> list[str]:
 
 def test_package_holds_exactly_the_connector_and_requirements_match_its_imports(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path / "checkout")
-    modules = {path.relative_to(checkout).as_posix() for path in (checkout / "s3_metadata").glob("*.py")}
+    modules = {path.relative_to(checkout).as_posix() for path in (checkout / "s3_metadata").rglob("*.py")}
     shipped = {"connector.py", "requirements.txt", *modules}
     assert len(modules) > 10 and "s3_metadata/sync.py" in modules
 

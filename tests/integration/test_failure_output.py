@@ -66,9 +66,10 @@ def list_denied(harness: Any, config: Callable[..., dict[str, str]], _: Any) -> 
 
 def throttled_after_a_checkpoint(harness: Any, config: Callable[..., dict[str, str]],
                                  checkpoints: list[dict[str, Any]]) -> tuple[dict[str, str], Any]:
-    """Once the first checkpoint is committed, every listing answers SlowDown until the retries run out."""
+    """Once a checkpoint after rows is committed, every listing answers SlowDown until the retries run out."""
     seed(harness, 300)
-    harness.faults.respond("ListObjectsV2", 503, code="SlowDown", when=lambda op, request, n: bool(checkpoints))
+    # The first checkpoint of a first sync records its clean pass (the truncate); the second, rows.
+    harness.faults.respond("ListObjectsV2", 503, code="SlowDown", when=lambda op, request, n: len(checkpoints) >= 2)
     return config(range_size=20, max_concurrency=1), None
 
 

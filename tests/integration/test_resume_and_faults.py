@@ -101,9 +101,9 @@ def test_unreadable_listing_page_fails_the_sync_explained_and_keeps_its_checkpoi
     ValueError and a traceback of the connector's internals. It fails the sync with a message that names the
     endpoint and the operation (never the body); what was committed before it stays, and the next sync resumes."""
     seed(harness.s3)
-    config = base_config(range_size=20, max_concurrency=4)
+    config = base_config(range_size=20, max_concurrency=1)  # one request at a time: page 8 comes after commits
     harness.faults.respond("ListObjectsV2", 200, headers={"content-type": "application/xml"},
-                           body=listing(contents("k/00400", size="many")), when=lambda op, request, n: n == 8)
+                           body=listing(contents("k/00400", size="many")), when=lambda op, request, n: n == 20)
     failed = harness.sync(config)
     assert isinstance(failed.error, UnreadableAnswerError), failed.error
     assert str(failed.error).startswith("AWS S3 answered ListObjectsV2 of bucket 'test-bucket' with a page whose "
