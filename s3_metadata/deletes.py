@@ -16,8 +16,8 @@ doubt), or deletes alone (nothing appeared, so the count difference is the loss)
 **Which can be named.** S3 keeps a name only in a versioned bucket, and only while a delete marker exists:
 - versioned buckets: every range whose loss is not proven to be zero is listed with ListObjectVersions (nothing
   else in S3 can tell a delete from a change), and the lost keys are found among the keys whose latest version is a
-  delete marker newer than the previous pass. When the key sum is known, the exact subset of those whose key hashes
-  add up to the lost keys' sum is taken, so a delete already sent by an earlier sync is never sent again; otherwise
+  delete marker. When the key sum is known, the exact subset of those whose key hashes add up to the lost keys' sum
+  is taken (the newest markers first), so a delete already sent by an earlier sync is never sent again; otherwise
   every such marker is (a superset: rows stay right, a delete may be sent twice).
 - keys the stream tracks (restores, failed descriptions) are named by the state itself, in any bucket.
 - everything else lost cannot be named: deletes in unversioned buckets, and in versioned ones versions deleted for
@@ -27,18 +27,19 @@ doubt), or deletes alone (nothing appeared, so the count difference is the loss)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from hashlib import blake2b
 from itertools import combinations
 from typing import Any, Callable, Iterable, Sequence
 
+from s3_metadata.sketch import key_hash
+
 MASK = (1 << 64) - 1
 # Subsets tried when looking for the lost keys by their key-sum (a bound on CPU for ranges that lost many keys).
 MAX_SUBSETS = 20_000
-# A delete marker written up to this long before the previous pass started may still postdate its range's listing
-# (S3's Date header has whole seconds): such markers are candidates too.
-MARKER_SLACK = timedelta(seconds=2)
+# Pairs of candidates the search of four lost keys may build (`_subset_with_sum`).
+MAX_PAIRS = 40 * MAX_SUBSETS
 
 
 def key_identity(key: str) -> int:
@@ -52,18 +53,20 @@ class Loss:
     """What a range lost since it was last listed.
 
     `count`: how many keys (None: unknown, the sketch could not be decoded). `proven`: the count is exact (else it is
-    a lower bound). `new`: indices of the listed objects that are new keys, as far as known (None: unknown).
-    `lost_ids`: the sum of the lost keys' `key_identity` when the key sums allow it (None otherwise).
-    `if_none_new`: when the count is unknown, (count, lost_ids) in case no listed key is new (the common case of a
-    range that only lost and changed objects): a versioned range's markers can prove it (see
-    `named_in_versioned_range`).
+    the likeliest count, a lower bound). `new`: indices of the listed objects that are new keys, as far as known.
+    `lost_ids`: the sum of the lost keys' `key_identity`, when the key sums give it.
+    `hypotheses`: (count, lost_ids) pairs the range may have lost, the likeliest first, when the count is not proven:
+    a versioned range's delete markers can prove one (`named_in_range`), as a subset of them adding up to its sum.
+    `gone`: the 16-bit key hashes of what left the range (the decoded sketch's disappeared elements), when known: a
+    candidate whose key hash is not among them was already gone when the range was last listed.
     """
 
     count: int | None
     proven: bool
     new: frozenset[int] | None = None
     lost_ids: int | None = None
-    if_none_new: tuple[int, int] | None = None
+    hypotheses: tuple[tuple[int, int], ...] = ()
+    gone: frozenset[int] | None = None
 
     @property
     def none(self) -> bool:
@@ -73,15 +76,37 @@ class Loss:
 
 NOTHING = Loss(0, True, frozenset(), 0)
 UNKNOWN = Loss(None, False)
+# Pairings in doubt that `range_loss` turns into hypotheses (2 ** this many at most).
+MAX_DOUBTFUL = 4
 
 
 def unknown_loss(old_count: int | None, old_ids: int | None, listed_ids: Callable[[], Sequence[int]],
                  listed: int) -> Loss:
     """The loss of a changed range whose sketch could not say what changed: unknown, with what it would be if no
-    listed key were new, when the range keeps a key sum."""
-    if old_count is None or old_ids is None or listed > old_count:
+    listed key were new (the common case of a range that only lost and changed objects), when the range keeps a key
+    sum."""
+    if old_count == 0:
+        return Loss(0, True, frozenset(range(listed)), 0, gone=frozenset())  # an empty range can lose nothing
+    if old_count is None or old_ids is None:
         return UNKNOWN
-    return Loss(None, False, if_none_new=(old_count - listed, (old_ids - sum(listed_ids())) & MASK))
+    if listed > old_count:
+        return _small_range_loss(old_count, old_ids, listed_ids, listed)
+    return Loss(None, False, hypotheses=((old_count - listed, (old_ids - sum(listed_ids())) & MASK),))
+
+
+def _small_range_loss(old_count: int, old_ids: int, listed_ids: Callable[[], Sequence[int]], listed: int) -> Loss:
+    """The loss of a range that grew past what its sketch could decode, when it held few keys: it lost nothing if
+    some `old_count` listed keys add up to its key sum (the old keys are all there), and a range of one key that is
+    not listed lost exactly that key. Larger ranges stay unknown (the search would cost too much)."""
+    if old_count > 2:
+        return UNKNOWN
+    ids = listed_ids()
+    found = _subset_with_sum(list(enumerate(ids)), old_count, old_ids)
+    if found is not None:
+        return Loss(0, True, frozenset(range(listed)) - set(found), 0)
+    if old_count == 1:
+        return Loss(1, True, frozenset(range(listed)), old_ids)
+    return UNKNOWN
 
 
 def range_loss(old_count: int, old_ids: int | None, listed_ids: Callable[[], Sequence[int]], listed: int,
@@ -93,6 +118,7 @@ def range_loss(old_count: int, old_ids: int | None, listed_ids: Callable[[], Seq
     listed object's key identity (only called when the range keeps a key sum).
     """
     paired_set = set(paired)
+    paired_list = [i for i in appeared if i in paired_set]
     guess = [i for i in appeared if i not in paired_set]
     guessed = old_count - listed + len(guess)
     if old_ids is None:
@@ -108,17 +134,30 @@ def range_loss(old_count: int, old_ids: int | None, listed_ids: Callable[[], Seq
             return Loss(0, True, frozenset(found), 0)
     if not appeared:
         return Loss(old_count - listed, True, frozenset(), (old_ids - sum(ids)) & MASK)
-    if guessed <= 0:
-        # The pairing accounts for no lost key (or for too few new ones), and the key sum says keys were lost: some
-        # pairing was a lost key and a new one sharing a key hash. With a single pairing in doubt and the count
-        # agreeing, that is exactly one of each; otherwise at least one key was lost.
-        doubtful = len(appeared) - len(guess)
-        if guessed == 0 and doubtful == 1:
-            new = frozenset(appeared)
-            return Loss(1, True, new, (old_ids - sum(ids) + sum(ids[i] for i in new)) & MASK)
-        return Loss(max(1, old_count - listed), False)
-    new = frozenset(guess)
-    return Loss(guessed, False, new, (old_ids - sum(ids) + sum(ids[i] for i in new)) & MASK)
+
+    def lost_if_new(new: Sequence[int]) -> tuple[int, int]:
+        return old_count - listed + len(new), (old_ids - sum(ids) + sum(ids[i] for i in new)) & MASK
+
+    # Each pairing may be a lost key and a new one sharing a key hash rather than a changed object: every way of
+    # reading the doubtful ones is a hypothesis, the pairing's own reading first. (Nothing lost was ruled out above.)
+    doubtful = paired_list[:MAX_DOUBTFUL]
+    hypotheses = []
+    for size in range(len(doubtful) + 1):
+        for extra in combinations(doubtful, size):
+            count, lost = lost_if_new(guess + list(extra))
+            if count > 0:
+                hypotheses.append((count, lost))
+    if not hypotheses:
+        return Loss(None, False)
+    count, lost = hypotheses[0]
+    nothing_lost_ruled_out = new_keys < 0 or _exhaustive(new_keys, len(appeared))
+    if len(hypotheses) == 1 and len(doubtful) == len(paired_list) and nothing_lost_ruled_out:
+        # One reading is left: no pairing is in doubt (a new object has no partner, a lost one none listed), or the
+        # only one in doubt must be a lost key and a new one sharing a key hash since the key sum rules out "nothing
+        # lost". The count and sum are exact.
+        new = guess if count == guessed else appeared
+        return Loss(count, True, frozenset(new), lost)
+    return Loss(count, False, frozenset(guess) if count == guessed else None, lost, tuple(hypotheses))
 
 
 def _subset_with_sum(items: Sequence[tuple[int, int]], size: int, total: int,
@@ -143,7 +182,7 @@ def _subset_with_sum(items: Sequence[tuple[int, int]], size: int, total: int,
             if pair is not None:
                 return [i, *pair]
         return None
-    if size == 4 and len(items) * len(items) <= 4 * MAX_SUBSETS * 10:
+    if size == 4 and _exhaustive(size, len(items)):
         pairs: dict[int, tuple[int, int]] = {}
         for a in range(len(items)):
             for b in range(a + 1, len(items)):
@@ -159,6 +198,17 @@ def _subset_with_sum(items: Sequence[tuple[int, int]], size: int, total: int,
         if sum(value for _, value in combination) & MASK == total:
             return [i for i, _ in combination]
     return None
+
+
+def _searched(size: int, items: int) -> bool:
+    """Whether looking for `size` lost keys among `items` candidates settles the question: a subset would have been
+    found if there were one (or there cannot be one)."""
+    return size < 0 or size > items or _exhaustive(size, items)
+
+
+def _exhaustive(size: int, items: int) -> bool:
+    """Whether `_subset_with_sum` tries every subset of `size` of `items` items (so not finding one proves none)."""
+    return size <= 3 or (size == 4 and items * items <= MAX_PAIRS)
 
 
 def _two_sum(items: Sequence[tuple[int, int]], total: int) -> list[int] | None:
@@ -177,6 +227,53 @@ class Named:
 
     keys: tuple[str, ...]
     unnamed: int | None
+    # The sum of the unnamed keys' identities, when known (it is kept to check the events that name them later).
+    unnamed_ids: int | None = None
+
+
+@dataclass(frozen=True)
+class Unnamed:
+    """A stream's lost keys that no listing could name yet: how many, the sum of their identities (None when
+    unknown), and whether some range lost keys it could not even count. An event that names one of them later, after
+    its range's sketch already took the loss in, claims it (`claim_unnamed`): without this ledger, a delete a pass
+    counted before its event was drained would never be sent."""
+
+    count: int = 0
+    ids: int | None = 0
+    uncounted: bool = False
+
+    def plus(self, count: int | None, ids: int | None) -> Unnamed:
+        """The ledger with a range's unnamed keys added (`count` None: the range could not count them)."""
+        if count is None:
+            return replace(self, ids=None if self.count else self.ids, uncounted=True)
+        if count <= 0:
+            return self
+        total = None if ids is None or self.ids is None else (self.ids + ids) & MASK
+        return Unnamed(self.count + count, total, self.uncounted)
+
+
+def claim_unnamed(ledger: Unnamed, keys: Sequence[str],
+                  identity: Callable[[str], int] = key_identity) -> tuple[list[str], Unnamed]:
+    """Which of `keys` (removed by events, not listed, and not lost since their range was last listed, so lost
+    before) are keys the ledger holds, and the ledger without them.
+
+    With the identities known, a subset adding up to every held key is exact, as is the one key matching a ledger of
+    one; a key matching nothing was named before (a duplicate event). Otherwise which keys are held cannot be checked:
+    all are claimed, since a row left live is worse than a delete sent twice. A ledger that holds uncounted losses
+    claims every key, for good (until a reconciliation empties it)."""
+    unique = sorted(set(keys))
+    if not unique or (ledger.count <= 0 and not ledger.uncounted):
+        return [], ledger
+    if ledger.ids is not None and not ledger.uncounted and _searched(ledger.count, len(unique)):
+        values = [(i, identity(key)) for i, key in enumerate(unique)]
+        found = _subset_with_sum(values, ledger.count, ledger.ids, list(range(ledger.count))) \
+            if ledger.count <= len(unique) else None
+        if found is not None:
+            return [unique[i] for i in sorted(found)], Unnamed()
+        if ledger.count == 1:
+            return [], ledger
+    left = max(0, ledger.count - len(unique))
+    return unique, Unnamed(left, None if left or ledger.uncounted else 0, ledger.uncounted)
 
 
 def needs_version_listing(loss: Loss) -> bool:
@@ -184,17 +281,14 @@ def needs_version_listing(loss: Loss) -> bool:
     return not loss.none
 
 
-def marker_candidates(versions: Iterable[tuple[dict[str, Any], bool]], listed: set[str],
-                      since: datetime | None) -> list[tuple[str, datetime]]:
-    """Keys not listed now whose latest version is a delete marker written since `since` (any, when None)."""
-    found = []
-    for entry, marker in versions:
-        if not (marker and entry.get("IsLatest")) or entry["Key"] in listed:
-            continue
-        when = entry["LastModified"]
-        if since is None or when >= since - MARKER_SLACK:
-            found.append((entry["Key"], when))
-    return found
+def marker_candidates(versions: Iterable[tuple[dict[str, Any], bool]], listed: set[str]) -> list[tuple[str, datetime]]:
+    """Keys not listed now whose latest version is a delete marker, with when it was written.
+
+    Every such marker is a candidate, however old: which of them the range lost since its last listing is decided by
+    the key sums (`named_in_range`, newest markers tried first), never by comparing a marker's LastModified with a
+    time of this machine or of S3's Date header, which need not share a clock with the stored objects."""
+    return [(entry["Key"], entry["LastModified"]) for entry, marker in versions
+            if marker and entry.get("IsLatest") and entry["Key"] not in listed]
 
 
 def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]], tracked_gone: Sequence[str],
@@ -203,33 +297,48 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
 
     `tracked_gone`: keys the stream tracked that are not listed: lost for certain. `candidates`: keys that may have
     been lost since the range was last listed, with when (newest are tried first): those whose latest version is a
-    delete marker (versioned buckets), and those events say were removed (event mode). The lost keys among them are
-    found exactly when the key sums allow (a subset whose identities add up to what the range lost); otherwise every
-    candidate is deleted (rows stay right, a delete may be sent twice), unless the range is proven to have lost no
-    other key, when none is (their deletes were sent when the range was last listed).
+    delete marker (versioned buckets), and those events say were removed (event mode); a candidate whose 16-bit key
+    hash is not among what the decoded sketch saw leave (`Loss.gone`) was gone before, and is none. The lost keys
+    among them are found exactly when the key sums allow (a subset whose identities add up to what the range lost);
+    otherwise every candidate is deleted (rows stay right, a delete may be sent twice), unless the count is settled:
+    proven, or every reading the sketch left was searched in full without a match, when the likeliest (the sketch's
+    own pairing) is taken, since any other needs a lost key and a new one sharing a 16-bit key hash in one range
+    between two syncs. With the count settled and no subset matching it, some lost key is none of the candidates (deleted for
+    good): with one lost key, no candidate is deleted (their deletes were sent when the range was last listed).
     """
     tracked = list(tracked_gone)
     skip = set(tracked)
     seen: set[str] = set()
     others = []
     for key, when in sorted(candidates, key=lambda c: (c[1] is not None, c[1]), reverse=True):
+        if loss.gone is not None and key_hash(key) not in loss.gone:
+            continue  # not in the range when it was last listed: its delete was decided then
         if key not in skip and key not in seen:
             seen.add(key)
             others.append(key)
-    count, lost_ids = (loss.count, loss.lost_ids) if loss.count is not None else loss.if_none_new or (None, None)
-    if count is None:
-        return Named(tuple(tracked + others), None)
-    wanted = count - len(tracked)
-    if lost_ids is not None and 0 <= wanted <= len(others):
-        rest = (lost_ids - sum(identity(k) for k in tracked)) & MASK
-        found = _subset_with_sum([(i, identity(key)) for i, key in enumerate(others)], wanted, rest,
-                                 list(range(wanted)))
-        if found is not None:
-            return Named(tuple(tracked + [others[i] for i in sorted(found)]), 0)
+    tracked_ids = sum(identity(k) for k in tracked)
+    values = [(i, identity(key)) for i, key in enumerate(others)]
+    hypotheses = loss.hypotheses or ((((loss.count, loss.lost_ids),) if loss.lost_ids is not None else ()))
+    for count, lost_ids in hypotheses:
+        wanted = count - len(tracked)
+        if 0 <= wanted <= len(others):
+            found = _subset_with_sum(values, wanted, (lost_ids - tracked_ids) & MASK, list(range(wanted)))
+            if found is not None:  # a 64-bit sum matched: these are the lost keys, and no other key was lost
+                return Named(tuple(tracked + [others[i] for i in sorted(found)]), 0, 0)
     if loss.count is None:
         return Named(tuple(tracked + others), None)
-    if loss.proven and wanted <= 0:
-        return Named(tuple(tracked), 0)
+    wanted = loss.count - len(tracked)
+    searched_all = bool(hypotheses) and all(_searched(count - len(tracked), len(others)) for count, _ in hypotheses)
+    if not (loss.proven or searched_all):
+        return Named(tuple(tracked + others), max(0, wanted - len(others)))
+    if wanted <= 0:
+        return Named(tuple(tracked), 0, 0)  # nothing else lost: the candidates' deletes were sent before
+    if loss.lost_ids is not None and (wanted > len(others) or _exhaustive(wanted, len(others))):
+        # No subset of the candidates adds up to the settled count and sum: some lost key is none of them (deleted
+        # for good). With one lost key, that is it, and no candidate was lost.
+        if wanted == 1:
+            return Named(tuple(tracked), 1, (loss.lost_ids - tracked_ids) & MASK)
+        return Named(tuple(tracked + others), max(1, wanted - len(others)))
     return Named(tuple(tracked + others), max(0, wanted - len(others)))
 
 

@@ -26,6 +26,7 @@ from hashlib import blake2b
 from typing import Iterable
 
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS, Settings
+from s3_metadata.deletes import Unnamed
 from s3_metadata.details import newly_chosen
 from s3_metadata.ranges import after_key_range_change, invalidate_digests, start_pass
 from s3_metadata.restore import HEAD_FAILED, REPLICATION_NOTE, TAGS_FAILED, keeps_tracking
@@ -158,6 +159,7 @@ def begin_clean_pass_if_due(settings: Settings, state: SyncState, sink: Sink, no
         if stream.version_ranges:
             stream.version_ranges = invalidate_digests(start_pass(stream.version_ranges))
         stream.pass_started = None
+        stream.unnamed = Unnamed()  # every row is sent again: no lost key is owed a delete
     state.versions_rebuild = None
     if fresh:
         sink.info("starting from an empty state: the tables are truncated and every object is sent, so rows of "

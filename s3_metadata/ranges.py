@@ -289,8 +289,8 @@ class RangeScanner:
                     identities.extend(map(self.identity_of, objects))  # type: ignore[arg-type]
                 return identities
             if found.complete:
-                loss = range_loss(entry.count, entry.ids, listed_ids, count,  # type: ignore[arg-type]
-                                  found.send, found.paired)
+                loss = replace(range_loss(entry.count, entry.ids, listed_ids, count,  # type: ignore[arg-type]
+                                          found.send, found.paired), gone=found.gone)
             else:
                 loss = unknown_loss(entry.count, entry.ids, listed_ids, count)
             if identities:
@@ -305,7 +305,7 @@ class RangeScanner:
                 loss = unknown_loss(entry.count, entry.ids, lambda: list(map(self.identity_of, objects)),  # type: ignore
                                     count)
             else:
-                loss = UNKNOWN
+                loss = unknown_loss(entry.count, None, tuple, count)
             current = None
         if self.sketches and current is None:
             current = self._sketch(objects, prints)

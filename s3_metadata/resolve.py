@@ -85,7 +85,9 @@ class Outcome:
     """Everything a batch sends, in the order it must be sent, and what went wrong describing it (by code).
 
     `unnamed`: how many keys the batch's range lost that no delete could name (counted for the closing warning;
-    None when the range changed too much to count them).
+    None when the range changed too much to count them), and `unnamed_ids` the sum of their identities when known.
+    `unclaimed`: keys events removed that are not listed and that this range did not lose since its last listing:
+    lost before, and counted then or deleted then (the stream's ledger of unnamed keys decides, `claim_unnamed`).
     """
 
     upserts: list[dict[str, Any]] = field(default_factory=list)
@@ -95,14 +97,15 @@ class Outcome:
     tag_errors: Counter[str] = field(default_factory=Counter)
     unreadable: Counter[str] = field(default_factory=Counter)
     unnamed: int | None = 0
+    unnamed_ids: int | None = 0
+    unclaimed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class StreamView:
     """What resolving a batch needs to know about its stream and bucket; `details` are the chosen object details.
 
-    `versioned`: the bucket keeps delete markers. `deletes_since`: when the previous complete pass started (a key
-    deleted before then was already gone when its range was last listed); None when there was none.
+    `versioned`: the bucket keeps delete markers.
     """
 
     bucket: str
@@ -112,7 +115,6 @@ class StreamView:
     keep: Callable[[str], bool]
     details: tuple[str, ...] = ()
     versioned: bool = False
-    deletes_since: datetime | None = None
 
 
 def as_description(answer: Description | RestoreInfo) -> Description:
@@ -200,9 +202,10 @@ def _resolve_deletes(out: Outcome, batch: Batch, view: StreamView, gone_tracked:
     else:
         candidates: list[tuple[str, datetime | None]] = [(key, None) for key in removed if key not in listed]
         if versions is not None:
-            candidates += marker_candidates(versions, listed, view.deletes_since)
+            candidates += marker_candidates(versions, listed)
         named = named_in_range(batch.loss, candidates, tracked_gone)
-        gone, out.unnamed = named.keys, named.unnamed
+        gone, out.unnamed, out.unnamed_ids = named.keys, named.unnamed, named.unnamed_ids
+        out.unclaimed = sorted({key for key in removed if key not in listed} - set(gone))
     for key in sorted(gone):
         out.tracking[key] = None
         if view.keep(key):

@@ -379,6 +379,8 @@ class Reconciliation:
     `changed`, `added`, `deleted`: the counts that pairing gives (None unless `complete`): what the sketch alone can
     say; deletes.py decides how many keys a range really lost, from the range's key sum.
     `current`: the sketch of the listed objects, to store for the next sync.
+    `gone`: the 16-bit key hashes of the elements that left the range (lost keys, and changed objects' old
+    versions), when `complete`: a key whose hash is not among them was not in the range when it was last listed.
     """
 
     send: list[int]
@@ -388,6 +390,7 @@ class Reconciliation:
     deleted: int | None
     current: Sketch
     paired: tuple[int, ...] = ()
+    gone: frozenset[int] | None = None
 
 
 def reconcile(stored: Sketch, old_count: int, old_digest: int, key_hashes: Sequence[int],
@@ -421,7 +424,8 @@ def reconcile(stored: Sketch, old_count: int, old_digest: int, key_hashes: Seque
             paired = _paired(appeared, disappeared)
             changed = len(paired)
             return Reconciliation(send, True, changed, len(appeared) - changed, len(disappeared) - changed, current,
-                                  tuple(sorted(listed[x] for x in paired)))
+                                  tuple(sorted(listed[x] for x in paired)),
+                                  frozenset(x >> _KEY_SHIFT for x in disappeared))
         # Peeled to nothing yet inconsistent with the count or digest: a difference the sketch cannot see.
         return Reconciliation(list(range(n)), False, None, None, None, current)
     return Reconciliation(_unproven(difference, packed, appeared, disappeared), False, None, None, None, current)

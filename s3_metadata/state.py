@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from s3_metadata.configuration import OBJECT_DETAILS
+from s3_metadata.deletes import Unnamed
 from s3_metadata.key_range import WHOLE, KeyRange
 from s3_metadata.range_codec import decode_ranges, encode_ranges
 from s3_metadata.ranges import RangeEntry
@@ -74,6 +75,8 @@ class StreamState:
     passes: int = 0
     version_ranges: list[RangeEntry] = field(default_factory=list)
     version_passes: int = 0
+    # Lost keys no listing could name, for events that name them later (deletes.claim_unnamed).
+    unnamed: Unnamed = field(default_factory=Unnamed)
 
     @property
     def in_pass(self) -> bool:
@@ -96,6 +99,8 @@ class StreamState:
             "restores": {key: _tracked_json(info) for key, info in sorted(self.restores.items())},
             "version_ranges": encode_ranges(self.version_ranges),
             "version_passes": self.version_passes,
+            **({"unnamed": [self.unnamed.count, _hex(self.unnamed.ids), *([1] if self.unnamed.uncounted else [])]}
+               if self.unnamed.count or self.unnamed.uncounted else {}),
         }
 
 
@@ -295,7 +300,21 @@ def _stream(sid: str, value: Any, version: int) -> StreamState:
         passes=_count(value.get("passes", 0), f"{where}.passes") or 0,
         version_ranges=_ranges(value.get("version_ranges", []), f"{where}.version_ranges"),
         version_passes=_count(value.get("version_passes", 0), f"{where}.version_passes") or 0,
+        unnamed=_unnamed(value.get("unnamed"), f"{where}.unnamed"),
     )
+
+
+def _unnamed(value: Any, where: str) -> Unnamed:
+    """[count, identity sum as 16 hex digits or null] and a 1 when some losses were not counted; absent (states
+    written before it existed) is an empty ledger."""
+    if value is None:
+        return Unnamed()
+    if (not isinstance(value, list) or len(value) not in (2, 3) or not isinstance(value[0], int)
+            or isinstance(value[0], bool) or value[0] < 0
+            or not (value[1] is None or (isinstance(value[1], str) and _HEX64.match(value[1])))
+            or (len(value) == 3 and value[2] != 1)):
+        raise StateError(f"{where} must be [count, 16 hex digits or null] or [count, sum, 1]")
+    return Unnamed(value[0], None if value[1] is None else int(value[1], 16), len(value) == 3)
 
 
 def _key_range(value: Any) -> KeyRange:

@@ -48,10 +48,10 @@ from s3_metadata.passes import (
     end_clean_pass_if_done, end_versions_rebuild_if_done, forget_notes_of_unchosen_details, scope_digest,
     send_again_for_new_details, sync_kind,
 )
-from s3_metadata.deletes import needs_version_listing
+from s3_metadata.deletes import claim_unnamed, needs_version_listing
 from s3_metadata.resolve import (
-    Described, StreamView, failed_description, head_description, previous_restore, removal_suspected, resolve, row_due,
-    version_rows,
+    Described, Outcome, StreamView, failed_description, head_description, previous_restore, removal_suspected, resolve,
+    row_due, version_rows,
 )
 from s3_metadata.restore import RestoreInfo
 from s3_metadata.restore_mode import LISTING, head_purposes, kept_in_listing_mode
@@ -553,29 +553,40 @@ class Sync:
         stream = run.state
         batch = pending.batch
         view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history, self.filter.matches,
-                          self.settings.object_details, run.plan.versioned, stream.watermark)
+                          self.settings.object_details, run.plan.versioned)
         described = {index: future.result() for index, future in pending.heads.items()}
         versions = pending.versions.result() if pending.versions is not None else None
         outcome = resolve(batch, view, described, pending.gone, versions, pending.removed)
         for row in outcome.upserts:
             self.sink.upsert(TABLE, row)
-        for key in outcome.deletes:
-            self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
         with self._lock:
+            deletes = outcome.deletes + self._claim_unnamed(stream, outcome)
+            for key in deletes:
+                self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
             self._apply_tracking(stream, outcome.tracking)
             stream.ranges = replace_entry(stream.ranges, batch.entry_hi, batch.replacement)
             self.summary.upserted += len(outcome.upserts)
-            self.summary.deleted += len(outcome.deletes)
+            self.summary.deleted += len(deletes)
             run.upserted += len(outcome.upserts)
-            run.deleted += len(outcome.deletes)
+            run.deleted += len(deletes)
             run.unnamed += outcome.unnamed or 0
             self.summary.head_errors.update(outcome.errors)
             self.summary.tag_errors.update(outcome.tag_errors)
             self.summary.unreadable_headers.update(outcome.unreadable)
             if run.has_history:
                 self._count_unmarked_deletes(outcome.unnamed)
+                stream.unnamed = stream.unnamed.plus(outcome.unnamed, outcome.unnamed_ids)
             self.checkpoints.add(len(batch.objects))
         self.checkpoints.maybe()
+
+    def _claim_unnamed(self, stream: StreamState, outcome: Outcome) -> list[str]:
+        """Deletes of keys events name that an earlier listing counted but could not name (caller holds the lock):
+        the delete and its counting are committed together, so it is sent once."""
+        claimed, stream.unnamed = claim_unnamed(stream.unnamed, outcome.unclaimed)
+        if claimed:
+            deletes, ranges, uncounted = self.state.unreported_deletes
+            self.state.unreported_deletes = (max(0, deletes - len(claimed)), ranges, uncounted)
+        return [key for key in claimed if self.filter.matches(key)]
 
     def _count_unmarked_deletes(self, unnamed: int | None) -> None:
         """Keys a range lost that no delete could name (deletes.py): counted, for the closing warning (caller holds

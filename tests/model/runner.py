@@ -162,7 +162,8 @@ def model_environment(spec: WorldSpec, seed: int) -> Iterator[tuple[World, Any, 
     from moto.moto_api import state_manager
     from moto.moto_api._internal import mock_random
 
-    from s3_metadata import aws, checkpointing, event_mode
+    from s3_metadata import checkpointing, event_mode
+    from s3_metadata.aws import gateway
     from tests.model.aws_answers import AwsAnswers
     from tests.support.faults import FaultInjector
     from tests.support.harness import Harness
@@ -178,7 +179,7 @@ def model_environment(spec: WorldSpec, seed: int) -> Iterator[tuple[World, Any, 
             faults = FaultInjector()
             faults.install()  # before the responder, so crashes and counts see ListObjectVersions too
             stack.callback(faults.uninstall)
-            for target, name, value in ((aws, "LIST_PAGE_SIZE", spec.page_size),
+            for target, name, value in ((gateway, "LIST_PAGE_SIZE", spec.page_size),
                                         (checkpointing, "CHECKPOINT_EVERY", spec.checkpoint_every),
                                         (event_mode, "OPENING_WAIT_SECONDS", 0),
                                         (event_mode, "DRAINING_WAIT_SECONDS", 0)):
@@ -379,7 +380,8 @@ class Runner:
         return Observation(index, scope, details, {b: self.world.versioned(b) for b in BUCKETS}, versions_synced,
                            truth, version_rows, table_before, table_after, versions_before, versions_after,
                            state_before, self.harness.saved_state(), streams, self.recorder.record,
-                           {(b, k) for b in BUCKETS for k in self.world.keys(b)}, after_kill)
+                           {(b, k) for b in BUCKETS for k in self.world.keys(b)}, after_kill,
+                           with_versions={(b, k) for b in BUCKETS for k in self.world.keys_with_versions(b)})
 
     def _add_facts(self, failure: Failure, seen: Observation) -> None:
         if not failure.bucket or not failure.key:

@@ -77,8 +77,8 @@ def batch(objects, emit, loss=NOTHING, lo=None, hi="z") -> Batch:
     return Batch(lo, hi, hi, objects, emit, [RangeEntry(hi, len(objects), 0, True)], not loss.none, loss=loss)
 
 
-def view(mode=TRUSTED, tracked=None, history=True, keep=lambda key: True, versioned=True, since=None) -> StreamView:
-    return StreamView("b", mode, tracked or {}, history, keep, (), versioned, since)
+def view(mode=TRUSTED, tracked=None, history=True, keep=lambda key: True, versioned=True) -> StreamView:
+    return StreamView("b", mode, tracked or {}, history, keep, (), versioned)
 
 
 def marker(key, latest=True, when=NOW):
@@ -151,12 +151,12 @@ def test_resolve_errors_counted_by_code():
     pytest.param(batch([obj("a")], [True], lost("x", "y")), view(), [marker("w"), marker("x"), marker("y")],
                  ["x", "y"], 0, id="key-sum-picks-two-lost-keys"),
     pytest.param(batch([obj("a")], [True], lost("x", "gone-for-good")), view(), [marker("w"), marker("x")],
-                 ["w", "x"], 0, id="a-hard-delete-among-markers-sends-every-candidate"),
+                 ["w", "x"], 1, id="a-hard-delete-among-markers-sends-every-candidate-and-is-counted"),
     pytest.param(batch([obj("a")], [True], lost("gone-for-good")), view(), [], [], 1,
                  id="hard-delete-in-a-versioned-bucket-is-counted"),
-    pytest.param(batch([obj("a")], [True], lost("x")), view(since=NOW),
-                 [marker("w", when=NOW - timedelta(days=3)), marker("x", when=NOW)], ["x"], 0,
-                 id="markers-older-than-the-previous-pass-are-not-candidates"),
+    pytest.param(batch([obj("a")], [True], lost("x")), view(),
+                 [marker("w", when=NOW - timedelta(days=3)), marker("x", when=NOW - timedelta(days=9))], ["x"], 0,
+                 id="the-key-sum-not-the-markers-times-decides"),
     pytest.param(batch([obj("a")], [True], Loss(2, False)), view(), [marker("w"), marker("x")], ["w", "x"], 0,
                  id="without-key-sums-every-candidate"),
 ])

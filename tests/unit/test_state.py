@@ -11,6 +11,7 @@ from s3_metadata.configuration import parse_configuration
 from s3_metadata.ranges import MASK, RangeEntry
 from s3_metadata.restore import ARCHIVED, IN_PROGRESS, RESTORED, RestoreInfo
 from s3_metadata.sketch import Sketch
+from s3_metadata.deletes import Unnamed
 from s3_metadata.state import (
     DIGEST_LISTING_RESTORE, STATE_VERSION, StateError, StreamState, SyncState,
     is_fivetran_example_state, load_state, stream_id,
@@ -47,6 +48,7 @@ def rich_state() -> SyncState:
     archive.ranges = [RangeEntry(None)]
     raw = state.stream("data-bucket", "raw/")
     raw.watermark = WATERMARK
+    raw.unnamed = Unnamed(2, 0xFFFF_0000_1234_5678)
     state.object_details = ("head", "tags")
     return state
 
@@ -59,6 +61,20 @@ def test_round_trip_of_rich_state_through_json():
     assert loaded.to_json() == state.to_json()
     assert loaded.streams["data-bucket/logs/"].pass_started == datetime(2024, 5, 2, 12, 0, tzinfo=UTC)
     assert loaded.streams["data-bucket/logs/"].pass_started.tzinfo == UTC
+
+
+@pytest.mark.parametrize("value", [[1], [-1, None], [1, "xyz"], ["1", None], [True, None], {"count": 1}])
+def test_an_unreadable_ledger_of_unnamed_deletes_is_refused(value):
+    with pytest.raises(StateError, match=r"unnamed must be \[count"):
+        load_state({"version": 3, "streams": {"b/": {"unnamed": value}}})
+
+
+def test_a_ledger_is_stored_only_while_it_holds_keys():
+    stream = StreamState("b", "")
+    assert "unnamed" not in stream.to_json()
+    stream.unnamed = Unnamed(1, None)
+    assert stream.to_json()["unnamed"] == [1, None]
+    assert load_state({"version": 3, "streams": {"b/": {"unnamed": [1, None]}}}).streams["b/"].unnamed == Unnamed(1, None)
 
 
 def test_saved_format_is_stable():
