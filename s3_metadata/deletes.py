@@ -17,8 +17,10 @@ doubt), or deletes alone (nothing appeared, so the count difference is the loss)
 - versioned buckets: every range whose loss is not proven to be zero is listed with ListObjectVersions (nothing
   else in S3 can tell a delete from a change), and the lost keys are found among the keys whose latest version is a
   delete marker. When the key sum is known, the exact subset of those whose key hashes add up to the lost keys' sum
-  is taken (the newest markers first), so a delete already sent by an earlier sync is never sent again; otherwise
-  every such marker is (a superset: rows stay right, a delete may be sent twice).
+  is taken (the newest markers first), so a delete already sent by an earlier sync is never sent again. Otherwise a
+  candidate whose key hash the decoded sketch did not see leave is none, and every other marker is deleted (a
+  superset: rows stay right, a delete may be sent twice), those written more than MARKER_SLACK before the stream's
+  last pass began excepted when some marker is newer than that (the clocks of the objects and of Date agree).
 - keys the stream tracks (restores, failed descriptions) are named by the state itself, in any bucket.
 - everything else lost cannot be named: deletes in unversioned buckets, and in versioned ones versions deleted for
   good (DeleteObject with the VersionId of a key's only versions, or a lifecycle rule removing an expired delete
@@ -28,16 +30,19 @@ doubt), or deletes alone (nothing appeared, so the count difference is the loss)
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from hashlib import blake2b
 from itertools import combinations
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from s3_metadata.sketch import key_hash
 
 MASK = (1 << 64) - 1
 # Subsets tried when looking for the lost keys by their key-sum (a bound on CPU for ranges that lost many keys).
 MAX_SUBSETS = 20_000
+# How long before its stream's last pass began a delete marker may still be one a range lost since that pass listed
+# it, in `_recent`: a bound on the skew between the clock that stamps objects and the one that answers Date.
+MARKER_SLACK = timedelta(hours=1)
 # Pairs of candidates the search of four lost keys may build (`_subset_with_sum`).
 MAX_PAIRS = 40 * MAX_SUBSETS
 
@@ -285,14 +290,14 @@ def marker_candidates(versions: Iterable[tuple[dict[str, Any], bool]], listed: s
     """Keys not listed now whose latest version is a delete marker, with when it was written.
 
     Every such marker is a candidate, however old: which of them the range lost since its last listing is decided by
-    the key sums (`named_in_range`, newest markers tried first), never by comparing a marker's LastModified with a
-    time of this machine or of S3's Date header, which need not share a clock with the stored objects."""
+    the key sums (`named_in_range`, newest markers tried first); only where they cannot decide are markers written
+    well before the last pass left out, and then only when the listing shows the clocks agree (`_recent`)."""
     return [(entry["Key"], entry["LastModified"]) for entry, marker in versions
             if marker and entry.get("IsLatest") and entry["Key"] not in listed]
 
 
 def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]], tracked_gone: Sequence[str],
-                   identity: Callable[[str], int] = key_identity) -> Named:
+                   identity: Callable[[str], int] = key_identity, since: datetime | None = None) -> Named:
     """Which keys a range's deletes are, and how many of its lost keys nothing names.
 
     `tracked_gone`: keys the stream tracked that are not listed: lost for certain. `candidates`: keys that may have
@@ -310,12 +315,14 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
     skip = set(tracked)
     seen: set[str] = set()
     others = []
+    written: dict[str, datetime | None] = {}
     for key, when in sorted(candidates, key=lambda c: (c[1] is not None, c[1]), reverse=True):
         if loss.gone is not None and key_hash(key) not in loss.gone:
             continue  # not in the range when it was last listed: its delete was decided then
         if key not in skip and key not in seen:
             seen.add(key)
             others.append(key)
+            written[key] = when
     tracked_ids = sum(identity(k) for k in tracked)
     values = [(i, identity(key)) for i, key in enumerate(others)]
     hypotheses = loss.hypotheses or ((((loss.count, loss.lost_ids),) if loss.lost_ids is not None else ()))
@@ -325,12 +332,13 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
             found = _subset_with_sum(values, wanted, (lost_ids - tracked_ids) & MASK, list(range(wanted)))
             if found is not None:  # a 64-bit sum matched: these are the lost keys, and no other key was lost
                 return Named(tuple(tracked + [others[i] for i in sorted(found)]), 0, 0)
+    recent = _recent(others, written, since)
     if loss.count is None:
-        return Named(tuple(tracked + others), None)
+        return Named(tuple(tracked + recent), None)
     wanted = loss.count - len(tracked)
     searched_all = bool(hypotheses) and all(_searched(count - len(tracked), len(others)) for count, _ in hypotheses)
     if not (loss.proven or searched_all):
-        return Named(tuple(tracked + others), max(0, wanted - len(others)))
+        return Named(tuple(tracked + recent), max(0, wanted - len(recent)))
     if wanted <= 0:
         return Named(tuple(tracked), 0, 0)  # nothing else lost: the candidates' deletes were sent before
     if loss.lost_ids is not None and (wanted > len(others) or _exhaustive(wanted, len(others))):
@@ -338,7 +346,18 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
         # for good). With one lost key, that is it, and no candidate was lost.
         if wanted == 1:
             return Named(tuple(tracked), 1, (loss.lost_ids - tracked_ids) & MASK)
-        return Named(tuple(tracked + others), max(1, wanted - len(others)))
-    return Named(tuple(tracked + others), max(0, wanted - len(others)))
+        return Named(tuple(tracked + recent), max(1, wanted - len(recent)))
+    return Named(tuple(tracked + recent), max(0, wanted - len(recent)))
+
+
+def _recent(keys: Sequence[str], written: Mapping[str, datetime | None], since: datetime | None) -> list[str]:
+    """The candidates a range that cannot name its losses exactly deletes: those events name, and delete markers
+    written since `since` (its stream's last complete pass began, less MARKER_SLACK), when the clocks agree, which
+    the listing shows by holding such a marker. A marker older than that was already gone when the range was last
+    listed, so its delete was decided then; sending it again costs a row. Where no marker is that recent (a store
+    whose object times do not follow its Date header), every candidate is deleted."""
+    if since is None or not any(when is not None and when >= since for when in written.values()):
+        return list(keys)
+    return [key for key in keys if written[key] is None or written[key] >= since]
 
 

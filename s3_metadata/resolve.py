@@ -105,7 +105,8 @@ class Outcome:
 class StreamView:
     """What resolving a batch needs to know about its stream and bucket; `details` are the chosen object details.
 
-    `versioned`: the bucket keeps delete markers.
+    `versioned`: the bucket keeps delete markers. `deletes_since`: delete markers older than this were gone when the
+    stream's last complete pass listed their range (deletes.MARKER_SLACK before it began); None when unknown.
     """
 
     bucket: str
@@ -115,6 +116,7 @@ class StreamView:
     keep: Callable[[str], bool]
     details: tuple[str, ...] = ()
     versioned: bool = False
+    deletes_since: datetime | None = None
 
 
 def as_description(answer: Description | RestoreInfo) -> Description:
@@ -203,7 +205,7 @@ def _resolve_deletes(out: Outcome, batch: Batch, view: StreamView, gone_tracked:
         candidates: list[tuple[str, datetime | None]] = [(key, None) for key in removed if key not in listed]
         if versions is not None:
             candidates += marker_candidates(versions, listed)
-        named = named_in_range(batch.loss, candidates, tracked_gone)
+        named = named_in_range(batch.loss, candidates, tracked_gone, since=view.deletes_since)
         gone, out.unnamed, out.unnamed_ids = named.keys, named.unnamed, named.unnamed_ids
         out.unclaimed = sorted({key for key in removed if key not in listed} - set(gone))
     for key in sorted(gone):

@@ -48,7 +48,7 @@ from s3_metadata.passes import (
     end_clean_pass_if_done, end_versions_rebuild_if_done, forget_notes_of_unchosen_details, scope_digest,
     send_again_for_new_details, sync_kind,
 )
-from s3_metadata.deletes import claim_unnamed, needs_version_listing
+from s3_metadata.deletes import MARKER_SLACK, claim_unnamed, needs_version_listing
 from s3_metadata.resolve import (
     Described, Outcome, StreamView, failed_description, head_description, previous_restore, removal_suspected, resolve,
     row_due, version_rows,
@@ -553,7 +553,8 @@ class Sync:
         stream = run.state
         batch = pending.batch
         view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history, self.filter.matches,
-                          self.settings.object_details, run.plan.versioned)
+                          self.settings.object_details, run.plan.versioned,
+                          stream.watermark - MARKER_SLACK if stream.watermark is not None else None)
         described = {index: future.result() for index, future in pending.heads.items()}
         versions = pending.versions.result() if pending.versions is not None else None
         outcome = resolve(batch, view, described, pending.gone, versions, pending.removed)

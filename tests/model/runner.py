@@ -123,31 +123,6 @@ class Recorder:
                  ("info", info), ("warning", warning))]
 
 
-_MODELS: dict[tuple[Any, ...], Any] = {}
-
-
-def _shared_models() -> list[Any]:
-    """botocore reads and decodes its JSON service models once per session, and the connector makes a session per
-    sync: a fifth of a model run went to decoding the same files again. They are read-only, so every session of
-    the run shares one copy (the test's speed only; nothing the connector sees changes)."""
-    from botocore.loaders import Loader
-    original_model, original_data = Loader.load_service_model, Loader.load_data_with_path
-
-    def load_service_model(self: Any, service_name: str, type_name: str, api_version: str | None = None) -> Any:
-        key = ("model", service_name, type_name, api_version)
-        if key not in _MODELS:
-            _MODELS[key] = original_model(self, service_name, type_name, api_version)
-        return _MODELS[key]
-
-    def load_data_with_path(self: Any, name: str) -> Any:
-        key = ("data", name)
-        if key not in _MODELS:
-            _MODELS[key] = original_data(self, name)
-        return _MODELS[key]
-    return [mock.patch.object(Loader, "load_service_model", load_service_model),
-            mock.patch.object(Loader, "load_data_with_path", load_data_with_path)]
-
-
 @contextlib.contextmanager
 def model_environment(spec: WorldSpec, seed: int) -> Iterator[tuple[World, Any, Recorder, Path]]:
     """moto in process with the test's S3 workarounds, the connector's pages and checkpoints made small, and a
@@ -173,6 +148,7 @@ def model_environment(spec: WorldSpec, seed: int) -> Iterator[tuple[World, Any, 
             mock_random.seed(seed)
             state_manager.set_transition(model_name="s3::keyrestore",
                                          transition={"progression": "manual", "times": 10**9})
+            stack.callback(state_manager.unset_transition, "s3::keyrestore")  # moto keeps it for later tests
             responder = AwsAnswers(spec.archived_tags)
             responder.install()
             stack.callback(responder.uninstall)
@@ -185,7 +161,7 @@ def model_environment(spec: WorldSpec, seed: int) -> Iterator[tuple[World, Any, 
                                         (event_mode, "DRAINING_WAIT_SECONDS", 0)):
                 stack.enter_context(mock.patch.object(target, name, value))
             stack.enter_context(mock.patch("moto.s3.models.S3_UPLOAD_PART_MIN_SIZE", 5))
-            for patch in recorder.patches() + _shared_models():
+            for patch in recorder.patches():
                 stack.enter_context(patch)
             # In memory where the machine has it: DuckDB's fsyncs cost more than the sync itself on a busy disk.
             shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from s3_metadata.deletes import (
-    NOTHING, UNKNOWN, Loss, Unnamed, claim_unnamed, key_identity, marker_candidates, named_in_range,
+    MARKER_SLACK, NOTHING, UNKNOWN, Loss, Unnamed, claim_unnamed, key_identity, marker_candidates, named_in_range,
     needs_version_listing, range_loss, unknown_loss,
 )
 from s3_metadata.sketch import key_hash
@@ -252,3 +252,22 @@ def test_a_small_range_that_grew_past_its_sketch_still_proves_its_loss(old, now,
 def test_a_range_that_held_nothing_lost_nothing():
     assert unknown_loss(0, None, tuple, 5) == Loss(0, True, frozenset(range(5)), 0, gone=frozenset())
     assert unknown_loss(0, 0, tuple, 0).none
+
+
+@pytest.mark.parametrize("candidates, expected", [
+    pytest.param([("new", WHEN), ("old", WHEN - timedelta(days=2))], ("new",), id="an-old-marker-is-not-sent-again"),
+    pytest.param([("old", WHEN - timedelta(days=2)), ("older", WHEN - timedelta(days=9))], ("old", "older"),
+                 id="no-marker-is-recent-the-clocks-may-disagree-so-all"),
+    pytest.param([("event", None), ("new", WHEN), ("old", WHEN - timedelta(days=2))], ("new", "event"),
+                 id="a-key-an-event-removed-is-always-sent"),
+    pytest.param([("slack", WHEN - timedelta(minutes=59)), ("new", WHEN)], ("new", "slack"),
+                 id="a-marker-within-the-slack-is-sent"),
+])
+def test_a_range_that_cannot_name_its_losses_sends_only_markers_written_since_its_last_pass(candidates, expected):
+    named = named_in_range(UNKNOWN, candidates, [], since=WHEN - MARKER_SLACK)
+    assert named.keys == expected
+
+
+def test_without_a_last_pass_every_marker_is_sent():
+    named = named_in_range(UNKNOWN, [("new", WHEN), ("old", WHEN - timedelta(days=2))], [], since=None)
+    assert named.keys == ("new", "old")
