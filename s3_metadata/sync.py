@@ -37,6 +37,7 @@ from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue, 
 from s3_metadata.events import Touch
 from s3_metadata.lister import PartLister, Stopped
 from s3_metadata.listing import Page, walk_part, walk_versions
+from s3_metadata.memory import limit_malloc_arenas
 from s3_metadata.progress import Progress, Snapshot
 from s3_metadata.ranges import (
     Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
@@ -206,6 +207,7 @@ class Sync:
         self._runs = runs
         self._ranges_known = sum(len(r.state.ranges) for r in runs if r.state.known_objects is not None)
         self._objects_known = sum(r.state.known_objects or 0 for r in runs)
+        self.checkpoints.scale_to(self._objects_known)
         try:
             work: list[Future] = []
             for run in runs:
@@ -738,6 +740,7 @@ def _by_code(counts: Counter[str]) -> str:
 def run_sync(configuration: Mapping[str, Any] | None, state: Mapping[str, Any] | None, sink: Sink,
              gateway_factory: Callable[[Settings], S3Gateway] = S3Gateway) -> Any:
     """Validate everything, then run a listing sync, or drain the event queue once the snapshot is complete."""
+    limit_malloc_arenas()
     settings = parse_configuration(configuration)
     for warning in settings.warnings:
         sink.warning(warning)

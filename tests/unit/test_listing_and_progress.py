@@ -312,6 +312,20 @@ class Recorder:
         self.states.append(state)
 
 
+@pytest.mark.parametrize("objects, every", [(0, 100), (1_999, 100), (4_000, 200), (1_000_000, 50_000)])
+def test_a_large_pass_checkpoints_a_fixed_number_of_times_by_count(objects, every):
+    clock, sink, state = Clock(), Recorder(), {"n": 0}
+    checkpoints = Checkpointer(sink, lambda: dict(state), threading.Lock(), clock, every_objects=100,
+                               every_seconds=60)
+    checkpoints.scale_to(objects)
+    checkpoints.add(every - 1)
+    checkpoints.maybe()
+    assert sink.states == []
+    checkpoints.add(1)
+    checkpoints.maybe()
+    assert sink.states == [{"n": 0}]
+
+
 def test_checkpoints_by_count_by_time_and_never_twice_the_same_state():
     clock, sink, state = Clock(), Recorder(), {"n": 0}
     lock = threading.Lock()
