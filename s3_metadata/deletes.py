@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from hashlib import blake2b
 from itertools import combinations
+from math import comb
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from s3_metadata.sketch import key_hash
@@ -63,7 +64,8 @@ class Loss:
     `hypotheses`: (count, lost_ids) pairs the range may have lost, the likeliest first, when the count is not proven:
     a versioned range's delete markers can prove one (`named_in_range`), as a subset of them adding up to its sum.
     `gone`: the 16-bit key hashes of what left the range (the decoded sketch's disappeared elements), when known: a
-    candidate whose key hash is not among them was already gone when the range was last listed.
+    candidate whose key hash is not among them was already gone when the range was last listed. `doubtful`: the key
+    hashes of the listed objects the sketch paired as changed (each could be a new key beside a lost twin).
     """
 
     count: int | None
@@ -72,6 +74,7 @@ class Loss:
     lost_ids: int | None = None
     hypotheses: tuple[tuple[int, int], ...] = ()
     gone: frozenset[int] | None = None
+    doubtful: frozenset[int] = frozenset()
 
     @property
     def none(self) -> bool:
@@ -213,7 +216,7 @@ def _searched(size: int, items: int) -> bool:
 
 def _exhaustive(size: int, items: int) -> bool:
     """Whether `_subset_with_sum` tries every subset of `size` of `items` items (so not finding one proves none)."""
-    return size <= 3 or (size == 4 and items * items <= MAX_PAIRS)
+    return size <= 3 or (size == 4 and items * items <= MAX_PAIRS) or comb(items, size) <= MAX_SUBSETS
 
 
 def _two_sum(items: Sequence[tuple[int, int]], total: int) -> list[int] | None:
@@ -337,8 +340,12 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
         return Named(tuple(tracked + recent), None)
     wanted = loss.count - len(tracked)
     searched_all = bool(hypotheses) and all(_searched(count - len(tracked), len(others)) for count, _ in hypotheses)
-    if not (loss.proven or searched_all):
-        return Named(tuple(tracked + recent), max(0, wanted - len(recent)))
+    # A candidate sharing the key hash of a listed object the sketch paired as changed may be the lost half of a
+    # lost key and a new one sharing a key hash: the likeliest reading cannot be trusted to leave it out.
+    twin = bool(loss.doubtful) and any(key_hash(key) in loss.doubtful for key in others)
+    if not (loss.proven or (searched_all and not twin)):
+        at_least = min((_unnamed_at_least(count - len(tracked), len(others)) for count, _ in hypotheses), default=0)
+        return Named(tuple(tracked + recent), max(at_least, wanted - len(recent)))
     if wanted <= 0:
         return Named(tuple(tracked), 0, 0)  # nothing else lost: the candidates' deletes were sent before
     if loss.lost_ids is not None and (wanted > len(others) or _exhaustive(wanted, len(others))):
@@ -348,6 +355,14 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
             return Named(tuple(tracked), 1, (loss.lost_ids - tracked_ids) & MASK)
         return Named(tuple(tracked + recent), max(1, wanted - len(recent)))
     return Named(tuple(tracked + recent), max(0, wanted - len(recent)))
+
+
+def _unnamed_at_least(wanted: int, candidates: int) -> int:
+    """How many lost keys are none of the candidates at least, if the range lost `wanted` (besides tracked keys) and
+    no subset of the candidates matched its key sum."""
+    if wanted > candidates:
+        return wanted - candidates
+    return 1 if wanted > 0 and _exhaustive(wanted, candidates) else 0
 
 
 def _recent(keys: Sequence[str], written: Mapping[str, datetime | None], since: datetime | None) -> list[str]:

@@ -290,7 +290,8 @@ class RangeScanner:
                 return identities
             if found.complete:
                 loss = replace(range_loss(entry.count, entry.ids, listed_ids, count,  # type: ignore[arg-type]
-                                          found.send, found.paired), gone=found.gone)
+                                          found.send, found.paired), gone=found.gone,
+                               doubtful=frozenset(key_hash(objects[i].key) for i in found.paired))
             else:
                 loss = unknown_loss(entry.count, entry.ids, listed_ids, count)
             if identities:

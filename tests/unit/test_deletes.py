@@ -271,3 +271,16 @@ def test_a_range_that_cannot_name_its_losses_sends_only_markers_written_since_it
 def test_without_a_last_pass_every_marker_is_sent():
     named = named_in_range(UNKNOWN, [("new", WHEN), ("old", WHEN - timedelta(days=2))], [], since=None)
     assert named.keys == ("new", "old")
+
+
+def test_a_marker_twin_of_an_object_paired_as_changed_is_deleted_and_the_key_deleted_for_good_counted():
+    """Model seed 130: a range {a/0001, a/0020.csv} loses a/0001 for good and a/0020.csv to a marker while a new key
+    sharing a/0020.csv's key hash appears; the sketch pairs the new key as a change. The likeliest reading (one key
+    lost) matches no candidate, but the marker is the twin of the paired key, so it is deleted, and one lost key is
+    counted."""
+    old, new = ["a/0001", "a/0020.csv"], "a/0020.csv~twin"
+    loss = Loss(1, False, None, (ids(old) - key_identity(new)) & MASK,
+                ((1, (ids(old) - key_identity(new)) & MASK), (2, ids(old))),
+                gone=frozenset({key_hash("a/0001"), key_hash("a/0020.csv")}), doubtful=frozenset({key_hash("a/0020.csv")}))
+    named = named_in_range(loss, [("a/0020.csv", WHEN)], [])
+    assert (named.keys, named.unnamed) == (("a/0020.csv",), 1)

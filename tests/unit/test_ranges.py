@@ -884,7 +884,7 @@ def test_sketch_names_exactly_what_changed(change, expected_emitted, expected_lo
     after = change(before)
     batch = scan(None, sketched(None, before), after, target=250, sketches=True)[-1]
     assert emitted_keys([batch]) == expected_emitted
-    assert replace(batch.loss, gone=None) == expected_loss
+    assert replace(batch.loss, gone=None, doubtful=frozenset()) == expected_loss
     left = {x.key for x in before} - {x.key for x in after} | {x.key for x in after if x not in before}
     assert batch.loss.gone == frozenset(key_hash(key) for key in left & {x.key for x in before})
     assert batch.unexplained is not expected_loss.none
