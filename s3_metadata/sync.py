@@ -562,10 +562,13 @@ class Sync:
         outcome = resolve(batch, view, described, pending.gone, versions, pending.removed)
         for row in outcome.upserts:
             self.sink.upsert(TABLE, row)
+        for key in outcome.deletes:
+            self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
         with self._lock:
-            deletes = outcome.deletes + self._claim_unnamed(stream, outcome)
-            for key in deletes:
+            claimed = self._claim_unnamed(stream, outcome)
+            for key in claimed:
                 self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
+            deletes = outcome.deletes + claimed
             self._apply_tracking(stream, outcome.tracking)
             stream.ranges = replace_entry(stream.ranges, batch.entry_hi, batch.replacement)
             self.summary.upserted += len(outcome.upserts)
