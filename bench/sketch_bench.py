@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent), str(BENCH)]
 
-from s3_standin import Generation, generate_objects  # noqa: E402
+from standin_bucket import Layout  # noqa: E402
 
 from s3_metadata.ranges import MAX_RANGES_PER_STREAM, RangeEntry, fingerprint  # noqa: E402
 from s3_metadata.restore import IN_PROGRESS, RESTORED, RestoreInfo  # noqa: E402
@@ -50,7 +50,7 @@ TODAY_STATE_1M = 311 * 1024
 def listed_objects(count: int, seed: int) -> list[ListedObject]:
     """The stand-in's bucket as the connector's listing sees it, in key order."""
     listed = []
-    for o in generate_objects(Generation(count, seed, TODAY)):
+    for _, o in Layout(count, seed, TODAY).objects_from(0):
         restore = None
         if o.restore is True:
             restore = RestoreInfo(IN_PROGRESS)

@@ -147,7 +147,9 @@ def test_a_failing_tagging_does_not_hide_a_restore(harness, base_config):
 
 def test_two_changed_objects_sharing_their_sketch_cells_send_themselves(harness, base_config):
     """Item 11: in `data/000/obj-*.bin`, objects 1 and 201 share all three of their range's sketch cells; with 4 more
-    changes in that range the sketch cannot tell them apart, and used to send 18 rows for 6 changes."""
+    changes in that range the sketch cannot tell them apart, and used to send 18 rows for 6 changes. Taking out the
+    old versions found brought it to 6; 3 more are sent since cells emptied by steps taken on a 16-bit check stop
+    proving the objects such a step could have hidden (tests/unit/test_sketch.py, near capacity)."""
     s3 = harness.s3
     s3.create_bucket(BUCKET)
     names = [f"data/{i // 1000:03d}/obj-{i:06d}.bin" for i in range(3000)]
@@ -157,7 +159,7 @@ def test_two_changed_objects_sharing_their_sketch_cells_send_themselves(harness,
     for offset in (1, 21, 41, 101, 151, 201):
         s3.put(BUCKET, names[offset], b"changed")
     result = harness.sync(base_config())
-    assert result.ok and result.upserts == 6
+    assert result.ok and result.upserts == 9
     assert project_rows(harness.rows(), COMPARED) == s3.expected_rows(BUCKET)
 
 
