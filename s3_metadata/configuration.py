@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
+from s3_metadata.locations import parse_location
 from s3_metadata.key_range import WHOLE, KeyRange
 from s3_metadata.patterns import (
     KeyFilter, PatternError, SearchBudget, can_match_under, compile_glob, list_prefixes, some_key_passes,
@@ -72,6 +73,7 @@ KNOWN_KEYS = frozenset({
     "sqs_queue_url", "event_max_messages", "event_time_budget_seconds", "verify_every_hours",
     "object_details",
     "key_range_start", "key_range_end",
+    "inventory_source",
 })
 # Accepted so that existing configurations stay valid, but doing nothing: never suggested for a mistyped key.
 DEPRECATED_KEYS = frozenset({"lookback_minutes"})
@@ -181,6 +183,8 @@ class Settings:
     object_details: tuple[str, ...] = ()
     # The slice of every bucket's keys this connection owns (key_range_start <= key < key_range_end).
     key_range: KeyRange = WHOLE
+    # Where the S3 Inventory reports of the buckets are, for a stream's first pass (inventory.py); None: list.
+    inventory_source: str | None = None
     unknown_keys: tuple[str, ...] = ()
     # Valid settings that are almost certainly not what was meant; to be logged when a sync starts.
     warnings: tuple[str, ...] = ()
@@ -283,6 +287,7 @@ _EXAMPLES = {
     "object_details": '"head", "tags" or "head,tags" (empty: off)',
     "key_range_start": '"logs/2024-07" (this connection syncs the keys from it on; empty: from the first key)',
     "key_range_end": '"logs/2024-07" (this connection syncs the keys before it; empty: to the last key)',
+    "inventory_source": '"s3://my-inventory-bucket/inventory/my-bucket/daily/" (empty: list the bucket)',
 }
 
 
@@ -607,6 +612,20 @@ def _queue_url(r: _Reader) -> str | None:
     return text
 
 
+def _inventory_source(r: _Reader) -> str | None:
+    """inventory_source: the s3:// folder of an inventory configuration's reports (or the destination prefix above
+    `<bucket>/<configuration id>/`)."""
+    text = r.text("inventory_source")
+    if text is None:
+        return None
+    try:
+        location = parse_location(text)
+    except ValueError as error:
+        r.problem("inventory_source", f"{r.quote('inventory_source', text)} {error}")
+        return None
+    return str(location)
+
+
 def _credentials(r: _Reader) -> dict[str, str | None]:
     key_id = r.text("aws_access_key_id")
     secret = r.text("aws_secret_access_key")
@@ -808,6 +827,7 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
                            integer=False)
     object_details = _choices(r, "object_details", OBJECT_DETAILS)
     key_range = _key_range(r)
+    inventory_source = _inventory_source(r)
     if not key_range.whole and not r.failed & {"prefix", "include_patterns"}:
         _check_key_range_reaches_prefixes(r, key_range, prefixes, include_patterns)
     if include_patterns and not r.failed & {"prefix", "include_patterns"}:
@@ -842,6 +862,7 @@ def parse_configuration(configuration: Mapping[str, Any] | None) -> Settings:
         verify_every=timedelta(hours=verify_hours),
         object_details=object_details,
         key_range=key_range,
+        inventory_source=inventory_source,
         unknown_keys=unknown_keys,
         warnings=(*notes, *r.warnings),
     )

@@ -109,6 +109,10 @@ class AwsError(SyncError):
     pass
 
 
+class InventoryReportError(SyncError):
+    """The S3 Inventory report `inventory_source` names cannot be read as it is."""
+
+
 class UnreadableAnswerError(SyncError):
     """A listing page came back but holds a value that cannot be read: asking again returns the same page."""
 

@@ -117,6 +117,11 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("key_range_end", "Key range end (exclusive)", placeholder="logs/2025-01",
               description="This connection syncs only keys before this one; the next connection's key range start "
                           "is this same value. Empty: to the last key."),
+    FieldSpec("inventory_source", "S3 Inventory reports (first sync)",
+              placeholder="s3://my-inventory-bucket/inventory/my-bucket/daily/",
+              description="Large buckets: the first sync reads the newest S3 Inventory report (CSV) in this folder "
+                          "instead of listing the bucket; the next sync's listing catches up what changed since. "
+                          "Empty: list. See docs/inventory.md."),
     FieldSpec("sqs_queue_url", "SQS queue URL for S3 events",
               placeholder="https://sqs.us-east-1.amazonaws.com/123456789012/s3-events",
               description="Event mode: after the first full sync, sync from S3 event notifications instead of listing."),

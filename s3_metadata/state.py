@@ -77,6 +77,9 @@ class StreamState:
     version_passes: int = 0
     # Lost keys no listing could name, for events that name them later (deletes.claim_unnamed).
     unnamed: Unnamed = field(default_factory=Unnamed)
+    # While a pass reads an S3 Inventory report instead of listing: the report's manifest (s3://...), so a pass
+    # resumed after a kill reads the same report.
+    inventory: str | None = None
 
     @property
     def in_pass(self) -> bool:
@@ -101,6 +104,7 @@ class StreamState:
             "version_passes": self.version_passes,
             **({"unnamed": [self.unnamed.count, _hex(self.unnamed.ids), *([1] if self.unnamed.uncounted else [])]}
                if self.unnamed.count or self.unnamed.uncounted else {}),
+            **({"inventory": self.inventory} if self.inventory is not None else {}),
         }
 
 
@@ -301,7 +305,15 @@ def _stream(sid: str, value: Any, version: int) -> StreamState:
         version_ranges=_ranges(value.get("version_ranges", []), f"{where}.version_ranges"),
         version_passes=_count(value.get("version_passes", 0), f"{where}.version_passes") or 0,
         unnamed=_unnamed(value.get("unnamed"), f"{where}.unnamed"),
+        inventory=_inventory(value.get("inventory"), f"{where}.inventory"),
     )
+
+
+def _inventory(value: Any, where: str) -> str | None:
+    """The manifest of the report a pass in progress reads; absent: the pass lists (or no pass is in progress)."""
+    if value is not None and not (isinstance(value, str) and value.startswith("s3://")):
+        raise StateError(f"{where} must be the s3:// location of an S3 Inventory manifest")
+    return value
 
 
 def _unnamed(value: Any, where: str) -> Unnamed:

@@ -24,7 +24,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Container, Mapping
+from typing import Any, Callable, Container, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from s3_metadata import checkpointing
@@ -35,6 +35,8 @@ from s3_metadata.configuration import Settings, parse_configuration
 from s3_metadata.errors import SyncError
 from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue, summary_line
 from s3_metadata.events import Touch
+from s3_metadata.inventory import Manifest
+from s3_metadata.inventory_source import Cursor, find_report, report_objects
 from s3_metadata.lister import PartLister, Stopped
 from s3_metadata.listing import Page, walk_part, walk_versions
 from s3_metadata.memory import limit_malloc_arenas
@@ -75,6 +77,11 @@ VERSIONS_BUFFER = 50_000
 CLOCK_SAFETY = timedelta(minutes=5)
 
 
+# Keys kept in memory by the pass after a bootstrap, of ranges that lost keys, for the report to name (about 100 bytes
+# each).
+MAX_LOSSY_KEYS = 1_000_000
+
+
 @dataclass
 class Summary:
     """Counts for the closing log line; every field is updated under the sync's lock."""
@@ -111,6 +118,12 @@ class StreamRun:
     versions_history: bool = False
     parts_left: int = 0
     touch: Touch | None = None
+    # The S3 Inventory report this pass reads instead of listing (inventory_source.py), if any.
+    report: Manifest | None = None
+    # The pass after a bootstrap from a report: ranges that lost keys no listing could name, (lo, hi, the keys
+    # listed or deleted there now), for the report to name (`_name_from_report`), and how many keys they hold.
+    lossy: list[tuple[str | None, str | None, frozenset[str]]] = field(default_factory=list)
+    lossy_keys: int = 0
     listed: int = 0
     upserted: int = 0
     deleted: int = 0
@@ -211,13 +224,16 @@ class Sync:
         try:
             work: list[Future] = []
             for run in runs:
-                parts = plan_parts(run.state.ranges, self._list_workers, MIN_PART_OBJECTS)
+                parts = plan_parts(run.state.ranges, 1 if run.report else self._list_workers, MIN_PART_OBJECTS)
                 version_parts = plan_parts(run.state.version_ranges, self._list_workers, MIN_PART_OBJECTS) \
                     if run.versions else []
                 run.parts_left = len(parts) + len(version_parts)
                 if not run.parts_left:
                     self._complete_stream(run)
-                work.extend(self._list_pool.submit(self._list_part, run, part) for part in parts)
+                if run.report is not None:
+                    work.append(self._list_pool.submit(self._read_report, run, parts))
+                else:
+                    work.extend(self._list_pool.submit(self._list_part, run, part) for part in parts)
                 work.extend(self._list_pool.submit(self._list_versions_part, run, part) for part in version_parts)
             self._wait(work)
             end_versions_rebuild_if_done(self.state, [r.state for r in runs if r.versions])
@@ -358,11 +374,12 @@ class Sync:
         versions = self.settings.sync_versions and plan.versioned
         versions_history = resumed or (stream.version_passes > 0 and self.state.reconcile_started is None
                                        and self.state.versions_rebuild != REBUILD_RUNNING)
+        report = self._report_for(stream, resumed)
         if not resumed:
             stream.ranges = start_pass(stream.ranges)
             if versions:
                 stream.version_ranges = start_pass(stream.version_ranges)
-            if stream.ranges == [RangeEntry(None)]:
+            if stream.ranges == [RangeEntry(None)] and report is None:
                 stream.ranges = self._first_pass_split(bucket, prefix)
         target = effective_range_size(self.settings.range_size, stream.known_objects)
         done = sum(1 for e in stream.ranges if e.done)
@@ -371,8 +388,24 @@ class Sync:
             + (f"resuming a pass started {stream.pass_started.isoformat() if stream.pass_started else 'earlier'} with "
                f"{done} of {len(stream.ranges)} ranges already done" if resumed
                else f"new pass over {len(stream.ranges)} key ranges")
-            + f", {len(stream.restores)} tracked objects")
-        return StreamRun(stream, plan, target, sorted(stream.restores), has_history, versions, versions_history)
+            + f", {len(stream.restores)} tracked objects"
+            + (f", reading the S3 Inventory report {report.where} (scanned {report.scanned.isoformat()}, "
+               f"{len(report.files)} data files) instead of listing" if report is not None else ""))
+        return StreamRun(stream, plan, target, sorted(stream.restores), has_history, versions, versions_history,
+                         report=report)
+
+    def _report_for(self, stream: StreamState, resumed: bool) -> Manifest | None:
+        """The S3 Inventory report a stream's pass reads instead of listing: only a stream's first pass (or that
+        pass resumed), only with inventory_source; a resumed pass whose report is gone lists the rest."""
+        source = self.settings.inventory_source
+        if source is None or stream.passes > 0 or (resumed and stream.inventory is None):
+            return None
+        report = find_report(self.gateway, source, stream.bucket, stream.inventory if resumed else None)
+        if report is None:
+            self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the S3 Inventory report "
+                              f"{stream.inventory} this pass began with is gone; the rest of the pass lists")
+        stream.inventory = None if report is None else report.where
+        return report
 
     def _first_pass_split(self, bucket: str, prefix: str) -> list[RangeEntry]:
         """Boundaries for a stream never listed before, from its common prefixes, so its parts list at once.
@@ -393,11 +426,32 @@ class Sync:
         return [RangeEntry(hi) for hi in split_points(inside, self._list_workers)] + [RangeEntry(None)]
 
     # -- listing
-    def _list_part(self, run: StreamRun, part: Part) -> None:
+    def _read_report(self, run: StreamRun, parts: list[Part]) -> None:
+        """A pass that reads an S3 Inventory report: its objects, sorted, feed the parts in key order, as pages of a
+        listing would."""
+        report = run.report
+        assert report is not None
+
+        def on_file(number: int, files: int) -> None:
+            if number == files or number % 10 == 0:
+                self.sink.info(f"stream s3://{run.state.bucket}/{run.state.prefix}: read {number} of {files} "
+                               "S3 Inventory data files")
+
+        keep = None if self.filter.is_trivial else self.filter.matches
+        cursor = Cursor(report_objects(self.gateway, report, run.state.bucket, run.state.prefix,
+                                       run.plan.restore.request_restore_status, on_file, keep), report.scanned)
+        try:
+            for part in parts:
+                self._list_part(run, part, cursor.pages(part.lo, part.hi))
+        finally:
+            cursor.close()
+
+    def _list_part(self, run: StreamRun, part: Part, pages: Iterable[Page] | None = None) -> None:
         stream = run.state
         endpoint = endpoint_label(self.settings)
-        pages = walk_part(self.gateway, stream.bucket, stream.prefix, self.key_range.list_after(part.lo), part.hi,
-                          run.plan.restore.request_restore_status, endpoint, self.key_range.end)
+        if pages is None:
+            pages = walk_part(self.gateway, stream.bucket, stream.prefix, self.key_range.list_after(part.lo),
+                              part.hi, run.plan.restore.request_restore_status, endpoint, self.key_range.end)
         counter = {"pages": 0}
 
         def on_page(page: Page, kept: int) -> None:
@@ -582,8 +636,58 @@ class Sync:
             if run.has_history:
                 self._count_unmarked_deletes(outcome.unnamed)
                 stream.unnamed = stream.unnamed.plus(outcome.unnamed, outcome.unnamed_ids)
+                if outcome.unnamed != 0 and stream.inventory is not None and run.report is None and run.touch is None:
+                    self._note_lossy(run, batch, deletes)
             self.checkpoints.add(len(batch.objects))
         self.checkpoints.maybe()
+
+    def _note_lossy(self, run: StreamRun, batch: Batch, deletes: list[str]) -> None:
+        """A range of the pass after a bootstrap lost keys it could not name: keep what it holds now, for the report
+        to name what it held then (caller holds the lock). Up to MAX_LOSSY_KEYS keys; past that, deletes stay
+        counted."""
+        keys = frozenset(o.key for o in batch.objects).union(deletes)
+        if run.lossy_keys + len(keys) > MAX_LOSSY_KEYS:
+            return
+        run.lossy.append((batch.lo, batch.hi, keys))
+        run.lossy_keys += len(keys)
+
+    def _name_from_report(self, run: StreamRun) -> None:
+        """The pass after a bootstrap is done: the report the bootstrap read names the keys its lossy ranges lost
+        since (every key the report lists there that is neither listed nor deleted now), and their rows are deleted.
+        Costs one more read of the report, only when some range lost keys it could not name."""
+        stream = run.state
+        source = self.settings.inventory_source
+        report = find_report(self.gateway, source, stream.bucket, stream.inventory) if source else None
+        if report is None:
+            self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the S3 Inventory report {stream.inventory} "
+                              "is gone, so the keys deleted since it was written stay counted, not named")
+            return
+        lossy = sorted(run.lossy, key=lambda r: "" if r[0] is None else r[0])
+        starts = ["" if lo is None else lo for lo, _, _ in lossy]
+        keep = None if self.filter.is_trivial else self.filter.matches
+        gone: list[str] = []
+        objects = report_objects(self.gateway, report, stream.bucket, stream.prefix, False, None, keep)
+        try:
+            for obj in objects:
+                index = bisect.bisect_left(starts, obj.key) - 1
+                if index < 0:
+                    continue
+                lo, hi, keys = lossy[index]
+                if (lo is None or obj.key > lo) and (hi is None or obj.key <= hi) and obj.key not in keys:
+                    gone.append(obj.key)
+        finally:
+            objects.close()
+        with self._lock:
+            claimed, stream.unnamed = claim_unnamed(stream.unnamed, gone)
+            deletes, ranges, uncounted = self.state.unreported_deletes
+            self.state.unreported_deletes = (max(0, deletes - len(claimed)), ranges, uncounted)
+            self.summary.unmarked_deletes = max(0, self.summary.unmarked_deletes - len(claimed))
+            for key in gone:
+                self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
+            self.summary.deleted += len(gone)
+            run.deleted += len(gone)
+        self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: {len(gone)} objects deleted since the S3 "
+                       f"Inventory report {report.where} was written, named by it")
 
     def _claim_unnamed(self, stream: StreamState, outcome: Outcome) -> list[str]:
         """Deletes of keys events name that an earlier listing counted but could not name (caller holds the lock):
@@ -617,6 +721,8 @@ class Sync:
         stream = run.state
         if stream.pass_started is None:  # no part asked S3 for a page (all of them lie outside the key range)
             self._note_pass_start(stream, None)
+        if run.lossy:
+            self._name_from_report(run)
         with self._lock:
             total = sum(e.count or 0 for e in stream.ranges)
             stream.ranges = finish_pass(stream.ranges, effective_range_size(self.settings.range_size, total))
@@ -627,6 +733,8 @@ class Sync:
                 stream.version_passes += 1
             stream.watermark = stream.pass_started
             stream.pass_started = None
+            if run.report is None:  # a bootstrap's report stays the reference of the pass after it
+                stream.inventory = None
             stream.passes += 1
             self.summary.streams_completed += 1
         watermark = stream.watermark.isoformat() if stream.watermark else "none"

@@ -236,6 +236,12 @@ class S3Gateway:
             return None
         return {tag["Key"]: tag.get("Value", "") for tag in response.get("TagSet", [])}
 
+    def read_object(self, bucket: str, key: str) -> Any:
+        """GetObject's body, a stream to read (None when the object does not exist): for S3 Inventory reports, in a
+        destination bucket of their own. Failures as for `head_object`."""
+        response = self._object_call("GetObject", bucket, "get_object", Bucket=bucket, Key=key)
+        return None if response is None else response["Body"]
+
     def _object_call(self, operation: str, bucket: str, method: str | Callable[..., dict[str, Any]],
                      **request: Any) -> dict[str, Any] | None:
         """A request about one object: None when the object no longer exists; AwsCallError for a failure that

@@ -49,6 +49,7 @@ FULL_CONFIGURATION = {
     "object_details": "Tags, head",
     "key_range_start": "logs/2024-07",
     "key_range_end": "raw/m",
+    "inventory_source": "s3://inventory-bucket/reports",
 }
 
 EXPECTED_FROM_FULL = {
@@ -76,6 +77,7 @@ EXPECTED_FROM_FULL = {
     "verify_every": timedelta(minutes=15),
     "object_details": ("head", "tags"),
     "key_range": KeyRange("logs/2024-07", "raw/m"),
+    "inventory_source": "s3://inventory-bucket/reports/",
     "unknown_keys": (),
 }
 

@@ -77,6 +77,22 @@ def test_a_ledger_is_stored_only_while_it_holds_keys():
     assert load_state({"version": 3, "streams": {"b/": {"unnamed": [1, None]}}}).streams["b/"].unnamed == Unnamed(1, None)
 
 
+def test_the_report_a_pass_reads_is_stored_only_while_it_reads_it():
+    stream = StreamState("b", "")
+    assert "inventory" not in stream.to_json()
+    stream.inventory = "s3://inv/i/b/daily/2024-05-01T00-00Z/manifest.json"
+    assert stream.to_json()["inventory"] == stream.inventory
+    loaded = load_state({"version": 3, "streams": {"b/": {"inventory": stream.inventory}}})
+    assert loaded.streams["b/"].inventory == stream.inventory
+    assert load_state({"version": 3, "streams": {"b/": {}}}).streams["b/"].inventory is None
+
+
+@pytest.mark.parametrize("value", [1, "inv/manifest.json", ["s3://x"]])
+def test_an_unreadable_report_location_is_refused(value):
+    with pytest.raises(StateError, match="inventory must be the s3:// location"):
+        load_state({"version": 3, "streams": {"b/": {"inventory": value}}})
+
+
 def test_saved_format_is_stable():
     """The state is stored by Fivetran between syncs and read by later versions: its layout is a contract."""
     state = SyncState()

@@ -1,0 +1,372 @@
+"""Reading an S3 Inventory report instead of listing a bucket: where reports are, what a manifest says, and the
+report's objects in key order, as the listing would give them.
+
+S3 Inventory writes, daily or weekly, every object of a bucket to CSV files (gzip) in a destination bucket, with a
+`manifest.json` naming the files and their MD5s, and a `manifest.checksum` (the manifest's MD5):
+
+    <destination-prefix>/<source-bucket>/<config-id>/<YYYY-MM-DDTHH-MMZ>/manifest.json
+    <destination-prefix>/<source-bucket>/<config-id>/<YYYY-MM-DDTHH-MMZ>/manifest.checksum
+    <destination-prefix>/<source-bucket>/<config-id>/data/<uuid>.csv.gz
+
+The folder's timestamp is when the report began scanning the bucket: everything changed after it is the catch-up's
+(the next listing pass, or events). A report is read only when its manifest matches its checksum and every data file
+its MD5 (computed while it streams); anything else fails the pass with what is wrong before any row is sent (every
+file is read before the first object comes out of the sort).
+
+Why objects are sorted here. AWS does not document any order of a report's rows or files, and a stream's key ranges
+(their counts, digests, key sums and sketches) are built in key order by the same scanner a listing feeds, which is
+what makes a listing pass right after a bootstrap send nothing. So the report's objects are sorted: runs of
+`RUN_OBJECTS` sorted in memory and written to temporary files as compressed blocks, then merged, holding one block
+per run. Memory stays bounded by the run size and the number of runs, whatever the report's size; the disk holds
+about 40 bytes per object.
+
+The columns: Key (URL-encoded in CSV, as a form is: '+' is a space, '%2B' a plus), Size, LastModifiedDate, ETag,
+StorageClass are required; ChecksumAlgorithm, when the report has it, is taken as the listing gives it, and the
+checksum type (which no report carries) as a page of the store's own listing shows it for that algorithm and kind of
+upload, else as AWS sets it: FULL_OBJECT for CRC64NVME and for any object uploaded in one part, COMPOSITE for other
+algorithms of multipart uploads (a multipart upload with a full-object CRC32 differs from the listing, and is sent
+again by the first listing pass, once). Rows of versions that are not the
+latest, and delete markers, are left out: `s3_objects` holds current objects.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import heapq
+import io
+import json
+import os
+import marshal
+import re
+import tempfile
+import zlib
+from dataclasses import dataclass
+from operator import itemgetter
+from datetime import datetime, timezone
+from typing import IO, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
+from urllib.parse import unquote_plus
+
+from s3_metadata.locations import Location, parse_location  # noqa: F401 (part of this module's interface)
+from s3_metadata.rows import ListedObject
+
+_KEY = itemgetter(0)
+# Objects sorted in memory at a time (about 250 bytes each while sorting), and per block of a run on disk.
+RUN_OBJECTS = 200_000
+BLOCK_OBJECTS = 1_000
+REQUIRED_FIELDS = ("Key", "Size", "LastModifiedDate", "ETag", "StorageClass")
+REPORT_FOLDER = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})Z/$")
+FULL_OBJECT_ALGORITHMS = frozenset({"CRC64NVME"})
+_TRUE = "true"
+
+
+class InventoryError(Exception):
+    """A report that cannot be used as it is; the message says what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    key: str
+    size: int | None
+    md5: str | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a report's manifest.json says, checked against its manifest.checksum."""
+
+    where: str
+    source_bucket: str
+    destination_bucket: str
+    scanned: datetime
+    file_format: str
+    fields: tuple[str, ...]
+    files: tuple[DataFile, ...]
+
+
+def report_time(folder: str) -> datetime | None:
+    """The scan start a report folder's name gives (`.../2024-05-01T00-00Z/`), or None for another folder."""
+    found = REPORT_FOLDER.search(folder)
+    if found is None:
+        return None
+    year, month, day, hour, minute = (int(x) for x in found.groups())
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def newest_first(folders: Iterable[str]) -> list[str]:
+    """The report folders among `folders`, newest first (other folders, such as `data/` and `hive/`, left out)."""
+    dated = [(t, f) for f in folders if (t := report_time(f)) is not None]
+    return [f for _, f in sorted(dated, reverse=True)]
+
+
+def read_manifest(body: bytes, checksum: bytes, where: str) -> Manifest:
+    """The manifest in `body`, once its MD5 matches `checksum` (manifest.checksum's text)."""
+    expected = checksum.decode("ascii", "replace").strip().lower()
+    actual = hashlib.md5(body).hexdigest()
+    if expected != actual:
+        raise InventoryError(f"the manifest {where} does not match its manifest.checksum (MD5 {actual}, checksum "
+                             f"says {expected[:40]!r}): the report is incomplete or was changed")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise InventoryError(f"the manifest {where} is not JSON") from None
+    if not isinstance(document, dict):
+        raise InventoryError(f"the manifest {where} is not a JSON object")
+    file_format = str(document.get("fileFormat", ""))
+    if file_format.upper() != "CSV":
+        raise InventoryError(f"the report {where} is {file_format or 'of no stated format'}; this connector reads "
+                             "CSV reports: set the inventory configuration's output format to CSV")
+    fields = tuple(f.strip() for f in str(document.get("fileSchema", "")).split(","))
+    missing = [f for f in REQUIRED_FIELDS if f not in fields]
+    if missing:
+        raise InventoryError(f"the report {where} has no {', '.join(missing)}: add "
+                             f"{'them' if len(missing) > 1 else 'it'} to the inventory configuration's fields")
+    files = document.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, dict) and isinstance(f.get("key"), str) for f in files):
+        raise InventoryError(f"the manifest {where} lists no readable files")
+    destination = str(document.get("destinationBucket", ""))
+    try:
+        created = int(document.get("creationTimestamp"))
+        scanned = datetime.fromtimestamp(created / 1000, timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        scanned = report_time(where + "/") or datetime.now(timezone.utc)
+    return Manifest(
+        where=where,
+        source_bucket=str(document.get("sourceBucket", "")),
+        destination_bucket=destination.rpartition(":")[2] if destination.startswith("arn:") else destination,
+        scanned=report_time(where + "/") or scanned,
+        file_format="CSV",
+        fields=fields,
+        files=tuple(DataFile(f["key"], _int_or_none(f.get("size")), _md5(f.get("MD5checksum"))) for f in files),
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _md5(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{32}", value) else None
+
+
+def checksum_type(algorithm: str | None, multipart: bool | None) -> str | None:
+    """The checksum type AWS lists for an object with `algorithm` (no report carries it): see the module's notes."""
+    if not algorithm:
+        return None
+    if algorithm in FULL_OBJECT_ALGORITHMS or multipart is False:
+        return "FULL_OBJECT"
+    return "COMPOSITE" if multipart else None
+
+
+ChecksumTypes = Callable[[str, "bool | None"], "str | None"]
+
+
+def checksum_types_like(sample: Iterable[ListedObject]) -> ChecksumTypes:
+    """The checksum type of a report's object as this store's listing gives it, learnt from a page of its listing:
+    what the page shows for an algorithm and a kind of upload (one part or several), else AWS's rule, unless the
+    store reports checksum algorithms and never a type (moto, some S3-compatible stores): then none."""
+    seen: dict[tuple[str, bool], str | None] = {}
+    algorithms = typed = 0
+    for obj in sample:
+        if obj.checksum_algorithm:
+            algorithms += 1
+            typed += obj.checksum_type is not None
+            seen.setdefault((obj.checksum_algorithm, "-" in obj.e_tag), obj.checksum_type)
+    if algorithms and not typed:
+        return lambda algorithm, multipart: None
+
+    def learnt(algorithm: str, multipart: bool | None) -> str | None:
+        if multipart is not None and (algorithm, multipart) in seen:
+            return seen[(algorithm, multipart)]
+        return checksum_type(algorithm, multipart)
+    return learnt
+
+
+class RowReader:
+    """Maps a CSV row of a report with `fields` to the Record of a ListedObject as the listing would give it (None:
+    not a current object, outside `prefix`, or not kept by `keep`: the connection's key range and patterns, applied
+    before the sort so that a connection that owns a slice of a bucket sorts only its slice)."""
+
+    def __init__(self, fields: Sequence[str], prefix: str, checksum_types: ChecksumTypes = checksum_type,
+                 keep: Callable[[str], bool] | None = None):
+        position = {name: index for index, name in enumerate(fields)}
+        self.checksum_types = checksum_types
+        self.keep = keep
+        self.width = len(fields)
+        self.prefix = prefix
+        self.key, self.size, self.modified = position["Key"], position["Size"], position["LastModifiedDate"]
+        self.e_tag, self.storage_class = position["ETag"], position["StorageClass"]
+        self.latest = position.get("IsLatest")
+        self.marker = position.get("IsDeleteMarker")
+        self.multipart = position.get("IsMultipartUploaded")
+        self.algorithm = position.get("ChecksumAlgorithm")
+
+        self._columns = (self.key, self.size, self.modified, self.e_tag, self.storage_class, self.algorithm)
+
+    def __call__(self, row: Sequence[str]) -> Record | None:
+        """The row as a Record (see `listed`), or None. Runs once per row of a report: locals, no attribute walks."""
+        if len(row) < self.width:
+            raise ValueError(f"it has {len(row)} columns where the manifest names {self.width}")
+        if self.latest is not None and row[self.latest].lower() == "false":
+            return None
+        if self.marker is not None and row[self.marker].lower() == _TRUE:
+            return None
+        key_at, size_at, modified_at, e_tag_at, class_at, algorithm_at = self._columns
+        key = row[key_at]
+        if "%" in key or "+" in key:
+            key = decode_key(key)
+        if not key.startswith(self.prefix) or (self.keep is not None and not self.keep(key)):
+            return None
+        text = row[modified_at]
+        if len(text) == 24 and text[19:] == ".000Z":  # S3's own form, whole seconds: the text is the isoformat
+            iso = text[:19] + "+00:00"
+        else:
+            iso = datetime.fromisoformat(text).astimezone(timezone.utc).isoformat()
+        algorithm = row[algorithm_at] if algorithm_at is not None else ""
+        if not algorithm:
+            return (key, iso, row[e_tag_at].strip('"'), int(row[size_at] or 0), row[class_at] or "STANDARD", None,
+                    None)
+        kind = self.checksum_types(algorithm, None if self.multipart is None else row[self.multipart].lower() == _TRUE)
+        return (key, iso, row[e_tag_at].strip('"'), int(row[size_at] or 0), row[class_at] or "STANDARD", algorithm,
+                kind)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def decode_key(encoded: str) -> str:
+    """A key as a report's CSV encodes it (as a form does: '+' a space, '%XX' a byte), decoded. Escapes of ASCII
+    characters ('%2F', '%3D', ...), nearly all of them in practice, are decoded here at a fraction of
+    `urllib.parse.unquote_plus`'s cost; a key with any other escape goes to it. Held to it by a differential test."""
+    text = encoded.replace("+", " ")
+    if "%2F" in text:  # a '%' always begins an escape, so every "%2F" is one: the folder separator, in most keys
+        text = text.replace("%2F", "/")
+    parts = text.split("%")
+    if len(parts) == 1:
+        return text
+    out = [parts[0]]
+    for part in parts[1:]:
+        if len(part) < 2 or part[0] not in "01234567" or part[1] not in _HEX:
+            return unquote_plus(encoded, errors="surrogateescape")
+        out.append(chr(int(part[:2], 16)))
+        out.append(part[2:])
+    return "".join(out)
+
+
+def _rows(text: IO[str], width: int) -> Iterator[list[str]]:
+    """The CSV rows of a report: S3 quotes every value and URL-encodes keys, so a line with exactly its fields' quotes
+    splits on '","' (a third of the csv module's cost); any other line goes through the csv module."""
+    quotes = 2 * width
+    for line in text:
+        body = line.rstrip("\r\n")
+        if body[:1] == '"' and body[-1:] == '"' and body.count('"') == quotes:
+            yield body[1:-1].split('","')
+        elif body:
+            yield from csv.reader([line])
+
+
+# A report's object before it is a ListedObject: (key, LastModified as `isoformat()` gives it, e_tag, size,
+# storage_class, checksum_algorithm, checksum_type): a tuple of text and numbers sorts, pickles and merges at a
+# fraction of a dataclass's (or a datetime's) cost.
+Record = tuple
+
+
+def listed(record: Record, restore: Any = None) -> ListedObject:
+    key, iso, e_tag, size, storage_class, algorithm, kind = record
+    return ListedObject(key, datetime.fromisoformat(iso), e_tag, size, storage_class, algorithm, kind, restore, iso)
+
+
+class _Md5Reading(io.RawIOBase):
+    """A binary stream that hashes and counts what is read through it."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.md5 = hashlib.md5()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        if not data:
+            return 0
+        self.md5.update(data)
+        self.size += len(data)
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def read_data_file(stream: BinaryIO, data_file: DataFile, read_row: RowReader) -> Iterator[Record]:
+    """The records of one CSV data file (gzip or not), rows that are no current object under the prefix left out;
+    checks the file's MD5 and size once it is read to its end, and raises InventoryError for anything unreadable."""
+    hashed = _Md5Reading(stream)
+    buffered = io.BufferedReader(hashed, 1 << 20)
+    magic = buffered.peek(2)[:2]
+    raw: IO[bytes] = gzip.GzipFile(fileobj=buffered) if magic == b"\x1f\x8b" else buffered
+    text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+    number = 0
+    try:
+        for number, row in enumerate(_rows(text, read_row.width), 1):
+            try:
+                record = read_row(row)
+            except (ValueError, KeyError, OverflowError) as error:
+                raise InventoryError(f"row {number} of {data_file.key} cannot be read: {error}") from None
+            if record is not None:
+                yield record
+        while buffered.read(1 << 20):  # what the CSV reader left (a gzip trailer) still counts toward the MD5
+            pass
+    except (OSError, EOFError, csv.Error, zlib.error) as error:
+        raise InventoryError(f"{data_file.key} cannot be read past row {number}: {error}") from None
+    if data_file.md5 is not None and hashed.md5.hexdigest() != data_file.md5:
+        raise InventoryError(f"{data_file.key} does not match the MD5 its manifest gives ({hashed.md5.hexdigest()} "
+                             f"against {data_file.md5}): it was changed or cut short")
+    if data_file.size is not None and hashed.size != data_file.size:
+        raise InventoryError(f"{data_file.key} holds {hashed.size} bytes where its manifest gives {data_file.size}")
+
+
+def _write_run(records: list[Record], directory: str) -> str:
+    records.sort(key=_KEY)
+    handle, path = tempfile.mkstemp(prefix="run-", dir=directory)
+    with os.fdopen(handle, "wb") as out:
+        for start in range(0, len(records), BLOCK_OBJECTS):
+            block = marshal.dumps(records[start:start + BLOCK_OBJECTS])
+            out.write(len(block).to_bytes(4, "big"))
+            out.write(block)
+    return path
+
+
+def _read_run(path: str) -> Iterator[Record]:
+    with open(path, "rb") as run:
+        while header := run.read(4):
+            yield from marshal.loads(run.read(int.from_bytes(header, "big")))
+
+
+def sorted_records(records: Iterable[Record], directory: str, run_objects: int = RUN_OBJECTS,
+                   on_run: Callable[[int], None] | None = None) -> Iterator[Record]:
+    """`records` in key order (S3's: code points, which is UTF-8 byte order), a key seen twice given once (the
+    first: a report lists each current object once; a later row of the same key is a duplicate). Uses `directory`
+    for runs past the first `run_objects`."""
+    runs: list[str] = []
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= run_objects:
+            runs.append(_write_run(batch, directory))
+            batch = []
+            if on_run is not None:
+                on_run(len(runs))
+    batch.sort(key=_KEY)
+    merged: Iterable[Record] = batch if not runs else heapq.merge(*(_read_run(p) for p in runs), batch,
+                                                                  key=_KEY)
+    previous = None
+    for record in merged:
+        if record[0] != previous:
+            previous = record[0]
+            yield record

@@ -1,0 +1,220 @@
+"""Unit tests for s3_metadata.inventory: report folders, manifests, rows, checksum types and the external sort."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import random
+from datetime import datetime, timezone
+from urllib.parse import quote_plus, unquote_plus
+
+import pytest
+
+from s3_metadata import inventory
+from s3_metadata.inventory import (
+    decode_key, DataFile, InventoryError, RowReader, checksum_type, checksum_types_like, listed as as_listed, newest_first,
+    read_data_file, read_manifest, report_time, sorted_records,
+)
+from s3_metadata.locations import Location, parse_location
+from s3_metadata.ranges import fingerprint
+from s3_metadata.rows import ListedObject
+
+UTC = timezone.utc
+FIELDS = ("Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "IsMultipartUploaded",
+          "ChecksumAlgorithm")
+
+
+def manifest_body(**overrides) -> bytes:
+    document = {"sourceBucket": "src", "destinationBucket": "arn:aws:s3:::dest", "version": "2016-11-30",
+                "creationTimestamp": "1714521600000", "fileFormat": "CSV", "fileSchema": ", ".join(FIELDS),
+                "files": [{"key": "inv/src/daily/data/a.csv.gz", "size": 10, "MD5checksum": "0" * 32}]}
+    document.update(overrides)
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("s3://dest/inventory/src/daily/", Location("dest", "inventory/src/daily/")),
+    ("s3://dest/inventory", Location("dest", "inventory/")),
+    ("s3://dest", Location("dest", "")),
+])
+def test_parse_location(text, expected):
+    assert parse_location(text) == expected
+
+
+@pytest.mark.parametrize("text", ["dest/inventory/", "https://dest.s3.amazonaws.com/x", "s3:///x"])
+def test_parse_location_refuses_what_is_no_s3_location(text):
+    with pytest.raises(ValueError):
+        parse_location(text)
+
+
+def test_report_folders_newest_first_without_data_and_hive():
+    folders = ["p/data/", "p/hive/", "p/2024-05-01T00-00Z/", "p/2024-05-03T01-00Z/", "p/2024-05-03T00-59Z/",
+               "p/2024-13-01T00-00Z/"]
+    assert newest_first(folders) == ["p/2024-05-03T01-00Z/", "p/2024-05-03T00-59Z/", "p/2024-05-01T00-00Z/"]
+    assert report_time("p/2024-05-03T01-00Z/") == datetime(2024, 5, 3, 1, 0, tzinfo=UTC)
+
+
+def test_a_manifest_matching_its_checksum_is_read():
+    body = manifest_body()
+    manifest = read_manifest(body, hashlib.md5(body).hexdigest().encode() + b"\n", "s3://dest/x/2024-05-01T00-00Z/m")
+    assert (manifest.source_bucket, manifest.destination_bucket, manifest.fields) == ("src", "dest", FIELDS)
+    assert manifest.files == (DataFile("inv/src/daily/data/a.csv.gz", 10, "0" * 32),)
+    assert manifest.scanned == datetime(2024, 5, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("body, checksum, message", [
+    (manifest_body(), "0" * 32, "does not match its manifest.checksum"),
+    (b"not json", None, "is not JSON"),
+    (b"[1]", None, "is not a JSON object"),
+    (manifest_body(fileFormat="Parquet"), None, "set the inventory configuration's output format to CSV"),
+    (manifest_body(fileSchema="Bucket, Key, Size"), None, "has no LastModifiedDate, ETag, StorageClass"),
+    (manifest_body(files=[{"size": 1}]), None, "lists no readable files"),
+])
+def test_a_manifest_that_cannot_be_used_is_refused_with_why(body, checksum, message):
+    checksum = checksum if checksum is not None else hashlib.md5(body).hexdigest()
+    with pytest.raises(InventoryError, match=message):
+        read_manifest(body, checksum.encode(), "s3://dest/m")
+
+
+@pytest.mark.parametrize("algorithm, multipart, expected", [
+    ("", False, None), ("CRC64NVME", True, "FULL_OBJECT"), ("CRC32", False, "FULL_OBJECT"),
+    ("SHA256", True, "COMPOSITE"), ("CRC32C", None, None),
+])
+def test_checksum_type_as_aws_sets_it(algorithm, multipart, expected):
+    assert checksum_type(algorithm, multipart) == expected
+
+
+def listed(key: str = "k", algorithm: str | None = None, kind: str | None = None, e_tag: str = "abc") -> ListedObject:
+    return ListedObject(key, datetime(2024, 1, 1, tzinfo=UTC), e_tag, 1, "STANDARD", algorithm, kind)
+
+
+def test_checksum_types_learnt_from_a_page_of_the_listing():
+    aws_like = checksum_types_like([listed(algorithm="CRC32", kind="COMPOSITE", e_tag="abc-2")])
+    assert aws_like("CRC32", True) == "COMPOSITE" and aws_like("SHA1", False) == "FULL_OBJECT"
+    full_object = checksum_types_like([listed(algorithm="CRC32", kind="FULL_OBJECT", e_tag="abc-2")])
+    assert full_object("CRC32", True) == "FULL_OBJECT"
+    untyped = checksum_types_like([listed(algorithm="CRC32")])
+    assert untyped("CRC32", False) is None and untyped("CRC64NVME", False) is None
+    assert checksum_types_like([])("CRC64NVME", None) == "FULL_OBJECT"
+
+
+def row(key: str, **values: str) -> list[str]:
+    base = {"Bucket": "src", "Key": key, "Size": "5", "LastModifiedDate": "2024-05-01T12:34:56.000Z",
+            "ETag": "5d41402abc4b2a76b9719d911017c592", "StorageClass": "STANDARD", "IsMultipartUploaded": "false",
+            "ChecksumAlgorithm": ""}
+    base.update(values)
+    return [base[f] for f in FIELDS]
+
+
+@pytest.mark.parametrize("encoded, key", [
+    ("with+space%2Fand%2Bplus.txt", "with space/and+plus.txt"),
+    ("unicode/%E6%97%A5%E6%9C%AC", "unicode/日本"),
+    ("percent%2520encoded", "percent%20encoded"),
+    ("plain/key.txt", "plain/key.txt"),
+    ("folder%2Fsub%2Fa+b", "folder/sub/a b"),
+    ("dt%3D2024-05-01%2Fpart%2B1", "dt=2024-05-01/part+1"),
+])
+def test_keys_are_decoded_as_a_form_encodes_them(encoded, key):
+    assert RowReader(FIELDS, "")(row(encoded))[0] == key
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_decode_key_equals_unquote_plus_over_generated_keys(seed):
+    """Differential: our decoder against urllib's over keys encoded as a form encodes them, and over raw text with
+    stray '%' and '+' that no encoder wrote."""
+    rng = random.Random(seed)
+    alphabet = ["a", "/", " ", "+", "%", "=", "é", "日", "\U0001f600", "%2", "%zz", "%41", "%e9", "%C3%A9", "\ud800"]
+    for _ in range(2000):
+        raw = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        encoded = quote_plus(raw, safe=rng.choice(["", "/"]), errors="surrogatepass")
+        for text in (encoded, raw):
+            assert decode_key(text) == unquote_plus(text, errors="surrogateescape"), text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2024-05-01T12:34:56.000Z", datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC)),
+    ("2024-05-01T12:34:56.250Z", datetime(2024, 5, 1, 12, 34, 56, 250000, tzinfo=UTC)),
+    ("2024-05-01T14:34:56.000+02:00", datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC)),
+])
+def test_last_modified_and_the_text_the_fingerprint_hashes_agree(text, expected):
+    obj = as_listed(RowReader(FIELDS, "")(row("a", LastModifiedDate=text)))
+    assert obj.last_modified == expected and obj.last_modified_iso == expected.isoformat()
+
+
+def test_a_row_is_the_object_the_listing_gives_and_fingerprints_the_same():
+    obj = as_listed(RowReader(FIELDS, "")(row("a", ChecksumAlgorithm="CRC64NVME", StorageClass="GLACIER")))
+    listing = ListedObject("a", datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC), "5d41402abc4b2a76b9719d911017c592", 5,
+                           "GLACIER", "CRC64NVME", "FULL_OBJECT", last_modified_iso="2024-05-01T12:34:56+00:00")
+    assert obj == listing
+    assert fingerprint(obj, False) == fingerprint(listing, False)
+
+
+def test_rows_that_are_no_current_object_or_outside_the_prefix_are_none():
+    fields = FIELDS + ("IsLatest", "IsDeleteMarker")
+    read = RowReader(fields, "logs/")
+    assert read(row("logs/a") + ["true", "false"])[0] == "logs/a"
+    assert read(row("logs/a") + ["false", "false"]) is None
+    assert read(row("logs/a") + ["true", "true"]) is None
+    assert read(row("data/a") + ["true", "false"]) is None
+
+
+def data_file(rows: list[list[str]], compress: bool = True) -> tuple[io.BytesIO, DataFile]:
+    text = io.StringIO()
+    import csv
+    csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    body = text.getvalue().encode()
+    if compress:
+        body = gzip.compress(body, mtime=0)
+    return io.BytesIO(body), DataFile("data/f.csv.gz", len(body), hashlib.md5(body).hexdigest())
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_data_file_is_read_and_its_md5_checked(compress):
+    stream, meta = data_file([row(f"k{i}") for i in range(5)], compress)
+    keys = [record[0] for record in read_data_file(stream, meta, RowReader(FIELDS, ""))]
+    assert keys == [f"k{i}" for i in range(5)]
+
+
+def test_a_data_file_that_does_not_match_its_md5_is_refused():
+    stream, meta = data_file([row("k")])
+    with pytest.raises(InventoryError, match="does not match the MD5"):
+        list(read_data_file(stream, DataFile(meta.key, meta.size, "f" * 32), RowReader(FIELDS, "")))
+
+
+def test_a_row_that_cannot_be_read_names_its_file_and_row():
+    stream, meta = data_file([row("a"), row("b", Size="five")])
+    with pytest.raises(InventoryError, match="row 2 of data/f.csv.gz"):
+        list(read_data_file(stream, meta, RowReader(FIELDS, "")))
+
+
+def test_a_data_file_cut_short_is_refused():
+    stream, meta = data_file([row(f"k{i}") for i in range(200)])
+    cut = io.BytesIO(stream.getvalue()[:len(stream.getvalue()) // 2])
+    with pytest.raises(InventoryError, match="cannot be read past row"):
+        list(read_data_file(cut, meta, RowReader(FIELDS, "")))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sorted_records_equal_sorted_over_generated_keys(tmp_path, seed):
+    """Against Python's own sort, runs of 7 so that merging is exercised; duplicates come out once, the first."""
+    rng = random.Random(seed)
+    alphabet = ["a", "b", "/", "é", "日", "\U0001f600", "\x7f", " ", "\ud800"]
+    keys = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(0, 120))]
+    records = [(k, f"e{i}") for i, k in enumerate(keys)]
+    out = list(sorted_records(records, str(tmp_path), run_objects=7))
+    first: dict[str, tuple] = {}
+    for record in records:
+        first.setdefault(record[0], record)
+    assert out == [first[k] for k in sorted(first)]
+    assert sorted(k.encode("utf-8", "surrogatepass") for k in first) == [r[0].encode("utf-8", "surrogatepass")
+                                                                        for r in out]
+
+
+def test_sorted_records_keep_a_bounded_number_in_memory(tmp_path, monkeypatch):
+    """Runs go to disk: 1,000 records in runs of 100 make 10 files, each read a block at a time."""
+    monkeypatch.setattr(inventory, "BLOCK_OBJECTS", 10)
+    records = [(f"{i * 7919 % 1000:04d}", i) for i in range(1000)]
+    runs: list[int] = []
+    out = [r[0] for r in sorted_records(records, str(tmp_path), run_objects=100, on_run=runs.append)]
+    assert out == sorted(r[0] for r in records) and runs == list(range(1, 11))
