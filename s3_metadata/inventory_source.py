@@ -52,12 +52,18 @@ def _folders(gateway: Gateway, location: Location) -> list[str]:
         token = page.next_token
 
 
+def _unreadable(bucket: str, key: str, error: AwsCallError) -> InventoryReportError:
+    grant = (f" The credentials need s3:GetObject on arn:aws:s3:::{bucket}/{key.rpartition('/')[0]}/* (see "
+             "docs/permissions.md).") if error.code in ("AccessDenied", "403") else ""
+    return InventoryReportError(f"The S3 Inventory report's s3://{bucket}/{key} cannot be read: GetObject failed "
+                                f"with {error.code}.{grant}")
+
+
 def _read_all(gateway: Gateway, bucket: str, key: str) -> bytes | None:
     try:
         body = gateway.read_object(bucket, key)
     except AwsCallError as error:
-        raise InventoryReportError(f"The S3 Inventory report s3://{bucket}/{key} cannot be read: GetObject failed "
-                                   f"with {error.code}.") from None
+        raise _unreadable(bucket, key, error) from None
     return None if body is None else body.read()
 
 
@@ -124,8 +130,7 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
             try:
                 body = gateway.read_object(bucket, data_file.key)
             except AwsCallError as error:
-                raise InventoryReportError(f"The S3 Inventory data file s3://{bucket}/{data_file.key} cannot be "
-                                           f"read: GetObject failed with {error.code}.") from None
+                raise _unreadable(bucket, data_file.key, error) from None
             if body is None:
                 raise InventoryReportError(f"The S3 Inventory data file s3://{bucket}/{data_file.key} that "
                                            f"{manifest.where} lists does not exist.")

@@ -229,3 +229,17 @@ def test_random_changes_after_the_scan_leave_the_table_equal_to_s3_once_caught_u
         assert live == expected
     else:  # without events or a report, an unversioned bucket's deletes are counted, not named (change-capture.md)
         assert {k: v for k, v in live.items() if k in expected} == expected
+
+
+@pytest.mark.parametrize("operation, permission", [("GetObject", "s3:GetObject"), ("ListObjectsV2", "s3:ListBucket")])
+def test_a_report_the_credentials_cannot_read_fails_naming_the_permission(harness, base_config, capsys, operation,
+                                                                           permission):
+    source = seeded(harness, extra=0)
+    harness.faults.respond(operation, 403, code="AccessDenied",
+                           when=lambda op, request, n: f"//{DESTINATION}." in request.url)
+    capsys.readouterr()
+    result = harness.sync(base_config(inventory_source=source))
+    assert not result.ok
+    output = capsys.readouterr().out + str(result.error)
+    assert permission in output and DESTINATION in output
+    assert harness.rows() == {}
