@@ -62,6 +62,9 @@ MAX_LIST_ENTRIES = 1000
 # Automaton steps all pattern warnings may take together (a few milliseconds); past it, nothing is claimed.
 PATTERN_ANALYSIS_STEPS = 20_000
 
+# inventory_source: find the report from the bucket's inventory configurations (inventory_source.py).
+AUTO_INVENTORY = "auto"
+
 KNOWN_KEYS = frozenset({
     "bucket", "prefix",
     "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
@@ -287,7 +290,7 @@ _EXAMPLES = {
     "object_details": '"head", "tags" or "head,tags" (empty: off)',
     "key_range_start": '"logs/2024-07" (this connection syncs the keys from it on; empty: from the first key)',
     "key_range_end": '"logs/2024-07" (this connection syncs the keys before it; empty: to the last key)',
-    "inventory_source": '"s3://my-inventory-bucket/inventory/my-bucket/daily/" (empty: list the bucket)',
+    "inventory_source": '"s3://my-inventory-bucket/inventory/my-bucket/daily/" or "auto" (empty: list the bucket)',
 }
 
 
@@ -614,10 +617,12 @@ def _queue_url(r: _Reader) -> str | None:
 
 def _inventory_source(r: _Reader) -> str | None:
     """inventory_source: the s3:// folder of an inventory configuration's reports (or the destination prefix above
-    `<bucket>/<configuration id>/`)."""
+    `<bucket>/<configuration id>/`), or `auto`: the bucket's own inventory configurations say where."""
     text = r.text("inventory_source")
     if text is None:
         return None
+    if text.lower() == AUTO_INVENTORY:
+        return AUTO_INVENTORY
     try:
         location = parse_location(text)
     except ValueError as error:

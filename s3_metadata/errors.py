@@ -21,6 +21,8 @@ PERMISSIONS = {
     "ListObjectVersions": "s3:ListBucketVersions",
     "GetBucketVersioning": "s3:GetBucketVersioning",
     "ListBucketIntelligentTieringConfigurations": "s3:GetIntelligentTieringConfiguration",
+    "ListBucketInventoryConfigurations": "s3:GetInventoryConfiguration",
+    "GetObject": "s3:GetObject",
     "AssumeRole": "sts:AssumeRole",
     "GetCallerIdentity": "sts:GetCallerIdentity",
     "ReceiveMessage": "sqs:ReceiveMessage",

@@ -18,9 +18,10 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, Protocol
 
 from s3_metadata.aws.responses import AwsCallError
+from s3_metadata.configuration import AUTO_INVENTORY
 from s3_metadata.errors import InventoryReportError
 from s3_metadata.inventory import (
-    InventoryError, Manifest, Record, RowReader, checksum_types_like, newest_first, read_data_file, read_manifest,
+    REQUIRED_FIELDS, InventoryError, Manifest, Record, RowReader, checksum_types_like, newest_first, read_data_file, read_manifest,
     sorted_records,
 )
 from s3_metadata.listing import Page
@@ -38,6 +39,8 @@ class Gateway(Protocol):
                   restore_status: bool = False, delimiter: str | None = None) -> Any: ...
 
     def read_object(self, bucket: str, key: str) -> Any: ...
+
+    def inventory_configurations(self, bucket: str) -> list[dict[str, Any]]: ...
 
 
 def _folders(gateway: Gateway, location: Location) -> list[str]:
@@ -67,13 +70,55 @@ def _read_all(gateway: Gateway, bucket: str, key: str) -> bytes | None:
     return None if body is None else body.read()
 
 
-def find_report(gateway: Gateway, source: str, bucket: str, pinned: str | None = None) -> Manifest | None:
-    """The newest complete report of `bucket` under `source` (or the `pinned` manifest; None when it is gone)."""
-    location = parse_location(source)
+def configured_location(configurations: list[dict[str, Any]], bucket: str, prefix: str) -> str:
+    """Where the reports of the inventory configuration that best covers `prefix` of `bucket` are (inventory_source
+    `auto`): enabled, CSV, with the fields a row needs, filtered by a prefix of `prefix` (or not at all); daily
+    before weekly, current versions before all. InventoryReportError says why none will do."""
+    usable = []
+    refused = []
+    for configuration in configurations:
+        name = str(configuration.get("Id", "?"))
+        destination = configuration.get("Destination", {}).get("S3BucketDestination", {})
+        fields = set(configuration.get("OptionalFields", [])) | {"Key"}
+        missing = [f for f in REQUIRED_FIELDS if f not in fields and f != "Key"]
+        scope = configuration.get("Filter", {}).get("Prefix", "")
+        if not configuration.get("IsEnabled", False):
+            refused.append(f"{name} is disabled")
+        elif str(destination.get("Format", "")).upper() != "CSV":
+            refused.append(f"{name} writes {destination.get('Format')}, not CSV")
+        elif missing:
+            refused.append(f"{name} lacks the fields {', '.join(missing)}")
+        elif not prefix.startswith(scope):
+            refused.append(f"{name} covers only {scope!r}")
+        else:
+            order = (configuration.get("Schedule", {}).get("Frequency") != "Daily",
+                     configuration.get("IncludedObjectVersions") != "Current", -len(scope), name)
+            usable.append((order, destination, name))
+    if not usable:
+        found = "; ".join(refused) if refused else "it has none"
+        raise InventoryReportError(
+            f"inventory_source is auto, but no S3 Inventory configuration of bucket {bucket} can be read for "
+            f"prefix {prefix!r} ({found}). Add one (CSV, with Size, LastModifiedDate, ETag and StorageClass) or "
+            "leave inventory_source empty to list the bucket.")
+    _, destination, name = min(usable)
+    destination_bucket = str(destination.get("Bucket", "")).rpartition(":")[2]
+    destination_prefix = str(destination.get("Prefix", "")).strip("/")
+    folder = f"{destination_prefix}/{bucket}/{name}/" if destination_prefix else f"{bucket}/{name}/"
+    return f"s3://{destination_bucket}/{folder}"
+
+
+def find_report(gateway: Gateway, source: str, bucket: str, pinned: str | None = None,
+                prefix: str = "") -> Manifest | None:
+    """The newest complete report of `bucket` under `source` (or the `pinned` manifest; None when it is gone).
+    `source` `auto`: where the bucket's inventory configuration that covers `prefix` writes."""
+    if pinned is None and source == AUTO_INVENTORY:
+        source = configured_location(gateway.inventory_configurations(bucket), bucket, prefix)
+    location = parse_location(source) if source != AUTO_INVENTORY else None
     if pinned is not None:
         pinned_location = parse_location(pinned)
         folder = pinned_location.prefix.rstrip("/").rpartition("/")[0] + "/"
         return _manifest_at(gateway, Location(pinned_location.bucket, folder), bucket)
+    assert location is not None
     folders = newest_first(_folders(gateway, location))
     if not folders:
         configurations = [f for f in _folders(gateway, Location(location.bucket, f"{location.prefix}{bucket}/"))]

@@ -19,7 +19,7 @@ class Location:
 def parse_location(text: str) -> Location:
     """`s3://bucket/prefix/` as a Location; ValueError says what is wrong."""
     if not text.startswith("s3://"):
-        raise ValueError("is not an S3 location: write it as s3://<destination-bucket>/<prefix>/")
+        raise ValueError("is not an S3 location: write it as s3://<destination-bucket>/<prefix>/, or auto")
     bucket, _, prefix = text[len("s3://"):].partition("/")
     if not bucket:
         raise ValueError("names no bucket: write it as s3://<destination-bucket>/<prefix>/")

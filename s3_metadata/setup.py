@@ -120,8 +120,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("inventory_source", "S3 Inventory reports (first sync)",
               placeholder="s3://my-inventory-bucket/inventory/my-bucket/daily/",
               description="Large buckets: the first sync reads the newest S3 Inventory report (CSV) in this folder "
-                          "instead of listing the bucket; the next sync's listing catches up what changed since. "
-                          "Empty: list. See docs/inventory.md."),
+                          "(or, with auto, where the bucket's inventory configuration writes) instead of listing the "
+                          "bucket; the next sync's listing catches up what changed since. Empty: list. See "
+                          "docs/inventory.md."),
     FieldSpec("sqs_queue_url", "SQS queue URL for S3 events",
               placeholder="https://sqs.us-east-1.amazonaws.com/123456789012/s3-events",
               description="Event mode: after the first full sync, sync from S3 event notifications instead of listing."),

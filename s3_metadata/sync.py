@@ -400,7 +400,8 @@ class Sync:
         source = self.settings.inventory_source
         if source is None or stream.passes > 0 or (resumed and stream.inventory is None):
             return None
-        report = find_report(self.gateway, source, stream.bucket, stream.inventory if resumed else None)
+        report = find_report(self.gateway, source, stream.bucket, stream.inventory if resumed else None,
+                             stream.prefix)
         if report is None:
             self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the S3 Inventory report "
                               f"{stream.inventory} this pass began with is gone; the rest of the pass lists")

@@ -337,6 +337,22 @@ class S3Gateway:
             if not token:
                 return configurations
 
+    def inventory_configurations(self, bucket: str) -> list[dict[str, Any]]:
+        """The bucket's S3 Inventory configurations (inventory_source `auto`)."""
+        client = self.bucket_client(bucket)
+        configurations: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            request: dict[str, Any] = {"Bucket": bucket}
+            if token:
+                request["ContinuationToken"] = token
+            response = self._call_classified("ListBucketInventoryConfigurations", bucket,
+                                             client.list_bucket_inventory_configurations, **request)
+            configurations.extend(response.get("InventoryConfigurationList", []))
+            token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+            if not token:
+                return configurations
+
     def list_versions_page(self, bucket: str, prefix: str, key_marker: str | None,
                            version_marker: str | None, max_keys: int | None = None) -> VersionsPage:
         """One ListObjectVersions page, starting after `key_marker` (and `version_marker` within that key)."""

@@ -243,3 +243,57 @@ def test_a_report_the_credentials_cannot_read_fails_naming_the_permission(harnes
     output = capsys.readouterr().out + str(result.error)
     assert permission in output and DESTINATION in output
     assert harness.rows() == {}
+
+
+def inventory_configuration(name: str, *, enabled: bool = True, file_format: str = "CSV", prefix: str | None = None,
+                            fields: tuple[str, ...] = ("Size", "LastModifiedDate", "ETag", "StorageClass")) -> str:
+    """One configuration as ListBucketInventoryConfigurations' XML holds it (S3 API Reference)."""
+    scope = f"<Filter><Prefix>{prefix}</Prefix></Filter>" if prefix is not None else ""
+    return (f"<InventoryConfiguration><Id>{name}</Id><IsEnabled>{str(enabled).lower()}</IsEnabled>"
+            f"<Destination><S3BucketDestination><Format>{file_format}</Format>"
+            f"<Bucket>arn:aws:s3:::{DESTINATION}</Bucket><Prefix>inventory</Prefix></S3BucketDestination></Destination>"
+            f"<Schedule><Frequency>Daily</Frequency></Schedule><IncludedObjectVersions>Current</IncludedObjectVersions>"
+            f"<OptionalFields>{''.join(f'<Field>{f}</Field>' for f in fields)}</OptionalFields>{scope}"
+            "</InventoryConfiguration>")
+
+
+def answer_inventory_configurations(harness, *configurations: str) -> None:
+    """moto 5 answers ListBucketInventoryConfigurations with IncludedObjectVersions always All and its optional
+    fields unreadable: the test's S3 answers as AWS does instead."""
+    body = ('<?xml version="1.0" encoding="UTF-8"?><ListInventoryConfigurationsResult '
+            'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' + "".join(configurations)
+            + "<IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>").encode()
+    harness.faults.respond("ListBucketInventoryConfigurations", 200, body=body)
+
+
+def test_auto_reads_the_report_of_the_bucket_s_own_inventory_configuration(harness, base_config):
+    seeded(harness)
+    harness.faults.clear()
+    answer_inventory_configurations(harness, inventory_configuration("parquet", file_format="Parquet"),
+                                    inventory_configuration("only-logs", prefix="logs/"),
+                                    inventory_configuration("daily"))
+    result = harness.sync(base_config(inventory_source="auto"))
+    assert result.ok, result.error
+    assert source_lists(harness) == 2
+    assert harness.saved_state()["streams"][f"{BUCKET}/"]["inventory"].startswith(
+        f"s3://{DESTINATION}/inventory/{BUCKET}/daily/")
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
+
+
+def test_auto_without_a_usable_configuration_says_what_it_found(harness, base_config, capsys):
+    seeded(harness, extra=0)
+    answer_inventory_configurations(harness, inventory_configuration("weekly-orc", file_format="ORC"))
+    capsys.readouterr()
+    result = harness.sync(base_config(inventory_source="auto"))
+    assert not result.ok
+    output = capsys.readouterr().out + str(result.error)
+    assert "weekly-orc writes ORC, not CSV" in output and "leave inventory_source empty" in output
+
+
+def test_auto_without_the_permission_to_read_configurations_names_it(harness, base_config, capsys):
+    seeded(harness, extra=0)
+    harness.faults.respond("ListBucketInventoryConfigurations", 403, code="AccessDenied")
+    capsys.readouterr()
+    result = harness.sync(base_config(inventory_source="auto"))
+    assert not result.ok
+    assert "s3:GetInventoryConfiguration" in capsys.readouterr().out + str(result.error)

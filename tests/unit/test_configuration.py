@@ -928,3 +928,20 @@ def test_short_key_ids_of_s3_compatible_stores_are_accepted(key_id):
     """S3-compatible stores (endpoint_url) use key IDs far shorter than AWS's 16 characters."""
     settings = parse_configuration({"bucket": "my-bucket", "aws_access_key_id": key_id, "aws_secret_access_key": "s"})
     assert settings.aws_access_key_id == key_id
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("s3://inventory-bucket/inventory/b/daily", "s3://inventory-bucket/inventory/b/daily/"),
+    ("Auto", "auto"), ("", None),
+])
+def test_inventory_source(value, expected):
+    assert parse_configuration({"bucket": "my-bucket", "inventory_source": value}).inventory_source == expected
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("inventory-bucket/inventory/", "is not an S3 location"),
+    ("https://inventory-bucket.s3.amazonaws.com/inventory/", "is not an S3 location"),
+    ("s3:///inventory/", "names no bucket"),
+])
+def test_inventory_source_that_is_no_location_is_refused(value, problem):
+    expect_error({"bucket": "my-bucket", "inventory_source": value}, "inventory_source", problem)

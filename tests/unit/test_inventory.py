@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import random
+import re
 from datetime import datetime, timezone
 from urllib.parse import quote_plus, unquote_plus
 
@@ -16,6 +17,8 @@ from s3_metadata.inventory import (
     decode_key, DataFile, InventoryError, RowReader, checksum_type, checksum_types_like, listed as as_listed, newest_first,
     read_data_file, read_manifest, report_time, sorted_records,
 )
+from s3_metadata.errors import InventoryReportError
+from s3_metadata.inventory_source import configured_location
 from s3_metadata.locations import Location, parse_location
 from s3_metadata.ranges import fingerprint
 from s3_metadata.rows import ListedObject
@@ -218,3 +221,38 @@ def test_sorted_records_keep_a_bounded_number_in_memory(tmp_path, monkeypatch):
     runs: list[int] = []
     out = [r[0] for r in sorted_records(records, str(tmp_path), run_objects=100, on_run=runs.append)]
     assert out == sorted(r[0] for r in records) and runs == list(range(1, 11))
+
+
+def configuration(name: str, **changes) -> dict:
+    base = {"Id": name, "IsEnabled": True, "IncludedObjectVersions": "Current", "Schedule": {"Frequency": "Daily"},
+            "Destination": {"S3BucketDestination": {"Bucket": "arn:aws:s3:::dest", "Format": "CSV",
+                                                    "Prefix": "inv/"}},
+            "OptionalFields": ["Size", "LastModifiedDate", "ETag", "StorageClass"]}
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize("configurations, prefix, expected", [
+    ([configuration("a")], "", "s3://dest/inv/src/a/"),
+    ([configuration("a", Destination={"S3BucketDestination": {"Bucket": "arn:aws:s3:::d2", "Format": "CSV"}})], "",
+     "s3://d2/src/a/"),
+    ([configuration("weekly", Schedule={"Frequency": "Weekly"}), configuration("daily")], "", "s3://dest/inv/src/daily/"),
+    ([configuration("all", IncludedObjectVersions="All"), configuration("current")], "", "s3://dest/inv/src/current/"),
+    ([configuration("whole"), configuration("logs", Filter={"Prefix": "logs/"})], "logs/x/", "s3://dest/inv/src/logs/"),
+    ([configuration("logs", Filter={"Prefix": "logs/"}), configuration("whole")], "data/", "s3://dest/inv/src/whole/"),
+])
+def test_auto_picks_the_configuration_that_covers_the_prefix(configurations, prefix, expected):
+    assert configured_location(configurations, "src", prefix) == expected
+
+
+@pytest.mark.parametrize("configurations, says", [
+    ([], "it has none"),
+    ([configuration("off", IsEnabled=False)], "off is disabled"),
+    ([configuration("p", Destination={"S3BucketDestination": {"Bucket": "arn:aws:s3:::d", "Format": "Parquet"}})],
+     "p writes Parquet, not CSV"),
+    ([configuration("thin", OptionalFields=["Size"])], "thin lacks the fields LastModifiedDate, ETag, StorageClass"),
+    ([configuration("logs", Filter={"Prefix": "logs/"})], "logs covers only 'logs/'"),
+])
+def test_auto_without_a_usable_configuration_says_why(configurations, says):
+    with pytest.raises(InventoryReportError, match=re.escape(says)):
+        configured_location(configurations, "src", "")
