@@ -21,7 +21,7 @@ from s3_metadata.aws.responses import AwsCallError
 from s3_metadata.configuration import AUTO_INVENTORY
 from s3_metadata.errors import InventoryReportError
 from s3_metadata.inventory import (
-    REQUIRED_FIELDS, InventoryError, Manifest, Record, RowReader, checksum_types_like, newest_first, read_data_file, read_manifest,
+    FORMATS, REQUIRED_FIELDS, InventoryError, Manifest, Record, RowReader, checksum_types_like, newest_first, read_data_file, read_manifest,
     sorted_records,
 )
 from s3_metadata.listing import Page
@@ -72,8 +72,9 @@ def _read_all(gateway: Gateway, bucket: str, key: str) -> bytes | None:
 
 def configured_location(configurations: list[dict[str, Any]], bucket: str, prefix: str) -> str:
     """Where the reports of the inventory configuration that best covers `prefix` of `bucket` are (inventory_source
-    `auto`): enabled, CSV, with the fields a row needs, filtered by a prefix of `prefix` (or not at all); daily
-    before weekly, current versions before all. InventoryReportError says why none will do."""
+    `auto`): enabled, with the fields a row needs, filtered by a prefix of `prefix` (or not at all); daily before
+    weekly, current versions before all, the narrowest filter, CSV before Parquet and ORC (which need pyarrow).
+    InventoryReportError says why none will do."""
     usable = []
     refused = []
     for configuration in configurations:
@@ -84,15 +85,16 @@ def configured_location(configurations: list[dict[str, Any]], bucket: str, prefi
         scope = configuration.get("Filter", {}).get("Prefix", "")
         if not configuration.get("IsEnabled", False):
             refused.append(f"{name} is disabled")
-        elif str(destination.get("Format", "")).upper() != "CSV":
-            refused.append(f"{name} writes {destination.get('Format')}, not CSV")
+        elif str(destination.get("Format", "")).upper() not in FORMATS:
+            refused.append(f"{name} writes {destination.get('Format')}, not CSV, Parquet or ORC")
         elif missing:
             refused.append(f"{name} lacks the fields {', '.join(missing)}")
         elif not prefix.startswith(scope):
             refused.append(f"{name} covers only {scope!r}")
         else:
             order = (configuration.get("Schedule", {}).get("Frequency") != "Daily",
-                     configuration.get("IncludedObjectVersions") != "Current", -len(scope), name)
+                     configuration.get("IncludedObjectVersions") != "Current", -len(scope),
+                     str(destination.get("Format", "")).upper() != "CSV", name)
             usable.append((order, destination, name))
     if not usable:
         found = "; ".join(refused) if refused else "it has none"
@@ -170,7 +172,7 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
     read_row = RowReader(manifest.fields, prefix, checksum_types_like(sample), keep)
     bucket = manifest.destination_bucket
 
-    def rows() -> Iterator[Record]:
+    def rows(directory: str) -> Iterator[Record]:
         for number, data_file in enumerate(manifest.files, 1):
             try:
                 body = gateway.read_object(bucket, data_file.key)
@@ -180,7 +182,7 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
                 raise InventoryReportError(f"The S3 Inventory data file s3://{bucket}/{data_file.key} that "
                                            f"{manifest.where} lists does not exist.")
             try:
-                yield from read_data_file(body, data_file, read_row)
+                yield from read_data_file(body, data_file, read_row, manifest.file_format, directory)
             except InventoryError as error:
                 raise InventoryReportError(f"The S3 Inventory report {manifest.where} cannot be used: {error}.") \
                     from None
@@ -192,7 +194,7 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
     restores: dict[str, RestoreInfo | None] = {}
     parse, make = datetime.fromisoformat, ListedObject
     with tempfile.TemporaryDirectory(prefix="s3-inventory-") as directory:
-        for key, iso, e_tag, size, storage_class, algorithm, kind in sorted_records(rows(), directory):
+        for key, iso, e_tag, size, storage_class, algorithm, kind in sorted_records(rows(directory), directory):
             restore = None
             if restore_status:
                 if storage_class not in restores:

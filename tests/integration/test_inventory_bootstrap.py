@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -31,13 +32,13 @@ def source_lists(harness) -> int:
     return sum(1 for op, url in harness.faults.urls if op == "ListObjectsV2" and f"//{BUCKET}." in url)
 
 
-def seeded(harness, extra: int = 300) -> str:
+def seeded(harness, extra: int = 300, file_format: str = "CSV") -> str:
     s3 = harness.s3
     seed_mix(s3)
     s3.bulk_put(BUCKET, [f"bulk/{i:05d}/part-{i * 7919 % 1000:03d}.parquet" for i in range(extra)])
     s3.age_all(BUCKET, OLD)
     s3.create_bucket(DESTINATION)
-    return write_report(s3.client, BUCKET, DESTINATION, when=SCANNED)
+    return write_report(s3.client, BUCKET, DESTINATION, when=SCANNED, file_format=file_format)
 
 
 def test_the_first_pass_reads_the_report_without_listing_and_equals_s3(harness, base_config):
@@ -51,8 +52,9 @@ def test_the_first_pass_reads_the_report_without_listing_and_equals_s3(harness, 
     assert harness.saved_state()["streams"][f"{BUCKET}/"]["inventory"].endswith("/manifest.json")
 
 
-def test_a_listing_pass_right_after_the_bootstrap_sends_nothing(harness, base_config):
-    source = seeded(harness)
+@pytest.mark.parametrize("file_format", ["CSV", "Parquet", "ORC"])
+def test_a_listing_pass_right_after_the_bootstrap_sends_nothing(harness, base_config, file_format):
+    source = seeded(harness, file_format=file_format)
     assert harness.sync(base_config(inventory_source=source)).ok
     harness.faults.clear()
     result = harness.sync(base_config(inventory_source=source))
@@ -80,10 +82,22 @@ def test_changes_after_the_scan_are_caught_up_by_the_next_listing_pass(harness, 
     assert project_rows(harness.rows(), COMPARED) == s3.expected_rows(BUCKET)
 
 
-def test_keys_as_the_report_encodes_them_come_back_as_s3_has_them(harness, base_config):
-    source = seeded(harness, extra=0)
+@pytest.mark.parametrize("file_format", ["CSV", "Parquet", "ORC"])
+def test_keys_as_the_report_encodes_them_come_back_as_s3_has_them(harness, base_config, file_format):
+    source = seeded(harness, extra=0, file_format=file_format)
     assert harness.sync(base_config(inventory_source=source)).ok
     assert {key for _, key in harness.rows()} >= set(UNUSUAL_KEYS)
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
+
+
+def test_a_columnar_report_without_its_reader_installed_says_what_to_add(harness, base_config, capsys, monkeypatch):
+    source = seeded(harness, extra=0, file_format="Parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    capsys.readouterr()
+    result = harness.sync(base_config(inventory_source=source))
+    assert not result.ok
+    assert "needs pyarrow==18.1.0: add it to requirements.txt" in capsys.readouterr().out + str(result.error)
+    assert harness.rows() == {}
 
 
 def test_a_prefix_and_patterns_apply_to_the_report_as_to_a_listing(harness, base_config):
@@ -269,7 +283,7 @@ def answer_inventory_configurations(harness, *configurations: str) -> None:
 def test_auto_reads_the_report_of_the_bucket_s_own_inventory_configuration(harness, base_config):
     seeded(harness)
     harness.faults.clear()
-    answer_inventory_configurations(harness, inventory_configuration("parquet", file_format="Parquet"),
+    answer_inventory_configurations(harness, inventory_configuration("disabled", enabled=False),
                                     inventory_configuration("only-logs", prefix="logs/"),
                                     inventory_configuration("daily"))
     result = harness.sync(base_config(inventory_source="auto"))
@@ -282,12 +296,14 @@ def test_auto_reads_the_report_of_the_bucket_s_own_inventory_configuration(harne
 
 def test_auto_without_a_usable_configuration_says_what_it_found(harness, base_config, capsys):
     seeded(harness, extra=0)
-    answer_inventory_configurations(harness, inventory_configuration("weekly-orc", file_format="ORC"))
+    answer_inventory_configurations(harness, inventory_configuration("paused", enabled=False),
+                                    inventory_configuration("thin", fields=("Size",)))
     capsys.readouterr()
     result = harness.sync(base_config(inventory_source="auto"))
     assert not result.ok
     output = capsys.readouterr().out + str(result.error)
-    assert "weekly-orc writes ORC, not CSV" in output and "leave inventory_source empty" in output
+    assert "paused is disabled; thin lacks the fields LastModifiedDate, ETag, StorageClass" in output
+    assert "leave inventory_source empty" in output
 
 
 def test_auto_without_the_permission_to_read_configurations_names_it(harness, base_config, capsys):

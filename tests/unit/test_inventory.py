@@ -15,7 +15,7 @@ import pytest
 from s3_metadata import inventory
 from s3_metadata.inventory import (
     decode_key, DataFile, InventoryError, RowReader, checksum_type, checksum_types_like, listed as as_listed, newest_first,
-    read_data_file, read_manifest, report_time, sorted_records,
+    read_data_file, read_manifest, report_time, schema_fields, sorted_records,
 )
 from s3_metadata.errors import InventoryReportError
 from s3_metadata.inventory_source import configured_location
@@ -70,7 +70,7 @@ def test_a_manifest_matching_its_checksum_is_read():
     (manifest_body(), "0" * 32, "does not match its manifest.checksum"),
     (b"not json", None, "is not JSON"),
     (b"[1]", None, "is not a JSON object"),
-    (manifest_body(fileFormat="Parquet"), None, "set the inventory configuration's output format to CSV"),
+    (manifest_body(fileFormat="JSON"), None, "this connector reads CSV, Parquet and ORC reports"),
     (manifest_body(fileSchema="Bucket, Key, Size"), None, "has no LastModifiedDate, ETag, StorageClass"),
     (manifest_body(files=[{"size": 1}]), None, "lists no readable files"),
 ])
@@ -78,6 +78,24 @@ def test_a_manifest_that_cannot_be_used_is_refused_with_why(body, checksum, mess
     checksum = checksum if checksum is not None else hashlib.md5(body).hexdigest()
     with pytest.raises(InventoryError, match=message):
         read_manifest(body, checksum.encode(), "s3://dest/m")
+
+
+PARQUET_SCHEMA = ("message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional binary "
+                  "version_id (UTF8); optional boolean is_latest; optional boolean is_delete_marker; optional int64 size;"
+                  " optional int64 last_modified_date (TIMESTAMP_MILLIS); optional binary e_tag (UTF8); optional binary "
+                  "storage_class (UTF8); optional boolean is_multipart_uploaded; optional binary checksum_algorithm "
+                  "(UTF8); optional binary object_owner (UTF8);}")
+ORC_SCHEMA = ("struct<bucket:string,key:string,version_id:string,is_latest:boolean,is_delete_marker:boolean,size:bigint,"
+              "last_modified_date:timestamp,e_tag:string,storage_class:string,is_multipart_uploaded:boolean,"
+              "checksum_algorithm:string,object_owner:string>")
+NAMES = ("Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", "Size", "LastModifiedDate", "ETag", "StorageClass",
+         "IsMultipartUploaded", "ChecksumAlgorithm", "object_owner")
+
+
+@pytest.mark.parametrize("schema, file_format", [(PARQUET_SCHEMA, "Parquet"), (ORC_SCHEMA, "ORC"),
+                                                 (", ".join(NAMES), "CSV")])
+def test_schema_fields_of_every_format_in_the_manifest_s_words(schema, file_format):
+    assert schema_fields(schema, file_format) == NAMES
 
 
 @pytest.mark.parametrize("algorithm, multipart, expected", [
@@ -240,6 +258,8 @@ def configuration(name: str, **changes) -> dict:
     ([configuration("all", IncludedObjectVersions="All"), configuration("current")], "", "s3://dest/inv/src/current/"),
     ([configuration("whole"), configuration("logs", Filter={"Prefix": "logs/"})], "logs/x/", "s3://dest/inv/src/logs/"),
     ([configuration("logs", Filter={"Prefix": "logs/"}), configuration("whole")], "data/", "s3://dest/inv/src/whole/"),
+    ([configuration("a-parquet", Destination={"S3BucketDestination": {"Bucket": "arn:aws:s3:::dest", "Format": "Parquet"}}),
+      configuration("b-csv")], "", "s3://dest/inv/src/b-csv/"),
 ])
 def test_auto_picks_the_configuration_that_covers_the_prefix(configurations, prefix, expected):
     assert configured_location(configurations, "src", prefix) == expected
@@ -248,8 +268,8 @@ def test_auto_picks_the_configuration_that_covers_the_prefix(configurations, pre
 @pytest.mark.parametrize("configurations, says", [
     ([], "it has none"),
     ([configuration("off", IsEnabled=False)], "off is disabled"),
-    ([configuration("p", Destination={"S3BucketDestination": {"Bucket": "arn:aws:s3:::d", "Format": "Parquet"}})],
-     "p writes Parquet, not CSV"),
+    ([configuration("j", Destination={"S3BucketDestination": {"Bucket": "arn:aws:s3:::d", "Format": "JSON"}})],
+     "j writes JSON, not CSV, Parquet or ORC"),
     ([configuration("thin", OptionalFields=["Size"])], "thin lacks the fields LastModifiedDate, ETag, StorageClass"),
     ([configuration("logs", Filter={"Prefix": "logs/"})], "logs covers only 'logs/'"),
 ])
