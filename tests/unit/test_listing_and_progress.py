@@ -326,6 +326,21 @@ def test_a_large_pass_checkpoints_a_fixed_number_of_times_by_count(objects, ever
     assert sink.states == [{"n": 0}]
 
 
+def test_a_pass_of_unknown_size_checkpoints_less_often_as_it_grows():
+    """A first pass (scale_to had nothing to go by): by count, each checkpoint waits for 1/CHECKPOINTS_PER_PASS more
+    of what was sent, so 10,000,000 objects make about 100 checkpoints, not 1,000 of an ever larger state."""
+    clock, sink, state = Clock(), Recorder(), {"n": 0}
+    checkpoints = Checkpointer(sink, lambda: dict(state), threading.Lock(), clock, every_objects=10_000,
+                               every_seconds=10**9)
+    for n in range(1, 10_001):
+        checkpoints.add(1_000)
+        state["n"] = n
+        checkpoints.maybe()
+    assert 80 <= len(sink.states) <= 120
+    gaps = [b["n"] - a["n"] for a, b in zip(sink.states, sink.states[1:])]
+    assert gaps[0] == 10 and max(gaps) >= 400
+
+
 def test_checkpoints_by_count_by_time_and_never_twice_the_same_state():
     clock, sink, state = Clock(), Recorder(), {"n": 0}
     lock = threading.Lock()
