@@ -31,6 +31,7 @@ latest, and delete markers, are left out: `s3_objects` holds current objects.
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import hashlib
 import heapq
@@ -458,14 +459,23 @@ def sorted_records(records: Iterable[Record], directory: str, run_objects: int =
     for runs past the first `run_objects`."""
     runs: list[str] = []
     batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= run_objects:
-            runs.append(_write_run(batch, directory))
-            batch = []
-            if on_run is not None:
-                on_run(len(runs))
-    batch.sort(key=_KEY)
+    # While the records pile up, the cyclic garbage collector would walk the growing batch again and again (0.8 µs
+    # per object measured at 1,000,000): it is off until the first record comes out. Reading a report makes no
+    # cycles worth collecting before then; whatever it made is collected once it is on again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) >= run_objects:
+                runs.append(_write_run(batch, directory))
+                batch = []
+                if on_run is not None:
+                    on_run(len(runs))
+        batch.sort(key=_KEY)
+    finally:
+        if collecting:
+            gc.enable()
     merged: Iterable[Record] = batch if not runs else heapq.merge(*(_read_run(p) for p in runs), batch,
                                                                   key=_KEY)
     previous = None
