@@ -453,10 +453,12 @@ def _read_run(path: str) -> Iterator[Record]:
 
 
 def sorted_records(records: Iterable[Record], directory: str, run_objects: int = RUN_OBJECTS,
-                   on_run: Callable[[int], None] | None = None) -> Iterator[Record]:
+                   on_run: Callable[[int], None] | None = None,
+                   on_count: Callable[[int], None] | None = None) -> Iterator[Record]:
     """`records` in key order (S3's: code points, which is UTF-8 byte order), a key seen twice given once (the
     first: a report lists each current object once; a later row of the same key is a duplicate). Uses `directory`
-    for runs past the first `run_objects`."""
+    for runs past the first `run_objects`. `on_count` is told how many records there are (duplicates included)
+    before the first comes out."""
     runs: list[str] = []
     batch: list[Record] = []
     # While the records pile up, the cyclic garbage collector would walk the growing batch again and again (0.8 µs
@@ -476,6 +478,8 @@ def sorted_records(records: Iterable[Record], directory: str, run_objects: int =
     finally:
         if collecting:
             gc.enable()
+    if on_count is not None:
+        on_count(len(runs) * run_objects + len(batch))
     merged: Iterable[Record] = batch if not runs else heapq.merge(*(_read_run(p) for p in runs), batch,
                                                                   key=_KEY)
     previous = None

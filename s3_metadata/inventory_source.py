@@ -159,7 +159,8 @@ def _manifest_at(gateway: Gateway, folder: Location, bucket: str) -> Manifest | 
 
 def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str, prefix: str,
                    restore_status: bool = False, on_file: Callable[[int, int], None] | None = None,
-                   keep: Callable[[str], bool] | None = None) -> Iterator[ListedObject]:
+                   keep: Callable[[str], bool] | None = None,
+                   on_count: Callable[[int], None] | None = None) -> Iterator[ListedObject]:
     """The report's current objects under `prefix`, in key order; every data file is read (and its MD5 checked)
     before the first object comes out. Temporary files live until the iterator is closed or exhausted.
 
@@ -194,7 +195,8 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
     restores: dict[str, RestoreInfo | None] = {}
     parse, make = datetime.fromisoformat, ListedObject
     with tempfile.TemporaryDirectory(prefix="s3-inventory-") as directory:
-        for key, iso, e_tag, size, storage_class, algorithm, kind in sorted_records(rows(directory), directory):
+        for key, iso, e_tag, size, storage_class, algorithm, kind in sorted_records(rows(directory), directory,
+                                                                                     on_count=on_count):
             restore = None
             if restore_status:
                 if storage_class not in restores:
@@ -210,6 +212,11 @@ class Cursor:
         self._objects = objects
         self._next: ListedObject | None = None
         self._date = date
+
+    def start(self) -> None:
+        """Read the report up to its first object (which reads and sorts all of it), before any page is asked."""
+        if self._next is None:
+            self._next = next(self._objects, None)
 
     def pages(self, lo: str | None, hi: str | None) -> Iterator[Page]:
         """The objects with `lo < key <= hi` (hi None: to the end), as pages; at least one page, maybe empty."""

@@ -438,10 +438,18 @@ class Sync:
                 self.sink.info(f"stream s3://{run.state.bucket}/{run.state.prefix}: read {number} of {files} "
                                "S3 Inventory data files")
 
+        def on_count(objects: int) -> None:
+            # The ranges are built at the size the stream's total calls for (effective_range_size), with the cells
+            # that size has: a listing's first pass cannot know its total and merges small ranges at its end, whose
+            # sketches then hold 24 cells for up to 2,000 objects.
+            run.target = effective_range_size(self.settings.range_size, objects)
+
         keep = None if self.filter.is_trivial else self.filter.matches
         cursor = Cursor(report_objects(self.gateway, report, run.state.bucket, run.state.prefix,
-                                       run.plan.restore.request_restore_status, on_file, keep), report.scanned)
+                                       run.plan.restore.request_restore_status, on_file, keep, on_count),
+                        report.scanned)
         try:
+            cursor.start()
             for part in parts:
                 self._list_part(run, part, cursor.pages(part.lo, part.hi))
         finally:
