@@ -168,7 +168,8 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
     carries (inventory.checksum_types_like). `restore_status`: the pass's listing would ask for RestoreStatus; a
     report has none, so each object is as such a listing shows an object without a restore (a restore in progress
     or done is the catch-up's: the next listing pass sends those objects, and HEAD describes them where the bucket's
-    restore status comes from HEAD)."""
+    restore status comes from HEAD). `keep`: which keys belong to the connection (key range, patterns), applied
+    before the sort. `on_count`: told how many objects the report holds before the first comes out."""
     sample = gateway.list_page(bucket_of_objects, prefix, None, None).objects
     read_row = RowReader(manifest.fields, prefix, checksum_types_like(sample), keep)
     bucket = manifest.destination_bucket
