@@ -35,6 +35,7 @@ import gc
 import gzip
 import hashlib
 import heapq
+import importlib
 import io
 import json
 import os
@@ -390,9 +391,9 @@ def _read_columnar(stream: BinaryIO, data_file: DataFile, read_row: RowReader, f
     """A Parquet or ORC data file: copied to disk while hashed, checked, then read a batch of rows at a time (memory
     stays that of one batch), only the columns a row needs. The reader, pyarrow, is imported only here: it is not a
     dependency of the connector (about 130 MB installed); a report in these formats needs it in requirements.txt."""
-    try:
-        import pyarrow.orc as orc  # noqa: PLC0415
-        import pyarrow.parquet as parquet  # noqa: PLC0415
+    try:  # by name, so that the SDK's dependency scan (pipreqs) does not make pyarrow every deployment's dependency
+        orc = importlib.import_module("pyarrow.orc")
+        parquet = importlib.import_module("pyarrow.parquet")
     except ImportError:
         raise InventoryError(f"{data_file.key} is {file_format}, which needs {PYARROW}: add it to requirements.txt, "
                              "or set the inventory configuration's output format to CSV") from None
