@@ -322,33 +322,31 @@ class S3Gateway:
         return response.get("Status")
 
     def intelligent_tiering_configurations(self, bucket: str) -> list[dict[str, Any]]:
-        """The bucket's Intelligent-Tiering configurations (archive tiers are opt-in per configuration)."""
+        """The bucket's Intelligent-Tiering configurations (archive tiers are opt-in per configuration); failures as
+        AwsCallError, for the caller to decide what an unknown tiering means."""
         client = self.bucket_client(bucket)
-        configurations: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            request: dict[str, Any] = {"Bucket": bucket}
-            if token:
-                request["ContinuationToken"] = token
-            response = self._call("ListBucketIntelligentTieringConfigurations", bucket,
-                                  client.list_bucket_intelligent_tiering_configurations, **request)
-            configurations.extend(response.get("IntelligentTieringConfigurationList", []))
-            token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
-            if not token:
-                return configurations
+        return self._configurations(self._call, "ListBucketIntelligentTieringConfigurations", bucket,
+                                    client.list_bucket_intelligent_tiering_configurations,
+                                    "IntelligentTieringConfigurationList")
 
     def inventory_configurations(self, bucket: str) -> list[dict[str, Any]]:
-        """The bucket's S3 Inventory configurations (inventory_source `auto`)."""
+        """The bucket's S3 Inventory configurations (inventory_source `auto`); failures classified (SyncError)."""
         client = self.bucket_client(bucket)
+        return self._configurations(self._call_classified, "ListBucketInventoryConfigurations", bucket,
+                                    client.list_bucket_inventory_configurations, "InventoryConfigurationList")
+
+    @staticmethod
+    def _configurations(call: Callable[..., dict[str, Any]], operation: str, bucket: str,
+                        method: Callable[..., dict[str, Any]], listed: str) -> list[dict[str, Any]]:
+        """Every page of a bucket's List*Configurations, which pages with ContinuationToken."""
         configurations: list[dict[str, Any]] = []
         token: str | None = None
         while True:
             request: dict[str, Any] = {"Bucket": bucket}
             if token:
                 request["ContinuationToken"] = token
-            response = self._call_classified("ListBucketInventoryConfigurations", bucket,
-                                             client.list_bucket_inventory_configurations, **request)
-            configurations.extend(response.get("InventoryConfigurationList", []))
+            response = call(operation, bucket, method, **request)
+            configurations.extend(response.get(listed, []))
             token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
             if not token:
                 return configurations
