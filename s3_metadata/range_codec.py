@@ -66,7 +66,27 @@ def encode_ranges(entries: Sequence[RangeEntry]) -> str:
         if entry.sketch is not None:
             _varint(len(entry.sketch), out)
             out += entry.sketch
-    return base64.b85encode(bytes(out)).decode("ascii")
+    return _b85encode(bytes(out))
+
+
+# Bytes per slice of `_b85encode` (a multiple of 4) and characters per slice of `_b85decode` (a multiple of 5).
+_ENCODE_SLICE = 1 << 16
+_DECODE_SLICE = _ENCODE_SLICE // 4 * 5
+
+
+def _b85encode(data: bytes) -> str:
+    """`base64.b85encode(data)`, a slice at a time. The standard library's is written in Python and holds an int and a
+    5-byte object per 4 bytes of input while it works: about 25 times the input, 100 MB of transient memory to encode
+    the ranges of a 3,000,000-object stream at a checkpoint, 300 MB at 10,000,000. Base85 turns each 4 bytes into 5
+    characters on their own and pads only the end, so slices of a multiple of 4 bytes join into the same text."""
+    return "".join(base64.b85encode(data[i:i + _ENCODE_SLICE]).decode("ascii")
+                   for i in range(0, len(data), _ENCODE_SLICE)) if data else ""
+
+
+def _b85decode(text: str) -> bytes:
+    """`base64.b85decode(text)`, a slice of a multiple of 5 characters at a time, for the same reason."""
+    return b"".join(base64.b85decode(text[i:i + _DECODE_SLICE].encode("ascii"))
+                    for i in range(0, len(text), _DECODE_SLICE))
 
 
 class _Reader:
@@ -103,7 +123,7 @@ class _Reader:
 def decode_ranges(text: str) -> list[RangeEntry]:
     """The entries of `encode_ranges`' text; ValueError says what is wrong with a text that is not one."""
     try:
-        data = base64.b85decode(text.encode("ascii"))
+        data = _b85decode(text)
     except (ValueError, binascii.Error, UnicodeEncodeError):
         raise ValueError("it is not base85 text") from None
     if not data or data[0] != FORMAT:

@@ -1,9 +1,13 @@
 """The compact ranges text of the state (s3_metadata/range_codec.py): round trips, size, and damaged texts."""
 from __future__ import annotations
 
+import base64
+
 import random
 
 import pytest
+
+from s3_metadata import range_codec
 
 from s3_metadata.range_codec import decode_ranges, encode_ranges
 from s3_metadata.ranges import RangeEntry
@@ -66,3 +70,22 @@ def test_truncated_text_is_refused_at_every_length():
         except ValueError:
             continue
         assert decoded != full
+
+
+@pytest.mark.parametrize("slice_bytes", [4, 8, 1 << 16])
+def test_base85_a_slice_at_a_time_equals_the_standard_library(monkeypatch, slice_bytes):
+    """Differential: the sliced base85 (bounded memory) against base64's, over generated lengths around the slices'
+    edges, both ways, and the same errors for text that is not base85."""
+    monkeypatch.setattr(range_codec, "_ENCODE_SLICE", slice_bytes)
+    monkeypatch.setattr(range_codec, "_DECODE_SLICE", slice_bytes // 4 * 5)
+    rng = random.Random(slice_bytes)
+    for length in [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 100, 1001] + [rng.randint(0, 300) for _ in range(50)]:
+        data = rng.randbytes(length)
+        text = base64.b85encode(data).decode("ascii")
+        assert range_codec._b85encode(data) == text
+        assert range_codec._b85decode(text) == data
+    for bad in ['"', "\\", "abcd,", "0123456789" * 2 + "'"]:
+        with pytest.raises(ValueError):
+            base64.b85decode(bad.encode("ascii"))
+        with pytest.raises(ValueError):
+            range_codec._b85decode(bad)
