@@ -175,7 +175,13 @@ def end_clean_pass_if_done(settings: Settings, state: SyncState, sink: Sink, now
     if state.reconcile_started is not None:
         state.last_reconcile = state.reconcile_started
         state.reconcile_started = None
-        sink.info("every object has been sent again since the truncate: the tables match S3")
+        from_reports = sorted(sid for sid, s in state.streams.items() if s.inventory is not None)
+        if from_reports:
+            sink.info("every object has been sent again since the truncate, from S3 Inventory reports for "
+                      f"{', '.join(from_reports)}: the tables match those reports, and the next sync's listing "
+                      "catches up what changed since they were written")
+        else:
+            sink.info("every object has been sent again since the truncate: the tables match S3")
     elif settings.reconcile_every is not None and state.last_reconcile is None:
         state.last_reconcile = now
 

@@ -689,8 +689,13 @@ class Sync:
         with self._lock:
             claimed, stream.unnamed = claim_unnamed(stream.unnamed, gone)
             deletes, ranges, uncounted = self.state.unreported_deletes
-            self.state.unreported_deletes = (max(0, deletes - len(claimed)), ranges, uncounted)
+            left = max(0, deletes - len(claimed))
+            # No counted delete left: no range holds one either (the warning would say "no deleted object counted").
+            self.state.unreported_deletes = (left, ranges if left else 0, uncounted)
             self.summary.unmarked_deletes = max(0, self.summary.unmarked_deletes - len(claimed))
+            if not self.summary.unmarked_deletes:
+                self.summary.ranges_with_deletes = 0
+            run.unnamed = max(0, run.unnamed - len(claimed))
             for key in gone:
                 self.sink.delete(TABLE, {PRIMARY_KEY[0]: stream.bucket, PRIMARY_KEY[1]: key})
             self.summary.deleted += len(gone)

@@ -313,3 +313,21 @@ def test_auto_without_the_permission_to_read_configurations_names_it(harness, ba
     result = harness.sync(base_config(inventory_source="auto"))
     assert not result.ok
     assert "s3:GetInventoryConfiguration" in capsys.readouterr().out + str(result.error)
+
+
+def test_the_catch_up_says_what_the_report_named_and_warns_of_nothing_it_named(harness, base_config, capsys):
+    """Seen running the README's commands: a bootstrap said "the tables match S3" (they match the report), and the
+    catch-up that named a delete from the report still warned of a counted one ("no deleted object counted ...")."""
+    source = seeded(harness, extra=20)
+    capsys.readouterr()
+    assert harness.sync(base_config(inventory_source=source)).ok
+    first = capsys.readouterr().out
+    assert "the tables match those reports" in first and "the tables match S3" not in first
+    harness.s3.delete(BUCKET, "bulk/00007/part-433.parquet")
+    result = harness.sync(base_config(inventory_source=source))
+    assert result.ok and result.deletes == 1
+    output = capsys.readouterr().out
+    assert "1 objects deleted since the S3 Inventory report" in output
+    assert "0 deletes counted but not markable" in output and "deleted object counted" not in output
+    assert "deleted since the last sync" not in output
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
