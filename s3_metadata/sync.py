@@ -687,11 +687,7 @@ class Sync:
         finally:
             objects.close()
         with self._lock:
-            claimed, stream.unnamed = claim_unnamed(stream.unnamed, gone)
-            deletes, ranges, uncounted = self.state.unreported_deletes
-            left = max(0, deletes - len(claimed))
-            # No counted delete left: no range holds one either (the warning would say "no deleted object counted").
-            self.state.unreported_deletes = (left, ranges if left else 0, uncounted)
+            claimed = self._take_claimed(stream, gone)
             self.summary.unmarked_deletes = max(0, self.summary.unmarked_deletes - len(claimed))
             if not self.summary.unmarked_deletes:
                 self.summary.ranges_with_deletes = 0
@@ -706,11 +702,19 @@ class Sync:
     def _claim_unnamed(self, stream: StreamState, outcome: Outcome) -> list[str]:
         """Deletes of keys events name that an earlier listing counted but could not name (caller holds the lock):
         the delete and its counting are committed together, so it is sent once."""
-        claimed, stream.unnamed = claim_unnamed(stream.unnamed, outcome.unclaimed)
+        return [key for key in self._take_claimed(stream, outcome.unclaimed) if self.filter.matches(key)]
+
+    def _take_claimed(self, stream: StreamState, keys: list[str]) -> list[str]:
+        """The keys of `keys` the stream's ledger of counted-but-unnamed deletes holds, taken off the ledger and off
+        the deletes the closing warning will report (caller holds the lock). Events name them (`_claim_unnamed`), or
+        the report a bootstrap read (`_name_from_report`)."""
+        claimed, stream.unnamed = claim_unnamed(stream.unnamed, keys)
         if claimed:
             deletes, ranges, uncounted = self.state.unreported_deletes
-            self.state.unreported_deletes = (max(0, deletes - len(claimed)), ranges, uncounted)
-        return [key for key in claimed if self.filter.matches(key)]
+            left = max(0, deletes - len(claimed))
+            # No counted delete left: no range holds one either (the warning would say "no deleted object counted").
+            self.state.unreported_deletes = (left, ranges if left else 0, uncounted)
+        return claimed
 
     def _count_unmarked_deletes(self, unnamed: int | None) -> None:
         """Keys a range lost that no delete could name (deletes.py): counted, for the closing warning (caller holds
