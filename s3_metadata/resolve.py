@@ -98,6 +98,7 @@ class Outcome:
     unreadable: Counter[str] = field(default_factory=Counter)
     unnamed: int | None = 0
     unnamed_ids: int | None = 0
+    unnamed_exact: bool = True  # False: `unnamed` is a lower bound (deletes.Named.exact)
     unclaimed: list[str] = field(default_factory=list)
 
 
@@ -207,6 +208,7 @@ def _resolve_deletes(out: Outcome, batch: Batch, view: StreamView, gone_tracked:
             candidates += marker_candidates(versions, listed)
         named = named_in_range(batch.loss, candidates, tracked_gone, since=view.deletes_since)
         gone, out.unnamed, out.unnamed_ids = named.keys, named.unnamed, named.unnamed_ids
+        out.unnamed_exact = named.exact
         out.unclaimed = sorted({key for key in removed if key not in listed} - set(gone))
     for key in sorted(gone):
         out.tracking[key] = None

@@ -132,9 +132,10 @@ class SyncState:
     # The object details the rows sent so far carry (configuration.OBJECT_DETAILS); a detail chosen later needs
     # every object sent again.
     object_details: tuple[str, ...] = ()
-    # Deletes counted but not yet reported (objects, key ranges with some, ranges where too much changed to count):
-    # committed with the ranges that counted them, so a sync killed before its closing warning loses no count.
-    unreported_deletes: tuple[int, int, int] = (0, 0, 0)
+    # Deletes counted but not yet reported (objects, key ranges with some, ranges where too much changed to count,
+    # ranges whose count is only a lower bound): committed with the ranges that counted them, so a sync killed before
+    # its closing warning loses no count. Written as 3 numbers while the fourth is 0, as before it existed.
+    unreported_deletes: tuple[int, int, int, int] = (0, 0, 0, 0)
     # A digest of the settings that decide which keys belong to the table (buckets, prefixes, patterns): when it
     # changes, event mode lists again before it drains (passes.sync_kind).
     scope: str | None = None
@@ -166,7 +167,8 @@ class SyncState:
                 "reconcile_started": isoformat_utc(self.reconcile_started),
                 "versions_rebuild": self.versions_rebuild,
                 "object_details": list(self.object_details),
-                "unreported_deletes": list(self.unreported_deletes),
+                "unreported_deletes": list(self.unreported_deletes[:3] if not self.unreported_deletes[3]
+                                           else self.unreported_deletes),
                 "scope": self.scope}
         if not self.key_range.whole:  # absent: every key, as in states written before key ranges existed
             data["key_range"] = [self.key_range.start, self.key_range.end]
@@ -373,13 +375,15 @@ def load_state(state: Mapping[str, Any] | None) -> SyncState:
     if not isinstance(details, list) or not all(d in OBJECT_DETAILS for d in details):
         raise StateError(f"'object_details' must be a list of {', '.join(OBJECT_DETAILS)}")
     unreported = state.get("unreported_deletes", [0, 0, 0])
-    if not isinstance(unreported, list) or len(unreported) != 3:
-        raise StateError("'unreported_deletes' must be [objects, ranges, uncounted ranges]")
+    if not isinstance(unreported, list) or len(unreported) not in (3, 4):
+        raise StateError("'unreported_deletes' must be [objects, ranges, uncounted ranges] or those and the ranges "
+                         "counted at least")
     scope = state.get("scope")
     if scope is not None and not isinstance(scope, str):
         raise StateError("'scope' must be a string or null")
     return SyncState({sid: _stream(sid, value, version) for sid, value in streams.items()}, dict(sources),
                      _timestamp(state.get("last_reconcile"), "last_reconcile"),
                      _timestamp(state.get("reconcile_started"), "reconcile_started"), rebuild, tuple(details),
-                     tuple(_count(n, "unreported_deletes") or 0 for n in unreported), scope,  # type: ignore[arg-type]
+                     tuple(_count(n, "unreported_deletes") or 0 for n in [*unreported, 0][:4]),  # type: ignore[arg-type]
+                     scope,
                      _key_range(state.get("key_range")))

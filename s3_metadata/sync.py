@@ -643,7 +643,7 @@ class Sync:
             self.summary.tag_errors.update(outcome.tag_errors)
             self.summary.unreadable_headers.update(outcome.unreadable)
             if run.has_history:
-                self._count_unmarked_deletes(outcome.unnamed)
+                self._count_unmarked_deletes(outcome.unnamed, outcome.unnamed_exact)
                 stream.unnamed = stream.unnamed.plus(outcome.unnamed, outcome.unnamed_ids)
                 if outcome.unnamed != 0 and stream.inventory is not None and run.report is None and run.touch is None:
                     self._note_lossy(run, batch, deletes)
@@ -710,23 +710,23 @@ class Sync:
         the report a bootstrap read (`_name_from_report`)."""
         claimed, stream.unnamed = claim_unnamed(stream.unnamed, keys)
         if claimed:
-            deletes, ranges, uncounted = self.state.unreported_deletes
+            deletes, ranges, uncounted, at_least = self.state.unreported_deletes
             left = max(0, deletes - len(claimed))
             # No counted delete left: no range holds one either (the warning would say "no deleted object counted").
-            self.state.unreported_deletes = (left, ranges if left else 0, uncounted)
+            self.state.unreported_deletes = (left, ranges if left else 0, uncounted, at_least if left else 0)
         return claimed
 
-    def _count_unmarked_deletes(self, unnamed: int | None) -> None:
-        """Keys a range lost that no delete could name (deletes.py): counted, for the closing warning (caller holds
-        the lock)."""
-        deletes, ranges, uncounted = self.state.unreported_deletes
+    def _count_unmarked_deletes(self, unnamed: int | None, exact: bool) -> None:
+        """Keys a range lost that no delete could name (deletes.py): counted, for the closing warning, which says
+        "at least" when some range's count is a lower bound (caller holds the lock)."""
+        deletes, ranges, uncounted, at_least = self.state.unreported_deletes
         if unnamed is None:
             self.summary.ranges_uncounted += 1
-            self.state.unreported_deletes = (deletes, ranges, uncounted + 1)
+            self.state.unreported_deletes = (deletes, ranges, uncounted + 1, at_least)
         elif unnamed:
             self.summary.unmarked_deletes += unnamed
             self.summary.ranges_with_deletes += 1
-            self.state.unreported_deletes = (deletes + unnamed, ranges + 1, uncounted)
+            self.state.unreported_deletes = (deletes + unnamed, ranges + 1, uncounted, at_least + (not exact))
 
     def _apply_tracking(self, stream: StreamState, changes: Mapping[str, Any]) -> None:
         """Update the tracked objects (caller holds the lock)."""
@@ -815,7 +815,7 @@ class Sync:
         if any(self.state.unreported_deletes):
             found.append(self._unmarked_deletes_warning())
             with self._lock:
-                self.state.unreported_deletes = (0, 0, 0)
+                self.state.unreported_deletes = (0, 0, 0, 0)
         if s.untracked_restores:
             what = ("objects (restores, pending replications, failed descriptions)" if self.settings.object_details
                     else "restores")
@@ -827,9 +827,9 @@ class Sync:
 
     def _unmarked_deletes_warning(self) -> str:
         """The deletes counted and not reported yet, this sync's and those of a sync killed before its warning."""
-        deletes, ranges, uncounted_ranges = self.state.unreported_deletes
-        counted = (f"{deletes} objects deleted since the last sync in {ranges} key ranges"
-                   if deletes else "no deleted object counted")
+        deletes, ranges, uncounted_ranges, at_least = self.state.unreported_deletes
+        counted = (f"{'at least ' if at_least else ''}{deletes} objects deleted since the last sync in {ranges} key "
+                   "ranges" if deletes else "no deleted object counted")
         uncounted = (f"; in {uncounted_ranges} more ranges too much changed to count deletes"
                      if uncounted_ranges else "")
         if self.settings.sqs_queue_url:

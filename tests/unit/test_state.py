@@ -424,3 +424,20 @@ def test_state_json_never_contains_secrets(harness, small_pages, monkeypatch, ca
     for text in (saved, *checkpoints, logged.out, logged.err):
         for secret in searched:
             assert secret not in text
+
+
+@pytest.mark.parametrize("saved, loaded, written", [
+    pytest.param([3, 1, 0], (3, 1, 0, 0), [3, 1, 0], id="three-numbers-as-before"),
+    pytest.param([3, 1, 0, 1], (3, 1, 0, 1), [3, 1, 0, 1], id="a-count-that-is-a-lower-bound"),
+    pytest.param([3, 1, 0, 0], (3, 1, 0, 0), [3, 1, 0], id="written-back-as-three-while-exact"),
+])
+def test_unreported_deletes_keep_whether_their_count_is_a_lower_bound(saved, loaded, written):
+    state = load_state({"version": STATE_VERSION, "streams": {}, "unreported_deletes": saved})
+    assert state.unreported_deletes == loaded
+    assert state.to_json()["unreported_deletes"] == written
+
+
+@pytest.mark.parametrize("saved", [[1, 2], [1, 2, 3, 4, 5], "1,2,3"])
+def test_unreported_deletes_of_another_shape_are_refused(saved):
+    with pytest.raises(StateError, match="'unreported_deletes' must be"):
+        load_state({"version": STATE_VERSION, "streams": {}, "unreported_deletes": saved})
