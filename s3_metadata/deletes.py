@@ -286,6 +286,32 @@ def claim_unnamed(ledger: Unnamed, keys: Sequence[str],
     return unique, Unnamed(left, None if left or ledger.uncounted else 0, ledger.uncounted)
 
 
+def named_by_report(candidates: Sequence[str], unnamed: int | None, unnamed_ids: int | None, every: bool,
+                    identity: Callable[[str], int] = key_identity) -> list[str]:
+    """Which keys a range lost that a report names: `candidates` are the keys an S3 Inventory report lists in the
+    range that are neither listed nor deleted now, so gone from S3. The keys the range lost since its last listing
+    (`unnamed` of them, their identities adding up to `unnamed_ids`; None: too much changed to count them) are among
+    them when the report was written before they were deleted; the others were lost before, and their deletes were
+    sent then or counted then.
+
+    The subset whose sums match is exactly the range's lost keys, and is taken. Without one, every candidate is taken
+    when `every` (the report a bootstrap read, in the pass after it: the table holds every key it lists) or when the
+    range could not count its losses (a row left live is worse than a delete sent twice); otherwise none is (the
+    range's loss stays counted): a newer report's candidates hold every key deleted since it was written, whose
+    deletes were mostly sent already.
+    """
+    unique = sorted(set(candidates))
+    if unnamed is None:
+        return unique
+    found = None
+    if unnamed_ids is not None and 0 < unnamed <= len(unique):
+        values = [(i, identity(key)) for i, key in enumerate(unique)]
+        found = _subset_with_sum(values, unnamed, unnamed_ids, list(range(unnamed)))
+    if found is not None:
+        return [unique[i] for i in sorted(found)]
+    return unique if every else []
+
+
 def needs_version_listing(loss: Loss) -> bool:
     """Whether a range of a versioned bucket must be listed with ListObjectVersions to find its deletes."""
     return not loss.none
@@ -356,9 +382,9 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
     if loss.lost_ids is not None and (wanted > len(others) or _exhaustive(wanted, len(others))):
         # No subset of the candidates adds up to the settled count and sum: some lost key is none of them (deleted
         # for good). With one lost key, that is it, and no candidate was lost.
-        if wanted == 1:
-            return Named(tuple(tracked), 1, (loss.lost_ids - tracked_ids) & MASK, exact)
-        return Named(tuple(tracked + recent), max(1, wanted - len(recent)), exact=exact and not recent)
+        if wanted == 1 or not recent:  # no candidate deleted: the lost keys not tracked are all unnamed
+            return Named(tuple(tracked), wanted, (loss.lost_ids - tracked_ids) & MASK, exact)
+        return Named(tuple(tracked + recent), max(1, wanted - len(recent)), exact=False)
     # The recent candidates deleted may include keys lost before: fewer may be left unnamed than counted here.
     return Named(tuple(tracked + recent), max(0, wanted - len(recent)), exact=exact and not recent)
 

@@ -32,7 +32,7 @@ from s3_metadata.aws import AwsCallError, S3Gateway, configured_endpoint
 from s3_metadata.buckets import BucketInspector, BucketPlan
 from s3_metadata.checkpointing import Checkpointer
 from s3_metadata.configuration import Settings, parse_configuration
-from s3_metadata.errors import SyncError
+from s3_metadata.errors import InventoryReportError, SyncError
 from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue, summary_line
 from s3_metadata.events import Touch
 from s3_metadata.inventory import Manifest
@@ -51,7 +51,7 @@ from s3_metadata.passes import (
     end_clean_pass_if_done, end_versions_rebuild_if_done, forget_notes_of_unchosen_details, scope_digest,
     send_again_for_new_details, sync_kind,
 )
-from s3_metadata.deletes import MARKER_SLACK, claim_unnamed, needs_version_listing
+from s3_metadata.deletes import MARKER_SLACK, claim_unnamed, named_by_report, needs_version_listing
 from s3_metadata.resolve import (
     Described, Outcome, StreamView, failed_description, head_description, previous_restore, removal_suspected, resolve,
     row_due, version_rows,
@@ -104,6 +104,18 @@ class Summary:
     versions_rebuilt: bool = False
 
 
+@dataclass(frozen=True)
+class Lossy:
+    """A range that lost keys no listing could name: its bounds, the keys listed or deleted there now, and how many
+    keys it lost with the sum of their identities (None: not known)."""
+
+    lo: str | None
+    hi: str | None
+    keys: frozenset[str]
+    unnamed: int | None
+    unnamed_ids: int | None
+
+
 @dataclass
 class StreamRun:
     """A stream during one sync. `versions`: the stream is also walked with ListObjectVersions (versions.py).
@@ -120,9 +132,9 @@ class StreamRun:
     touch: Touch | None = None
     # The S3 Inventory report this pass reads instead of listing (inventory_source.py), if any.
     report: Manifest | None = None
-    # The pass after a bootstrap from a report: ranges that lost keys no listing could name, (lo, hi, the keys
-    # listed or deleted there now), for the report to name (`_name_from_report`), and how many keys they hold.
-    lossy: list[tuple[str | None, str | None, frozenset[str]]] = field(default_factory=list)
+    # A listing pass of a stream with inventory_source: ranges that lost keys no listing could name, for a report to
+    # name (`_name_from_report`), and how many keys they hold.
+    lossy: list[Lossy] = field(default_factory=list)
     lossy_keys: int = 0
     listed: int = 0
     upserted: int = 0
@@ -645,47 +657,45 @@ class Sync:
             if run.has_history:
                 self._count_unmarked_deletes(outcome.unnamed, outcome.unnamed_exact)
                 stream.unnamed = stream.unnamed.plus(outcome.unnamed, outcome.unnamed_ids)
-                if outcome.unnamed != 0 and stream.inventory is not None and run.report is None and run.touch is None:
-                    self._note_lossy(run, batch, deletes)
+                if outcome.unnamed != 0 and self.settings.inventory_source and run.report is None and run.touch is None:
+                    self._note_lossy(run, batch, deletes, outcome)
             self.checkpoints.add(len(batch.objects))
         self.checkpoints.maybe()
 
-    def _note_lossy(self, run: StreamRun, batch: Batch, deletes: list[str]) -> None:
-        """A range of the pass after a bootstrap lost keys it could not name: keep what it holds now, for the report
-        to name what it held then (caller holds the lock). Up to MAX_LOSSY_KEYS keys; past that, deletes stay
-        counted."""
+    def _note_lossy(self, run: StreamRun, batch: Batch, deletes: list[str], outcome: Outcome) -> None:
+        """A range of a listing pass lost keys it could not name: keep what it holds now, for a report to name what
+        it held then (caller holds the lock). Up to MAX_LOSSY_KEYS keys; past that, deletes stay counted."""
         keys = frozenset(o.key for o in batch.objects).union(deletes)
         if run.lossy_keys + len(keys) > MAX_LOSSY_KEYS:
             return
-        run.lossy.append((batch.lo, batch.hi, keys))
+        run.lossy.append(Lossy(batch.lo, batch.hi, keys, outcome.unnamed, outcome.unnamed_ids))
         run.lossy_keys += len(keys)
 
     def _name_from_report(self, run: StreamRun) -> None:
-        """The pass after a bootstrap is done: the report the bootstrap read names the keys its lossy ranges lost
-        since (every key the report lists there that is neither listed nor deleted now), and their rows are deleted.
-        Costs one more read of the report, only when some range lost keys it could not name."""
+        """A listing pass is done and some ranges lost keys no listing could name (unversioned buckets, keys deleted
+        for good): an S3 Inventory report names them, as keys it lists there that are neither listed nor deleted
+        now (deletes.named_by_report), and their rows are deleted. The report is the one a bootstrap read, in the
+        pass after it (the table then holds exactly its keys), else the newest, which names only what the key sums
+        prove each range lost. Costs one read of the report, only
+        in passes where some range lost keys it could not name; a report that cannot be read leaves them counted."""
         stream = run.state
         source = self.settings.inventory_source
-        report = find_report(self.gateway, source, stream.bucket, stream.inventory) if source else None
-        if report is None:
-            self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the S3 Inventory report {stream.inventory} "
-                              "is gone, so the keys deleted since it was written stay counted, not named")
-            return
-        lossy = sorted(run.lossy, key=lambda r: "" if r[0] is None else r[0])
-        starts = ["" if lo is None else lo for lo, _, _ in lossy]
-        keep = None if self.filter.is_trivial else self.filter.matches
-        gone: list[str] = []
-        objects = report_objects(self.gateway, report, stream.bucket, stream.prefix, False, None, keep)
         try:
-            for obj in objects:
-                index = bisect.bisect_left(starts, obj.key) - 1
-                if index < 0:
-                    continue
-                lo, hi, keys = lossy[index]
-                if (lo is None or obj.key > lo) and (hi is None or obj.key <= hi) and obj.key not in keys:
-                    gone.append(obj.key)
-        finally:
-            objects.close()
+            report = find_report(self.gateway, source, stream.bucket, stream.inventory, stream.prefix) \
+                if source else None
+            if report is None:
+                self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the S3 Inventory report "
+                                  f"{stream.inventory} is gone, so the keys deleted since it was written stay "
+                                  "counted, not named")
+                return
+            candidates = self._report_candidates(run, report)
+        except InventoryReportError as error:
+            self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the keys deleted since the last pass "
+                              f"stay counted, not named from an S3 Inventory report: {error}")
+            return
+        every = stream.inventory is not None  # the bootstrap's report: the table holds every key it lists
+        gone = sorted({key for lossy, keys in zip(run.lossy, candidates)
+                       for key in named_by_report(keys, lossy.unnamed, lossy.unnamed_ids, every)})
         with self._lock:
             claimed = self._take_claimed(stream, gone)
             self.summary.unmarked_deletes = max(0, self.summary.unmarked_deletes - len(claimed))
@@ -698,6 +708,35 @@ class Sync:
             run.deleted += len(gone)
         self.sink.info(f"stream s3://{stream.bucket}/{stream.prefix}: {len(gone)} objects deleted since the S3 "
                        f"Inventory report {report.where} was written, named by it")
+
+    def _report_candidates(self, run: StreamRun, report: Manifest) -> list[list[str]]:
+        """For each of the run's lossy ranges, the keys the report lists there that are neither listed nor deleted
+        now."""
+        order = sorted(range(len(run.lossy)), key=lambda i: run.lossy[i].lo or "")
+        starts = [run.lossy[i].lo or "" for i in order]
+        matches = self.filter.matches
+
+        def lossy_range(key: str) -> int | None:
+            position = bisect.bisect_left(starts, key) - 1
+            if position < 0:
+                return None
+            index = order[position]
+            lo, hi = run.lossy[index].lo, run.lossy[index].hi
+            return index if (lo is None or key > lo) and (hi is None or key <= hi) else None
+
+        def keep(key: str) -> bool:  # before the report's sort: only the keys of lossy ranges are sorted
+            return lossy_range(key) is not None and matches(key)
+
+        candidates: list[list[str]] = [[] for _ in run.lossy]
+        objects = report_objects(self.gateway, report, run.state.bucket, run.state.prefix, False, None, keep)
+        try:
+            for obj in objects:
+                index = lossy_range(obj.key)
+                if index is not None and obj.key not in run.lossy[index].keys:
+                    candidates[index].append(obj.key)
+        finally:
+            objects.close()
+        return candidates
 
     def _claim_unnamed(self, stream: StreamState, outcome: Outcome) -> list[str]:
         """Deletes of keys events name that an earlier listing counted but could not name (caller holds the lock):

@@ -26,7 +26,7 @@ os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = S3_COMPATIBLE_ENDPOINT
 
 from tests.support.faults import FaultInjector  # noqa: E402
 from tests.support.harness import Harness  # noqa: E402
-from tests.support.moto_s3 import MotoS3  # noqa: E402
+from tests.support.moto_s3 import MotoS3, key_marker_as_s3  # noqa: E402
 
 TEST_ACCESS_KEY_ID = "AKIATESTEXAMPLE00001"
 TEST_SECRET = "tEsT-SeCrEt/ValueThatMustNeverLeak+123"
@@ -61,8 +61,10 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def moto_s3() -> MotoS3:
+def moto_s3(monkeypatch: pytest.MonkeyPatch) -> MotoS3:
+    """moto's S3, with its ListObjectVersions answering a KeyMarker alone as S3 does (moto_s3.key_marker_as_s3)."""
     from moto import mock_aws
+    key_marker_as_s3(monkeypatch)
     with mock_aws():
         yield MotoS3()
 

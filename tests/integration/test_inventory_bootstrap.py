@@ -241,8 +241,19 @@ def test_random_changes_after_the_scan_leave_the_table_equal_to_s3_once_caught_u
     expected = s3.expected_rows(BUCKET)
     if versioned:
         assert live == expected
-    else:  # without events or a report, an unversioned bucket's deletes are counted, not named (change-capture.md)
+    else:  # no report lists the keys deleted since: an unversioned bucket's deletes are counted, not named
         assert {k: v for k, v in live.items() if k in expected} == expected
+    # A newer report, written before the next changes, names every delete they make (its keys, in ranges that lost
+    # them); only the rows counted before it was written stay.
+    stale_before = set(live) - set(expected)
+    write_report(s3.client, BUCKET, DESTINATION, when=SCANNED + timedelta(hours=12), seed=seed)
+    change()
+    named = harness.sync(config)
+    assert named.ok, str(named.error)
+    live = project_rows(harness.rows(), COMPARED)
+    expected = s3.expected_rows(BUCKET)
+    assert {k: v for k, v in live.items() if k in expected} == expected
+    assert set(live) - set(expected) <= stale_before
 
 
 @pytest.mark.parametrize("operation, permission", [("GetObject", "s3:GetObject"), ("ListObjectsV2", "s3:ListBucket")])
@@ -331,3 +342,59 @@ def test_the_catch_up_says_what_the_report_named_and_warns_of_nothing_it_named(h
     assert "0 deletes counted but not markable" in output and "deleted object counted" not in output
     assert "deleted since the last sync" not in output
     assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
+
+
+def test_later_passes_name_the_deletes_of_an_unversioned_bucket_from_the_newest_report(harness, base_config, capsys):
+    """Issue 19 item 3: after the catch-up, a pass whose ranges lost keys no listing can name (an unversioned bucket)
+    names them from the newest report that lists them; only the keys each range lost since its last listing are
+    taken (by their key sums), so a delete sent before is not sent again; a key the report does not list stays
+    counted."""
+    source = seeded(harness, extra=40)
+    config = base_config(inventory_source=source)
+    assert harness.sync(config).ok and harness.sync(config).ok  # the bootstrap, then its catch-up
+    s3 = harness.s3
+    s3.put(BUCKET, "bulk/00003/after-the-first-report", b"new")
+    assert harness.sync(config).ok
+    write_report(s3.client, BUCKET, DESTINATION, when=SCANNED + timedelta(hours=12))
+    s3.delete(BUCKET, "bulk/00003/part-757.parquet")
+    s3.delete(BUCKET, "bulk/00003/after-the-first-report")
+    capsys.readouterr()
+    result = harness.sync(config)
+    assert result.ok, result.error
+    output = capsys.readouterr().out
+    assert result.deletes == 2 and "2 objects deleted since the S3 Inventory report" in output
+    assert "deleted since the last sync" not in output
+    assert project_rows(harness.rows(), COMPARED) == s3.expected_rows(BUCKET)
+
+    s3.delete(BUCKET, "bulk/00004/part-676.parquet")  # beside the two named above, which the report still lists
+    s3.put(BUCKET, "bulk/00004/after-the-second-report", b"new")
+    result = harness.sync(config)
+    assert result.ok and result.deletes == 1
+    s3.delete(BUCKET, "bulk/00004/after-the-second-report")
+    capsys.readouterr()
+    result = harness.sync(config)
+    assert result.ok and result.deletes == 0  # a key no report lists: counted, and no delete sent again
+    output = capsys.readouterr().out
+    assert "1 objects deleted since the last sync" in output
+    live = {key for _, key in harness.rows()}
+    assert "bulk/00004/part-676.parquet" not in live and "bulk/00004/after-the-second-report" in live
+
+
+def test_a_report_that_cannot_be_read_at_the_end_of_a_pass_leaves_its_deletes_counted(harness, base_config, capsys):
+    """Naming deletes from a report is a bonus of the pass: a newest report that cannot be used (here its data files
+    are gone) warns and leaves the deletes counted, and the pass completes."""
+    source = seeded(harness, extra=20)
+    config = base_config(inventory_source=source)
+    assert harness.sync(config).ok and harness.sync(config).ok
+    s3 = harness.s3
+    write_report(s3.client, BUCKET, DESTINATION, when=SCANNED + timedelta(hours=12))
+    for entry in s3.client.list_objects_v2(Bucket=DESTINATION, Prefix=f"inventory/{BUCKET}/daily/data/")["Contents"]:
+        s3.client.delete_object(Bucket=DESTINATION, Key=entry["Key"])
+    s3.delete(BUCKET, "bulk/00007/part-433.parquet")
+    capsys.readouterr()
+    result = harness.sync(config)
+    assert result.ok, result.error
+    output = capsys.readouterr().out
+    assert result.deletes == 0 and "stay counted, not named from an S3 Inventory report" in output
+    assert "1 objects deleted since the last sync" in output
+    assert harness.saved_state()["streams"][f"{BUCKET}/"]["passes"] == 3

@@ -18,7 +18,6 @@ from s3_metadata.key_range import MAX_CHAR, KeyRange, just_below
 from tests.integration.test_event_mode import NOTIFIED_EVENTS, EventQueue, event_summary
 from tests.integration.test_full_and_incremental import COMPARED, UNUSUAL_KEYS
 from tests.support.harness import Harness, project_rows
-from tests.support.moto_s3 import key_marker_as_s3
 
 BUCKET = "test-bucket"
 OLD = timedelta(days=30)
@@ -63,13 +62,6 @@ def change(s3, rng: random.Random) -> None:
             s3.put(BUCKET, key, b"new")
     s3.delete(BUCKET, "g")
     s3.put(BUCKET, "p/\u00e9", b"overwritten at the boundary")
-
-
-@pytest.fixture(autouse=True)
-def versions_listed_as_s3_lists_them(monkeypatch):
-    """Version listings start after a range's lower bound, which is no key when it lies just below a slice: moto
-    gets that wrong (see key_marker_as_s3)."""
-    key_marker_as_s3(monkeypatch)
 
 
 @pytest.fixture

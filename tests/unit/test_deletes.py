@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from s3_metadata.deletes import (
-    MARKER_SLACK, NOTHING, UNKNOWN, Loss, Unnamed, claim_unnamed, key_identity, marker_candidates, named_in_range,
-    needs_version_listing, range_loss, unknown_loss,
+    MARKER_SLACK, NOTHING, UNKNOWN, Loss, Unnamed, claim_unnamed, key_identity, marker_candidates, named_by_report,
+    named_in_range, needs_version_listing, range_loss, unknown_loss,
 )
 from s3_metadata.sketch import key_hash
 from s3_metadata.ranges import MASK, RangeEntry, RangeScanner
@@ -296,3 +296,28 @@ def test_a_marker_twin_of_an_object_paired_as_changed_is_deleted_and_the_key_del
                 gone=frozenset({key_hash("a/0001"), key_hash("a/0020.csv")}), doubtful=frozenset({key_hash("a/0020.csv")}))
     named = named_in_range(loss, [("a/0020.csv", WHEN)], [])
     assert (named.keys, named.unnamed) == (("a/0020.csv",), 1)
+
+
+@pytest.mark.parametrize("candidates, lost, every, named", [
+    pytest.param("a b c", "b", False, "b", id="the-range-s-lost-key-among-keys-deleted-before"),
+    pytest.param("a b c", "a c", False, "a c", id="two-lost-keys"),
+    pytest.param("a b c", "z", False, "", id="a-key-the-report-does-not-list-stays-counted"),
+    pytest.param("a b c", "b z", False, "", id="part-listed-cannot-be-checked-stays-counted"),
+    pytest.param("a b c", "z", True, "a b c", id="the-bootstrap-s-report-takes-every-candidate"),
+    pytest.param("a b", 1, True, "a b", id="unknown-sum-the-bootstrap-s-report"),
+    pytest.param("a b", 1, False, "", id="unknown-sum-a-newer-report-stays-counted"),
+    pytest.param("a b", None, False, "a b", id="uncounted-range-every-candidate"),
+])
+def test_a_report_names_exactly_what_a_range_lost(candidates, lost, every, named):
+    if lost is None or isinstance(lost, int):
+        unnamed, unnamed_ids = lost, None
+    else:
+        unnamed, unnamed_ids = len(lost.split()), ids(lost.split())
+    assert named_by_report(candidates.split(), unnamed, unnamed_ids, every) == named.split()
+
+
+def test_an_unversioned_range_s_unnamed_keys_keep_their_sum_for_a_report_to_find_them():
+    """A range that lost two keys with no candidate to name them leaves both unnamed with their identities' sum
+    (it was dropped, so a later report could not tell them from keys deleted before)."""
+    named = named_in_range(exact("a", "b"), [], [])
+    assert (named.keys, named.unnamed, named.unnamed_ids, named.exact) == ((), 2, ids(["a", "b"]), True)
