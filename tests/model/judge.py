@@ -278,6 +278,8 @@ class Judge:
             before = seen.table_before.get(pk)
             if not live(before) or any(normalized(c, column_of(before, c)) != normalized(c, v) for c, v in row.items()):
                 continue
+            if self._entered_scope(seen, pk):
+                continue  # new to the range's digest: the connector cannot know the table kept its row
             where, count = differing(pk)
             if where is None or count >= 2:
                 continue  # a range without a digest, or with changes its sketch may not have been able to name
@@ -297,6 +299,10 @@ class Judge:
                                          "uncounted_ranges": seen.record.counted_deletes()[1], **seen.facts.get(pk, {})}))
         failures += self._version_resends(seen)
         return failures
+
+    def _entered_scope(self, seen: Observation, pk: tuple[str, str]) -> bool:
+        """A key the scope covers now and did not at the last listing sync, whose range digests hold no such key."""
+        return self.digest_scope is not None and seen.scope.covers(*pk) and not self.digest_scope.covers(*pk)
 
     def _differing_by_range(self, seen: Observation) -> Any:
         """A function from a key to (its range in the state before the sync, the keys of that range whose row
@@ -347,9 +353,11 @@ class Judge:
                 # A key the patterns no longer cover left the range's digest: to the sketch it is a delete.
                 left = [k for k in inside if not seen.scope.covers(bucket, k) and self.digest_scope is not None
                         and self.digest_scope.covers(bucket, k)]
-                # So is a key event-mode syncs wrote: the table has it, the digest does not.
+                # So is a key event-mode syncs wrote: the table has it, the digest does not; and a key the patterns
+                # cover again is new to it, whatever its row.
                 changed = [k for k in inside if seen.scope.covers(bucket, k)
-                           and (differs(bucket, k) or (bucket, k) in self.sent_by_events)]
+                           and (differs(bucket, k) or (bucket, k) in self.sent_by_events
+                                or self._entered_scope(seen, (bucket, k)))]
                 cache[(bucket, prefix, hi)] = len(left) + len(changed)
             return label, cache[(bucket, prefix, hi)]
         return find
