@@ -58,6 +58,7 @@ _KEY = itemgetter(0)
 RUN_OBJECTS = 200_000
 BLOCK_OBJECTS = 1_000
 REQUIRED_FIELDS = ("Key", "Size", "LastModifiedDate", "ETag", "StorageClass")
+VERSION_FIELDS = ("VersionId", "IsLatest", "IsDeleteMarker")
 REPORT_FOLDER = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})Z/$")
 FULL_OBJECT_ALGORITHMS = frozenset({"CRC64NVME"})
 _TRUE = "true"
@@ -246,10 +247,7 @@ class RowReader:
         if not key.startswith(self.prefix) or (self.keep is not None and not self.keep(key)):
             return None
         text = row[modified_at]
-        if len(text) == 24 and text[19:] == ".000Z":  # S3's own form, whole seconds: the text is the isoformat
-            iso = text[:19] + "+00:00"
-        else:
-            iso = datetime.fromisoformat(text).astimezone(timezone.utc).isoformat()
+        iso = text[:19] + "+00:00" if len(text) == 24 and text[19:] == ".000Z" else _iso(text)
         algorithm = row[algorithm_at] if algorithm_at is not None else ""
         if not algorithm:
             return (key, iso, row[e_tag_at].strip('"'), int(row[size_at] or 0), row[class_at] or "STANDARD", None,
@@ -277,6 +275,68 @@ class RowReader:
         kind = self.checksum_types(algorithm, values.get("IsMultipartUploaded")) if algorithm else None
         return (key, iso, (values["ETag"] or "").strip('"'), int(values["Size"] or 0), values["StorageClass"] or "STANDARD",
                 algorithm, kind)
+
+
+class VersionRowReader(RowReader):
+    """Maps a row of a report with all versions (IncludedObjectVersions=All) to a version Record, versions that are
+    not the latest and delete markers included: (key, version id, is latest, is a delete marker, LastModified as
+    `isoformat()` gives it, e_tag, size, storage_class, checksum_algorithm, checksum_type); a delete marker has no
+    ETag, size, class or checksum, as ListObjectVersions lists none. None: outside `prefix`, or not kept by `keep`."""
+
+    def __init__(self, fields: Sequence[str], prefix: str, checksum_types: ChecksumTypes = checksum_type,
+                 keep: Callable[[str], bool] | None = None):
+        super().__init__(fields, prefix, checksum_types, keep)
+        missing = [name for name in VERSION_FIELDS if name not in fields]
+        if missing:
+            raise InventoryError(f"a report of versions needs the fields {', '.join(missing)}")
+        self.version = fields.index("VersionId")
+
+    def __call__(self, row: Sequence[str]) -> Record | None:
+        if len(row) < self.width:
+            raise ValueError(f"it has {len(row)} columns where the manifest names {self.width}")
+        key = row[self.key]
+        if "%" in key or "+" in key:
+            key = decode_key(key)
+        algorithm = row[self.algorithm] if self.algorithm is not None else ""
+        multipart = None if self.multipart is None else row[self.multipart].lower() == _TRUE
+        return self._record(key, row[self.version], row[self.latest].lower() == _TRUE,  # type: ignore[index]
+                            row[self.marker].lower() == _TRUE, _iso(row[self.modified]),  # type: ignore[index]
+                            row[self.e_tag], int(row[self.size] or 0), row[self.storage_class], algorithm, multipart)
+
+    def typed(self, values: dict[str, Any]) -> Record | None:
+        key, modified = values["Key"], values["LastModifiedDate"]
+        if key is None:
+            raise ValueError("it has no key")
+        if not isinstance(modified, datetime):
+            raise ValueError(f"its LastModifiedDate is {modified!r}")
+        iso = (modified.replace(tzinfo=timezone.utc) if modified.tzinfo is None
+               else modified.astimezone(timezone.utc)).isoformat()
+        return self._record(key, values["VersionId"] or "", bool(values["IsLatest"]), bool(values["IsDeleteMarker"]),
+                            iso, values["ETag"] or "", int(values["Size"] or 0), values["StorageClass"] or "",
+                            values.get("ChecksumAlgorithm") or "", values.get("IsMultipartUploaded"))
+
+    def _record(self, key: str, version: str, latest: bool, marker: bool, iso: str, e_tag: str, size: int,
+                storage_class: str, algorithm: str, multipart: bool | None) -> Record | None:
+        if not key.startswith(self.prefix) or (self.keep is not None and not self.keep(key)):
+            return None
+        version = version or "null"
+        if marker:
+            return (key, version, latest, True, iso, "", 0, "", None, None)
+        kind = self.checksum_types(algorithm, multipart) if algorithm else None
+        return (key, version, latest, False, iso, e_tag.strip('"'), size, storage_class or "STANDARD",
+                algorithm or None, kind)
+
+
+def _iso(text: str) -> str:
+    """A report's LastModifiedDate as `datetime.isoformat()` gives it in UTC."""
+    if len(text) == 24 and text[19:] == ".000Z":  # S3's own form, whole seconds: the text is the isoformat
+        return text[:19] + "+00:00"
+    return datetime.fromisoformat(text).astimezone(timezone.utc).isoformat()
+
+
+def lists_versions(manifest: Manifest) -> bool:
+    """Whether a report lists every version (IncludedObjectVersions=All): it has the fields of versions."""
+    return all(name in manifest.fields for name in VERSION_FIELDS)
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -442,8 +502,8 @@ def _read_columnar(stream: BinaryIO, data_file: DataFile, read_row: RowReader, f
         os.remove(path)
 
 
-def _write_run(records: list[Record], directory: str) -> str:
-    records.sort(key=_KEY)
+def _write_run(records: list[Record], directory: str, identity: Callable[[Record], Any] = _KEY) -> str:
+    records.sort(key=identity)
     handle, path = tempfile.mkstemp(prefix="run-", dir=directory)
     with os.fdopen(handle, "wb") as out:
         for start in range(0, len(records), BLOCK_OBJECTS):
@@ -461,11 +521,13 @@ def _read_run(path: str) -> Iterator[Record]:
 
 def sorted_records(records: Iterable[Record], directory: str, run_objects: int = RUN_OBJECTS,
                    on_run: Callable[[int], None] | None = None,
-                   on_count: Callable[[int], None] | None = None) -> Iterator[Record]:
-    """`records` in key order (S3's: code points, which is UTF-8 byte order), a key seen twice given once (the
-    first: a report lists each current object once; a later row of the same key is a duplicate). Uses `directory`
-    for runs past the first `run_objects`. `on_count` is told how many records there are (duplicates included)
-    before the first comes out."""
+                   on_count: Callable[[int], None] | None = None,
+                   identity: Callable[[Record], Any] = _KEY) -> Iterator[Record]:
+    """`records` in the order of their `identity` (the key: S3's order, code points, which is UTF-8 byte order), an
+    identity seen twice given once (the first: a report lists each current object, or each version with
+    `identity` (key, version id), once; a later row of it is a duplicate). Uses `directory` for runs past the first
+    `run_objects`. `on_count` is told how many records there are (duplicates included) before the first comes
+    out."""
     runs: list[str] = []
     batch: list[Record] = []
     # While the records pile up, the cyclic garbage collector would walk the growing batch again and again (0.8 µs
@@ -477,20 +539,20 @@ def sorted_records(records: Iterable[Record], directory: str, run_objects: int =
         for record in records:
             batch.append(record)
             if len(batch) >= run_objects:
-                runs.append(_write_run(batch, directory))
+                runs.append(_write_run(batch, directory, identity))
                 batch = []
                 if on_run is not None:
                     on_run(len(runs))
-        batch.sort(key=_KEY)
+        batch.sort(key=identity)
     finally:
         if collecting:
             gc.enable()
     if on_count is not None:
         on_count(len(runs) * run_objects + len(batch))
     merged: Iterable[Record] = batch if not runs else heapq.merge(*(_read_run(p) for p in runs), batch,
-                                                                  key=_KEY)
+                                                                  key=identity)
     previous = None
     for record in merged:
-        if record[0] != previous:
-            previous = record[0]
+        if identity(record) != previous:
+            previous = identity(record)
             yield record

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from operator import itemgetter
 from datetime import datetime
 from typing import Any, Callable, Iterator, Protocol
 
@@ -21,15 +22,18 @@ from s3_metadata.aws.responses import AwsCallError
 from s3_metadata.configuration import AUTO_INVENTORY
 from s3_metadata.errors import InventoryReportError
 from s3_metadata.inventory import (
-    FORMATS, REQUIRED_FIELDS, InventoryError, Manifest, Record, RowReader, checksum_types_like, newest_first, read_data_file, read_manifest,
-    sorted_records,
+    FORMATS, REQUIRED_FIELDS, InventoryError, Manifest, Record, RowReader, VersionRowReader, checksum_types_like,
+    newest_first, read_data_file, read_manifest, sorted_records,
 )
 from s3_metadata.listing import Page
 from s3_metadata.locations import Location, parse_location
 from s3_metadata.restore import RestoreInfo, restore_from_listing
 from s3_metadata.rows import ListedObject
+from s3_metadata.versions import KeyVersions, key_versions
 
 PAGE_OBJECTS = 1000
+_KEY_ONLY = itemgetter(0)
+_KEY_AND_VERSION = itemgetter(0, 1)
 MANIFEST = "manifest.json"
 CHECKSUM = "manifest.checksum"
 
@@ -70,11 +74,13 @@ def _read_all(gateway: Gateway, bucket: str, key: str) -> bytes | None:
     return None if body is None else body.read()
 
 
-def configured_location(configurations: list[dict[str, Any]], bucket: str, prefix: str) -> str:
+def configured_location(configurations: list[dict[str, Any]], bucket: str, prefix: str,
+                        all_versions: bool = False) -> str:
     """Where the reports of the inventory configuration that best covers `prefix` of `bucket` are (inventory_source
     `auto`): enabled, with the fields a row needs, filtered by a prefix of `prefix` (or not at all); daily before
-    weekly, current versions before all, the narrowest filter, CSV before Parquet and ORC (which need pyarrow).
-    InventoryReportError says why none will do."""
+    weekly, current versions before all (all before current when `all_versions`: with sync_versions, a report of
+    all versions fills s3_object_versions too), the narrowest filter, CSV before Parquet and ORC (which need
+    pyarrow). InventoryReportError says why none will do."""
     usable = []
     refused = []
     for configuration in configurations:
@@ -93,7 +99,7 @@ def configured_location(configurations: list[dict[str, Any]], bucket: str, prefi
             refused.append(f"{name} covers only {scope!r}")
         else:
             order = (configuration.get("Schedule", {}).get("Frequency") != "Daily",
-                     configuration.get("IncludedObjectVersions") != "Current", -len(scope),
+                     (configuration.get("IncludedObjectVersions") == "All") != all_versions, -len(scope),
                      str(destination.get("Format", "")).upper() != "CSV", name)
             usable.append((order, destination, name))
     if not usable:
@@ -110,11 +116,12 @@ def configured_location(configurations: list[dict[str, Any]], bucket: str, prefi
 
 
 def find_report(gateway: Gateway, source: str, bucket: str, pinned: str | None = None,
-                prefix: str = "") -> Manifest | None:
+                prefix: str = "", all_versions: bool = False) -> Manifest | None:
     """The newest complete report of `bucket` under `source` (or the `pinned` manifest; None when it is gone).
-    `source` `auto`: where the bucket's inventory configuration that covers `prefix` writes."""
+    `source` `auto`: where the bucket's inventory configuration that covers `prefix` writes (`all_versions`: one of
+    all versions preferred)."""
     if pinned is None and source == AUTO_INVENTORY:
-        source = configured_location(gateway.inventory_configurations(bucket), bucket, prefix)
+        source = configured_location(gateway.inventory_configurations(bucket), bucket, prefix, all_versions)
     location = parse_location(source) if source != AUTO_INVENTORY else None
     if pinned is not None:
         pinned_location = parse_location(pinned)
@@ -172,31 +179,11 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
     before the sort. `on_count`: told how many objects the report holds before the first comes out."""
     sample = gateway.list_page(bucket_of_objects, prefix, None, None).objects
     read_row = RowReader(manifest.fields, prefix, checksum_types_like(sample), keep)
-    bucket = manifest.destination_bucket
-
-    def rows(directory: str) -> Iterator[Record]:
-        for number, data_file in enumerate(manifest.files, 1):
-            try:
-                body = gateway.read_object(bucket, data_file.key)
-            except AwsCallError as error:
-                raise _unreadable(bucket, data_file.key, error) from None
-            if body is None:
-                raise InventoryReportError(f"The S3 Inventory data file s3://{bucket}/{data_file.key} that "
-                                           f"{manifest.where} lists does not exist.")
-            try:
-                yield from read_data_file(body, data_file, read_row, manifest.file_format, directory)
-            except InventoryError as error:
-                raise InventoryReportError(f"The S3 Inventory report {manifest.where} cannot be used: {error}.") \
-                    from None
-            finally:
-                body.close()
-            if on_file is not None:
-                on_file(number, len(manifest.files))
-
     restores: dict[str, RestoreInfo | None] = {}
     parse, make = datetime.fromisoformat, ListedObject
     with tempfile.TemporaryDirectory(prefix="s3-inventory-") as directory:
-        for key, iso, e_tag, size, storage_class, algorithm, kind in sorted_records(rows(directory), directory,
+        records = _report_records(gateway, manifest, read_row, directory, on_file)
+        for key, iso, e_tag, size, storage_class, algorithm, kind in sorted_records(records, directory,
                                                                                      on_count=on_count):
             restore = None
             if restore_status:
@@ -204,6 +191,53 @@ def report_objects(gateway: Gateway, manifest: Manifest, bucket_of_objects: str,
                     restores[storage_class] = restore_from_listing(storage_class, None)
                 restore = restores[storage_class]
             yield make(key, parse(iso), e_tag, size, storage_class, algorithm, kind, restore, iso)
+
+
+def report_versions(gateway: Gateway, manifest: Manifest, bucket_of_objects: str, prefix: str,
+                    keep: Callable[[str], bool] | None = None) -> Iterator[KeyVersions]:
+    """Every key under `prefix` of a report with all versions, with its versions and delete markers, in key order,
+    as ListObjectVersions shows them (the entries of versions.walk_key_versions), so that the versions ranges built
+    from it are those a versions walk builds. Checksum types are learnt as for `report_objects`."""
+    sample = gateway.list_page(bucket_of_objects, prefix, None, None).objects
+    read_row = VersionRowReader(manifest.fields, prefix, checksum_types_like(sample), keep)
+    parse = datetime.fromisoformat
+    with tempfile.TemporaryDirectory(prefix="s3-inventory-") as directory:
+        records = sorted_records(_report_records(gateway, manifest, read_row, directory), directory,
+                                 identity=_KEY_AND_VERSION)
+        for key, group in itertools.groupby(records, key=_KEY_ONLY):
+            entries: list[tuple[dict[str, Any], bool]] = []
+            for _, version, latest, marker, iso, e_tag, size, storage_class, algorithm, kind in group:
+                entry: dict[str, Any] = {"Key": key, "VersionId": version, "IsLatest": latest,
+                                         "LastModified": parse(iso)}
+                if not marker:
+                    entry.update(ETag=e_tag, Size=size, StorageClass=storage_class,
+                                 ChecksumAlgorithm=[algorithm] if algorithm else [], ChecksumType=kind)
+                entries.append((entry, marker))
+            yield key_versions(key, entries)
+
+
+def _report_records(gateway: Gateway, manifest: Manifest, read_row: RowReader, directory: str,
+                    on_file: Callable[[int, int], None] | None = None) -> Iterator[Record]:
+    """The records of every data file of a report, in no order; a file missing or unreadable is an
+    InventoryReportError."""
+    bucket = manifest.destination_bucket
+    for number, data_file in enumerate(manifest.files, 1):
+        try:
+            body = gateway.read_object(bucket, data_file.key)
+        except AwsCallError as error:
+            raise _unreadable(bucket, data_file.key, error) from None
+        if body is None:
+            raise InventoryReportError(f"The S3 Inventory data file s3://{bucket}/{data_file.key} that "
+                                       f"{manifest.where} lists does not exist.")
+        try:
+            yield from read_data_file(body, data_file, read_row, manifest.file_format, directory)
+        except InventoryError as error:
+            raise InventoryReportError(f"The S3 Inventory report {manifest.where} cannot be used: {error}.") \
+                from None
+        finally:
+            body.close()
+        if on_file is not None:
+            on_file(number, len(manifest.files))
 
 
 class Cursor:

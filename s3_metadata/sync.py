@@ -35,8 +35,8 @@ from s3_metadata.configuration import Settings, parse_configuration
 from s3_metadata.errors import InventoryReportError, SyncError
 from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue, summary_line
 from s3_metadata.events import Touch
-from s3_metadata.inventory import Manifest
-from s3_metadata.inventory_source import Cursor, find_report, report_objects
+from s3_metadata.inventory import Manifest, lists_versions
+from s3_metadata.inventory_source import Cursor, find_report, report_objects, report_versions
 from s3_metadata.lister import PartLister, Stopped
 from s3_metadata.listing import Page, walk_part, walk_versions
 from s3_metadata.memory import limit_malloc_arenas
@@ -246,7 +246,11 @@ class Sync:
                     work.append(self._list_pool.submit(self._read_report, run, parts))
                 else:
                     work.extend(self._list_pool.submit(self._list_part, run, part) for part in parts)
-                work.extend(self._list_pool.submit(self._list_versions_part, run, part) for part in version_parts)
+                if run.report is not None and version_parts and lists_versions(run.report):
+                    work.append(self._list_pool.submit(self._read_report_versions, run, version_parts))
+                else:
+                    work.extend(self._list_pool.submit(self._list_versions_part, run, part)
+                                for part in version_parts)
             self._wait(work)
             end_versions_rebuild_if_done(self.state, [r.state for r in runs if r.versions])
             if self.state.versions_rebuild == REBUILD_DUE:
@@ -355,7 +359,7 @@ class Sync:
         for run in runs:
             parts = plan_parts(run.state.version_ranges, self._list_workers, MIN_PART_OBJECTS)
             run.parts_left = len(parts)
-            work.extend(self._list_pool.submit(self._list_versions_part, run, part, False) for part in parts)
+            work.extend(self._list_pool.submit(self._list_versions_part, run, part, None, False) for part in parts)
         self._wait(work)
         for run in runs:
             run.state.version_ranges = finish_pass(run.state.version_ranges, self.settings.range_size)
@@ -413,7 +417,7 @@ class Sync:
         if source is None or stream.passes > 0 or (resumed and stream.inventory is None):
             return None
         report = find_report(self.gateway, source, stream.bucket, stream.inventory if resumed else None,
-                             stream.prefix)
+                             stream.prefix, self.settings.sync_versions)
         if report is None:
             self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the S3 Inventory report "
                               f"{stream.inventory} this pass began with is gone; the rest of the pass lists")
@@ -467,6 +471,22 @@ class Sync:
         finally:
             cursor.close()
 
+    def _read_report_versions(self, run: StreamRun, parts: list[Part]) -> None:
+        """The versions walk of a pass that reads a report with all versions: the report's versions and delete
+        markers, grouped by key and sorted, feed the versions parts as a ListObjectVersions walk's pages would (a
+        second read of the report, and no ListObjectVersions request)."""
+        report = run.report
+        assert report is not None
+        keep = None if self.filter.is_trivial else self.filter.matches
+        cursor = Cursor(report_versions(self.gateway, report, run.state.bucket, run.state.prefix, keep),
+                        report.scanned)
+        try:
+            cursor.start()
+            for part in parts:
+                self._list_versions_part(run, part, cursor.pages(part.lo, part.hi))
+        finally:
+            cursor.close()
+
     def _list_part(self, run: StreamRun, part: Part, pages: Iterable[Page] | None = None) -> None:
         stream = run.state
         endpoint = endpoint_label(self.settings)
@@ -499,11 +519,14 @@ class Sync:
             return
         self._part_done(run)
 
-    def _list_versions_part(self, run: StreamRun, part: Part, completes_stream: bool = True) -> None:
-        """List one part of a stream's versions ranges and send the versions of every key that changed."""
+    def _list_versions_part(self, run: StreamRun, part: Part, pages: Iterable[Any] | None = None,
+                            completes_stream: bool = True) -> None:
+        """List one part of a stream's versions ranges (or take its `pages` of a report) and send the versions of
+        every key that changed."""
         stream = run.state
-        pages = walk_key_versions(self.gateway, stream.bucket, stream.prefix, self.key_range.list_after(part.lo),
-                                  part.hi, endpoint_label(self.settings), self.key_range.end)
+        if pages is None:
+            pages = walk_key_versions(self.gateway, stream.bucket, stream.prefix, self.key_range.list_after(part.lo),
+                                      part.hi, endpoint_label(self.settings), self.key_range.end)
 
         def on_page(page: Page, kept: int) -> None:
             with self._lock:

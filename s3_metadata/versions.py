@@ -118,7 +118,8 @@ def identities_explained(units: Sequence[KeyVersions], old_ids: int) -> bool:
     return False
 
 
-def _unit(key: str, entries: list[Entry]) -> KeyVersions:
+def key_versions(key: str, entries: list[Entry]) -> KeyVersions:
+    """A key's unit: its versions and delete markers, and when the newest was written."""
     return KeyVersions(key, max(to_utc(entry["LastModified"]) for entry, _ in entries), tuple(entries))
 
 
@@ -159,13 +160,13 @@ def walk_key_versions(source: VersionsSource, bucket: str, prefix: str, lo: str 
                 held[1].append((entry, marker))
                 continue
             if held is not None:
-                units.append(_unit(*held))
+                units.append(key_versions(*held))
             held = (key, [(entry, marker)])
             held_versions = {entry.get("VersionId") or "null"}
         following = None if past_hi else versions_next_page(listing, sent, page)
         done = following is None
         if done and held is not None:
-            units.append(_unit(*held))
+            units.append(key_versions(*held))
             held = None
         check_order(units, previous, endpoint, bucket)  # type: ignore[arg-type]
         if units:

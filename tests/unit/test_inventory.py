@@ -292,3 +292,56 @@ def test_rows_equal_the_csv_module_over_generated_reports(seed):
     csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator=rng.choice(["\n", "\r\n"])).writerows(rows)
     expected = list(csv.reader(io.StringIO(text.getvalue(), newline="")))
     assert list(inventory._rows(io.StringIO(text.getvalue(), newline=""), 3)) == expected == rows
+
+
+VERSION_FIELDS = FIELDS + ("VersionId", "IsLatest", "IsDeleteMarker")
+
+
+def version_row(key: str, version: str, latest: str, marker: str, **values: str) -> list[str]:
+    return row(key, **values) + [version, latest, marker]
+
+
+@pytest.mark.parametrize("values, expected", [
+    pytest.param(version_row("a+b", "v1", "true", "false"),
+                 ("a b", "v1", True, False, "2024-05-01T12:34:56+00:00", "5d41402abc4b2a76b9719d911017c592", 5,
+                  "STANDARD", None, None), id="latest-version"),
+    pytest.param(version_row("a", "v0", "false", "false", StorageClass="GLACIER", ChecksumAlgorithm="CRC32"),
+                 ("a", "v0", False, False, "2024-05-01T12:34:56+00:00", "5d41402abc4b2a76b9719d911017c592", 5,
+                  "GLACIER", "CRC32", "FULL_OBJECT"), id="noncurrent-version-kept"),
+    pytest.param(version_row("a", "v2", "true", "true", Size="", ETag="", StorageClass="", ChecksumAlgorithm=""),
+                 ("a", "v2", True, True, "2024-05-01T12:34:56+00:00", "", 0, "", None, None),
+                 id="delete-marker-as-listed-without-etag-size-or-class"),
+    pytest.param(version_row("a", "", "true", "false")[:8] + ["", "true", "false"],
+                 ("a", "null", True, False, "2024-05-01T12:34:56+00:00", "5d41402abc4b2a76b9719d911017c592", 5,
+                  "STANDARD", None, None), id="an-object-from-before-versioning-is-version-null"),
+])
+def test_a_report_of_all_versions_keeps_every_version_and_marker(values, expected):
+    assert inventory.VersionRowReader(VERSION_FIELDS, "")(values) == expected
+
+
+def test_version_rows_outside_the_prefix_are_none_and_the_version_fields_are_required():
+    assert inventory.VersionRowReader(VERSION_FIELDS, "logs/")(version_row("data/a", "v", "true", "false")) is None
+    with pytest.raises(InventoryError, match="VersionId, IsLatest, IsDeleteMarker"):
+        inventory.VersionRowReader(FIELDS, "")
+
+
+def test_a_typed_row_of_versions_is_the_record_of_its_csv_row():
+    """Parquet and ORC rows (typed values, keys as they are) give the records CSV rows give."""
+    typed = {"Key": "a b", "VersionId": "v1", "IsLatest": False, "IsDeleteMarker": False, "Size": 5,
+             "LastModifiedDate": datetime(2024, 5, 1, 12, 34, 56), "ETag": "5d41402abc4b2a76b9719d911017c592",
+             "StorageClass": "STANDARD", "IsMultipartUploaded": False, "ChecksumAlgorithm": None}
+    read = inventory.VersionRowReader(VERSION_FIELDS, "")
+    assert read.typed(typed) == read(version_row("a+b", "v1", "false", "false"))
+
+
+def test_sorted_records_of_versions_keep_every_version_once(tmp_path):
+    """By (key, version id): every version of a key comes out, next to each other, and a repeated row once."""
+    records = [("b", "v1", 1), ("a", "v2", 2), ("b", "v0", 3), ("a", "v2", 4), ("a", "v1", 5)]
+    out = list(sorted_records(records, str(tmp_path), run_objects=2, identity=lambda r: (r[0], r[1])))
+    assert out == [("a", "v1", 5), ("a", "v2", 2), ("b", "v0", 3), ("b", "v1", 1)]
+
+
+def test_auto_prefers_a_configuration_of_all_versions_when_versions_are_synced():
+    configurations = [configuration("current"), configuration("all", IncludedObjectVersions="All")]
+    assert configured_location(configurations, "src", "") == "s3://dest/inv/src/current/"
+    assert configured_location(configurations, "src", "", all_versions=True) == "s3://dest/inv/src/all/"
