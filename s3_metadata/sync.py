@@ -461,15 +461,9 @@ class Sync:
             run.target = effective_range_size(self.settings.range_size, objects)
 
         keep = None if self.filter.is_trivial else self.filter.matches
-        cursor = Cursor(report_objects(self.gateway, report, run.state.bucket, run.state.prefix,
-                                       run.plan.restore.request_restore_status, on_file, keep, on_count),
-                        report.scanned)
-        try:
-            cursor.start()
-            for part in parts:
-                self._list_part(run, part, cursor.pages(part.lo, part.hi))
-        finally:
-            cursor.close()
+        objects = report_objects(self.gateway, report, run.state.bucket, run.state.prefix,
+                                 run.plan.restore.request_restore_status, on_file, keep, on_count)
+        _feed_parts(Cursor(objects, report.scanned), parts, lambda part, pages: self._list_part(run, part, pages))
 
     def _read_report_versions(self, run: StreamRun, parts: list[Part]) -> None:
         """The versions walk of a pass that reads a report with all versions: the report's versions and delete
@@ -478,14 +472,9 @@ class Sync:
         report = run.report
         assert report is not None
         keep = None if self.filter.is_trivial else self.filter.matches
-        cursor = Cursor(report_versions(self.gateway, report, run.state.bucket, run.state.prefix, keep),
-                        report.scanned)
-        try:
-            cursor.start()
-            for part in parts:
-                self._list_versions_part(run, part, cursor.pages(part.lo, part.hi))
-        finally:
-            cursor.close()
+        units = report_versions(self.gateway, report, run.state.bucket, run.state.prefix, keep)
+        _feed_parts(Cursor(units, report.scanned), parts,
+                    lambda part, pages: self._list_versions_part(run, part, pages))
 
     def _list_part(self, run: StreamRun, part: Part, pages: Iterable[Page] | None = None) -> None:
         stream = run.state
@@ -922,6 +911,17 @@ class Sync:
             self.sink.warning(warning)
         self.checkpoints.commit()
         return events
+
+
+def _feed_parts(cursor: Cursor, parts: list[Part], list_part: Callable[[Part, Iterable[Any]], None]) -> None:
+    """Feed consecutive parts the pages of a report's sorted objects (or units of versions), in key order; the
+    whole report is read and sorted before the first part starts."""
+    try:
+        cursor.start()
+        for part in parts:
+            list_part(part, cursor.pages(part.lo, part.hi))
+    finally:
+        cursor.close()
 
 
 def _by_code(counts: Counter[str]) -> str:
