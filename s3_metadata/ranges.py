@@ -357,6 +357,23 @@ class Part:
         return self.entries[-1].hi
 
 
+def in_parts(parts: Sequence[Part]) -> Callable[[str], bool] | None:
+    """Whether a key lies in one of `parts` (in key order, as `plan_parts` gives them): what a resumed pass that
+    reads a report still needs, so that the keys of ranges done before the kill are not sorted again. None: the
+    parts cover every key (a pass from its start)."""
+    if len(parts) == 1 and parts[0].lo is None and parts[0].hi is None:
+        return None
+    starts = ["" if part.lo is None else part.lo for part in parts]
+
+    def inside(key: str) -> bool:
+        index = bisect_left(starts, key) - 1
+        if index < 0:
+            return False
+        part = parts[index]
+        return (part.lo is None or key > part.lo) and (part.hi is None or key <= part.hi)
+    return inside
+
+
 def plan_parts(entries: Sequence[RangeEntry], max_parts: int, min_objects: int) -> list[Part]:
     """Group the ranges the pass still has to list into at most about `max_parts` parts.
 

@@ -42,7 +42,7 @@ from s3_metadata.listing import Page, walk_part, walk_versions
 from s3_metadata.memory import limit_malloc_arenas
 from s3_metadata.progress import Progress, Snapshot
 from s3_metadata.ranges import (
-    Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, invalidate_digests, plan_parts,
+    Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, in_parts, invalidate_digests, plan_parts,
     replace_entry, split_points, start_pass, touched_parts,
 )
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS
@@ -454,15 +454,16 @@ class Sync:
                 self.sink.info(f"stream s3://{run.state.bucket}/{run.state.prefix}: read {number} of {files} "
                                "S3 Inventory data files")
 
+        done = sum(e.count or 0 for e in run.state.ranges if e.done)
+
         def on_count(objects: int) -> None:
             # The ranges are built at the size the stream's total calls for (effective_range_size), with the cells
             # that size has: a listing's first pass cannot know its total and merges small ranges at its end, whose
-            # sketches then hold 24 cells for up to 2,000 objects.
-            run.target = effective_range_size(self.settings.range_size, objects)
+            # sketches then hold 24 cells for up to 2,000 objects. A resumed pass sorts only the rest.
+            run.target = effective_range_size(self.settings.range_size, objects + done)
 
-        keep = None if self.filter.is_trivial else self.filter.matches
         objects = report_objects(self.gateway, report, run.state.bucket, run.state.prefix,
-                                 run.plan.restore.request_restore_status, on_file, keep, on_count)
+                                 run.plan.restore.request_restore_status, on_file, self._report_keep(parts), on_count)
         _feed_parts(Cursor(objects, report.scanned), parts, lambda part, pages: self._list_part(run, part, pages))
 
     def _read_report_versions(self, run: StreamRun, parts: list[Part]) -> None:
@@ -471,10 +472,18 @@ class Sync:
         second read of the report, and no ListObjectVersions request)."""
         report = run.report
         assert report is not None
-        keep = None if self.filter.is_trivial else self.filter.matches
-        units = report_versions(self.gateway, report, run.state.bucket, run.state.prefix, keep)
+        units = report_versions(self.gateway, report, run.state.bucket, run.state.prefix, self._report_keep(parts))
         _feed_parts(Cursor(units, report.scanned), parts,
                     lambda part, pages: self._list_versions_part(run, part, pages))
+
+    def _report_keep(self, parts: list[Part]) -> Callable[[str], bool] | None:
+        """Which of a report's keys a pass keeps before its sort: the connection's (key range, patterns), in the
+        parts it still has to do (a resumed pass does not sort again the keys of the ranges done before the kill)."""
+        matches = None if self.filter.is_trivial else self.filter.matches
+        inside = in_parts(parts)
+        if inside is None or matches is None:
+            return inside or matches
+        return lambda key: inside(key) and matches(key)
 
     def _list_part(self, run: StreamRun, part: Part, pages: Iterable[Page] | None = None) -> None:
         stream = run.state

@@ -183,9 +183,20 @@ def test_a_pass_killed_while_sending_resumes_with_the_same_report(harness, base_
     assert state.get("inventory", "").endswith("/manifest.json")
     harness.faults.clear()
     harness.s3.put(BUCKET, "written-after-the-kill", b"x")
+    sorting = []
+    original = inventory_source.sorted_records
+
+    def counted(records, *args, **kwargs):
+        records = list(records)
+        sorting.append(len(records))
+        return original(records, *args, **kwargs)
+
+    monkeypatch.setattr(inventory_source, "sorted_records", counted)
     second = harness.sync(config)
     assert second.ok, second.error
     assert source_lists(harness) == 2  # the same two single pages, no listing of the bucket
+    total = len(harness.s3.expected_rows(BUCKET)) - 1
+    assert 0 < sorting[0] < total  # the keys of the ranges done before the kill are not sorted again
     assert (BUCKET, "written-after-the-kill") not in harness.rows()
     third = harness.sync(config)
     assert third.ok and third.upserts == 1

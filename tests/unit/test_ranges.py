@@ -914,3 +914,14 @@ def test_merged_neighbours_keep_a_sketch_of_both():
     left, right = many(40)[:20], many(40)[20:]
     merged = merge_small([sketched("k0019", left), sketched(None, right)], 250)
     assert len(merged) == 1 and merged[0].sketch == sketched(None, left + right).sketch
+
+
+def test_in_parts_tells_the_keys_a_resumed_pass_still_needs():
+    """Parts with a done range between them (a gap), bounds exclusive below and inclusive above."""
+    from s3_metadata.ranges import Part, in_parts
+    parts = [Part(None, (RangeEntry("c"),)), Part("f", (RangeEntry("h"), RangeEntry(None)))]
+    inside = in_parts(parts)
+    assert inside is not None
+    assert [k for k in ["a", "c", "c0", "f", "f0", "h", "z"] if inside(k)] == ["a", "c", "f0", "h", "z"]
+    assert in_parts([Part(None, (RangeEntry(None),))]) is None
+    assert not in_parts([Part("m", (RangeEntry("p"),))])("a")
