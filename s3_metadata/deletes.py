@@ -237,7 +237,8 @@ class Named:
     unnamed: int | None
     # The sum of the unnamed keys' identities, when known (it is kept to check the events that name them later).
     unnamed_ids: int | None = None
-    # Whether `unnamed` is exact; otherwise a lower bound (the closing warning says "at least").
+    # False: `unnamed` is only a lower bound (the candidates could not settle the count; the closing warning says
+    # "at least").
     exact: bool = True
 
 
@@ -374,19 +375,19 @@ def named_in_range(loss: Loss, candidates: Sequence[tuple[str, datetime | None]]
     if not (loss.proven or (searched_all and not twin)):
         at_least = min((_unnamed_at_least(count - len(tracked), len(others)) for count, _ in hypotheses), default=0)
         return Named(tuple(tracked + recent), max(at_least, wanted - len(recent)), exact=False)
-    # Settled but not proven: the sketch's own pairing is taken, and a pairing that was a new key beside a lost one
-    # sharing its key hash would hide one more lost key per such pair: the count is a lower bound.
-    exact = loss.proven
+    # Settled: proven, or the sketch's own pairing taken (a pairing that was instead a new key beside a lost one
+    # sharing its 16-bit key hash would hide one lost key per such pair, 1 in 65,536 for each: documented, and the
+    # count is given as it is likeliest).
     if wanted <= 0:
-        return Named(tuple(tracked), 0, 0, exact)  # nothing else lost: the candidates' deletes were sent before
+        return Named(tuple(tracked), 0, 0)  # nothing else lost: the candidates' deletes were sent before
     if loss.lost_ids is not None and (wanted > len(others) or _exhaustive(wanted, len(others))):
         # No subset of the candidates adds up to the settled count and sum: some lost key is none of them (deleted
         # for good). With one lost key, that is it, and no candidate was lost.
         if wanted == 1 or not recent:  # no candidate deleted: the lost keys not tracked are all unnamed
-            return Named(tuple(tracked), wanted, (loss.lost_ids - tracked_ids) & MASK, exact)
-        return Named(tuple(tracked + recent), max(1, wanted - len(recent)), exact=False)
-    # The recent candidates deleted may include keys lost before: fewer may be left unnamed than counted here.
-    return Named(tuple(tracked + recent), max(0, wanted - len(recent)), exact=exact and not recent)
+            return Named(tuple(tracked), wanted, (loss.lost_ids - tracked_ids) & MASK)
+        return Named(tuple(tracked + recent), max(1, wanted - len(recent)))
+    # The recent candidates deleted are taken for lost since the last listing (their markers are newer than it).
+    return Named(tuple(tracked + recent), max(0, wanted - len(recent)))
 
 
 def _unnamed_at_least(wanted: int, candidates: int) -> int:

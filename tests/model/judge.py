@@ -4,8 +4,8 @@ Every difference is a `Failure` with a category; documented limits are classifie
 - a deleted object's row in an unversioned bucket, or in a versioned one when the key has no version left (every
   version deleted by id, or its delete marker removed), may stay live, but only as many new ones per sync as that
   sync's closing warning counted ("N objects deleted since the last sync"), unless the warning also says some ranges
-  changed too much to count, and, where it says "at least N", one more per deleted key sharing its 16-bit key hash
-  with a key new in that sync; once counted, the row may stay until a reconciliation or a clean pass;
+  changed too much to count, and one more per deleted key sharing its 16-bit key hash with a key new in that sync;
+  once counted, the row may stay until a reconciliation or a clean pass;
 - rows of keys that were out of the configured scope (prefixes, patterns, buckets) at some sync since their row was
   last written are not removed (README, "Guarantees and limits"): such a row may be stale.
 Rows sent are judged per key range of the state before the sync: a range whose keys differ from the table in at
@@ -35,7 +35,7 @@ RESEND_DELETE = "resend_delete"
 VERSION_RESEND = "version_resend"
 SYNC_FAILED = "sync_failed"
 
-_DELETES_WARNING = re.compile(r"(at least )?(\d+) objects deleted since the last sync in \d+ key ranges")
+_DELETES_WARNING = re.compile(r"(\d+) objects deleted since the last sync in \d+ key ranges")
 _UNCOUNTED_WARNING = re.compile(r"in (\d+) more ranges too much changed to count deletes")
 
 
@@ -75,18 +75,15 @@ class SyncRecord:
         return bool(self.truncates) or any(line.startswith(("object_details now includes", "resuming the pass that "
                                                             "truncated")) for line in self.infos)
 
-    def counted_deletes(self) -> tuple[int, int, bool]:
-        """(deletes counted, ranges whose deletes could not be counted, whether the count is "at least") of the
-        closing warning."""
+    def counted_deletes(self) -> tuple[int, int]:
+        """(deletes counted, ranges whose deletes could not be counted) of the closing warning ("at least N" counts N)."""
         counted = uncounted = 0
-        at_least = False
         for line in self.warnings:
             if (match := _DELETES_WARNING.search(line)) is not None:
-                counted += int(match.group(2))
-                at_least = at_least or bool(match.group(1))
+                counted += int(match.group(1))
             if (match := _UNCOUNTED_WARNING.search(line)) is not None:
                 uncounted += int(match.group(1))
-        return counted, uncounted, at_least
+        return counted, uncounted
 
 
 @dataclass
@@ -116,9 +113,9 @@ class Observation:
 
 
 def _twins(seen: Observation, stale: list[tuple[str, str]]) -> int:
-    """Deleted keys sharing their 16-bit key hash with a key new in this sync in their bucket: a count that says "at
-    least" may leave out one lost key per such pair, which the sketch took for one changed object (documented in
-    docs/change-capture.md, "Deletes")."""
+    """Deleted keys sharing their 16-bit key hash with a key new in this sync in their bucket: the count may leave out
+    one lost key per such pair, which the sketch took for one changed object (documented in docs/change-capture.md,
+    "Deletes": 1 in 65,536 per pair; the model makes such twins on purpose)."""
     new_hashes = {(bucket, key_hash(key)) for bucket, keys in seen.truth.items() for key in keys
                   if not live(seen.table_before.get((bucket, key)))}
     return sum((bucket, key_hash(key)) in new_hashes for bucket, key in stale)
@@ -223,10 +220,8 @@ class Judge:
         new = sorted(stale)
         if not new:
             return []
-        counted, uncounted, at_least = seen.record.counted_deletes()
-        if at_least:
-            counted += _twins(seen, new)
-        if uncounted or len(new) <= counted:
+        counted, uncounted = seen.record.counted_deletes()
+        if uncounted or len(new) <= counted + _twins(seen, new):
             self.counted_stale |= set(new)
             return []
         self.counted_stale |= set(new)
