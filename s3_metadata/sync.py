@@ -32,7 +32,7 @@ from s3_metadata.aws import AwsCallError, S3Gateway, configured_endpoint
 from s3_metadata.buckets import BucketInspector, BucketPlan
 from s3_metadata.checkpointing import Checkpointer
 from s3_metadata.configuration import Settings, parse_configuration
-from s3_metadata.errors import InventoryReportError, SyncError
+from s3_metadata.errors import SyncError
 from s3_metadata.event_mode import EventSummary, closing_warnings, drain_queue, summary_line
 from s3_metadata.events import Touch
 from s3_metadata.inventory import Manifest, lists_versions
@@ -710,7 +710,8 @@ class Sync:
                                   "counted, not named")
                 return
             candidates = self._report_candidates(run, report)
-        except InventoryReportError as error:
+        except SyncError as error:  # a report not found or unreadable, a permission missing: the pass's own work
+            # is done, and its deletes stay counted as without a report
             self.sink.warning(f"stream s3://{stream.bucket}/{stream.prefix}: the keys deleted since the last pass "
                               f"stay counted, not named from an S3 Inventory report: {error}")
             return

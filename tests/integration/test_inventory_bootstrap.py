@@ -391,16 +391,24 @@ def test_later_passes_name_the_deletes_of_an_unversioned_bucket_from_the_newest_
     assert "bulk/00004/part-676.parquet" not in live and "bulk/00004/after-the-second-report" in live
 
 
-def test_a_report_that_cannot_be_read_at_the_end_of_a_pass_leaves_its_deletes_counted(harness, base_config, capsys):
-    """Naming deletes from a report is a bonus of the pass: a newest report that cannot be used (here its data files
-    are gone) warns and leaves the deletes counted, and the pass completes."""
+@pytest.mark.parametrize("lost", ["data-files", "permission"])
+def test_a_report_that_cannot_be_read_at_the_end_of_a_pass_leaves_its_deletes_counted(harness, base_config, capsys,
+                                                                                        lost):
+    """Naming deletes from a report is a bonus of the pass: a newest report that cannot be used (its data files gone,
+    or the destination no longer readable with the connection's credentials) warns and leaves the deletes counted,
+    and the pass completes."""
     source = seeded(harness, extra=20)
     config = base_config(inventory_source=source)
     assert harness.sync(config).ok and harness.sync(config).ok
     s3 = harness.s3
     write_report(s3.client, BUCKET, DESTINATION, when=SCANNED + timedelta(hours=12))
-    for entry in s3.client.list_objects_v2(Bucket=DESTINATION, Prefix=f"inventory/{BUCKET}/daily/data/")["Contents"]:
-        s3.client.delete_object(Bucket=DESTINATION, Key=entry["Key"])
+    if lost == "data-files":
+        for entry in s3.client.list_objects_v2(Bucket=DESTINATION, Prefix=f"inventory/{BUCKET}/daily/data/")[
+                "Contents"]:
+            s3.client.delete_object(Bucket=DESTINATION, Key=entry["Key"])
+    else:
+        harness.faults.respond("ListObjectsV2", 403, code="AccessDenied",
+                               when=lambda op, request, n: f"//{DESTINATION}." in request.url)
     s3.delete(BUCKET, "bulk/00007/part-433.parquet")
     capsys.readouterr()
     result = harness.sync(config)
