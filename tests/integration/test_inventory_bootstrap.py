@@ -521,3 +521,22 @@ def test_versions_changed_after_a_report_of_all_versions_are_caught_up(harness, 
     live = project_rows(harness.rows(), COMPARED)
     expected = s3.expected_rows(BUCKET)
     assert {k: v for k, v in live.items() if k in expected} == expected
+
+
+@pytest.mark.parametrize("crash", [4, 6, 8])
+def test_a_versions_bootstrap_killed_while_reading_resumes_to_tables_equal_to_s3(harness, base_config, crash):
+    """A crash at the `crash`-th GetObject (the manifest, its checksum and three data files are read for the objects,
+    the files again for the versions, the two reads side by side): the next sync resumes with the same report, and
+    both tables equal S3; the sync after sends nothing."""
+    versioned_history(harness, random.Random(crash))
+    source = write_report(harness.s3.client, BUCKET, DESTINATION, when=SCANNED, versions=True)
+    config = base_config(inventory_source=source, sync_versions="true", range_size=20)
+    harness.faults.crash_at("GetObject", crash)
+    assert not harness.sync(config).ok
+    harness.faults.clear()
+    resumed = harness.sync(config)
+    assert resumed.ok, resumed.error
+    assert table_versions(harness) == s3_versions(harness)
+    assert project_rows(harness.rows(), COMPARED) == harness.s3.expected_rows(BUCKET)
+    after = harness.sync(config)
+    assert after.ok and after.upserts == 0 and after.deletes == 0
