@@ -19,8 +19,9 @@ doubt), or deletes alone (nothing appeared, so the count difference is the loss)
   delete marker. When the key sum is known, the exact subset of those whose key hashes add up to the lost keys' sum
   is taken (the newest markers first), so a delete already sent by an earlier sync is never sent again. Otherwise a
   candidate whose key hash the decoded sketch did not see leave is none, and every other marker is deleted (a
-  superset: rows stay right, a delete may be sent twice), those written more than MARKER_SLACK before the stream's
-  last pass began excepted when some marker is newer than that (the clocks of the objects and of Date agree).
+  superset: rows stay right, a delete may be sent twice), those written more than MARKER_SLACK (AWS_MARKER_SLACK on
+  AWS) before the stream's last pass began excepted when some marker is newer than that (the clocks of the objects
+  and of Date agree).
 - keys the stream tracks (restores, failed descriptions) are named by the state itself, in any bucket.
 - everything else lost cannot be named: deletes in unversioned buckets, and in versioned ones versions deleted for
   good (DeleteObject with the VersionId of a key's only versions, or a lifecycle rule removing an expired delete
@@ -42,8 +43,12 @@ MASK = (1 << 64) - 1
 # Subsets tried when looking for the lost keys by their key-sum (a bound on CPU for ranges that lost many keys).
 MAX_SUBSETS = 20_000
 # How long before its stream's last pass began a delete marker may still be one a range lost since that pass listed
-# it, in `_recent`: a bound on the skew between the clock that stamps objects and the one that answers Date.
+# it, in `_recent`: a bound on the skew between the clock that stamps objects and the one that answers Date. On AWS
+# both are S3's own, synchronised clocks, so minutes; an S3-compatible store's clocks nothing vouches for, so an hour.
+# (Every marker between the bound and the last pass is deleted again: the smaller, the fewer deletes sent twice by
+# syncs that run more often than the bound.)
 MARKER_SLACK = timedelta(hours=1)
+AWS_MARKER_SLACK = timedelta(minutes=5)
 # Pairs of candidates the search of four lost keys may build (`_subset_with_sum`).
 MAX_PAIRS = 40 * MAX_SUBSETS
 

@@ -107,7 +107,8 @@ class StreamView:
     """What resolving a batch needs to know about its stream and bucket; `details` are the chosen object details.
 
     `versioned`: the bucket keeps delete markers. `deletes_since`: delete markers older than this were gone when the
-    stream's last complete pass listed their range (deletes.MARKER_SLACK before it began); None when unknown.
+    stream's last complete pass listed their range (deletes.MARKER_SLACK, or AWS_MARKER_SLACK on AWS, before it
+    began); None when unknown.
     """
 
     bucket: str

@@ -51,7 +51,7 @@ from s3_metadata.passes import (
     end_clean_pass_if_done, end_versions_rebuild_if_done, forget_notes_of_unchosen_details, scope_digest,
     send_again_for_new_details, sync_kind,
 )
-from s3_metadata.deletes import MARKER_SLACK, claim_unnamed, named_by_report, needs_version_listing
+from s3_metadata.deletes import AWS_MARKER_SLACK, MARKER_SLACK, claim_unnamed, named_by_report, needs_version_listing
 from s3_metadata.resolve import (
     Described, Outcome, StreamView, failed_description, head_description, previous_restore, removal_suspected, resolve,
     row_due, version_rows,
@@ -200,6 +200,7 @@ class Sync:
         self._list_workers = max(1, min(8, settings.max_concurrency // 2))
         self._list_pool = ThreadPoolExecutor(self._list_workers, thread_name_prefix="s3-list")
         self.progress = Progress(sink.info, clock)
+        self._marker_slack = MARKER_SLACK if configured_endpoint(settings) else AWS_MARKER_SLACK
         # What the ranges of this pass's streams were when it began: for the progress lines.
         self._runs: list[StreamRun] = []
         self._ranges_known = 0
@@ -652,7 +653,7 @@ class Sync:
         batch = pending.batch
         view = StreamView(stream.bucket, run.plan.restore, stream.restores, run.has_history, self.filter.matches,
                           self.settings.object_details, run.plan.versioned,
-                          stream.watermark - MARKER_SLACK if stream.watermark is not None else None)
+                          stream.watermark - self._marker_slack if stream.watermark is not None else None)
         described = {index: future.result() for index, future in pending.heads.items()}
         versions = pending.versions.result() if pending.versions is not None else None
         outcome = resolve(batch, view, described, pending.gone, versions, pending.removed)
