@@ -345,3 +345,27 @@ def test_auto_prefers_a_configuration_of_all_versions_when_versions_are_synced()
     configurations = [configuration("current"), configuration("all", IncludedObjectVersions="All")]
     assert configured_location(configurations, "src", "") == "s3://dest/inv/src/current/"
     assert configured_location(configurations, "src", "", all_versions=True) == "s3://dest/inv/src/all/"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_versions_reader_agrees_with_the_objects_reader_over_generated_rows(seed):
+    """Differential: over generated rows of a report of all versions (encoded keys, timestamps with and without
+    milliseconds and offsets, checksums, markers), the versions reader gives every row, and for the rows the objects
+    reader keeps (the latest, not a marker) the same key, LastModified, ETag, size, class and checksum."""
+    rng = random.Random(seed)
+    alphabet = ["a", "/", " ", "+", "%", "é", "日", "\U0001f600", "=", "&"]
+    objects, versions = RowReader(VERSION_FIELDS, ""), inventory.VersionRowReader(VERSION_FIELDS, "")
+    for _ in range(300):
+        key = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+        stamp = rng.choice(["2024-05-01T12:34:56.000Z", "2024-05-01T12:34:56.789Z", "2024-05-01T14:34:56+02:00"])
+        latest, marker = rng.choice(["true", "false"]), rng.choice(["true", "false", "false"])
+        values = version_row(quote_plus(key, safe=""), f"v{rng.randint(0, 9)}", latest, marker,
+                             LastModifiedDate=stamp, StorageClass=rng.choice(["STANDARD", "GLACIER", ""]),
+                             ChecksumAlgorithm=rng.choice(["", "CRC32", "SHA256"]),
+                             IsMultipartUploaded=rng.choice(["true", "false"]), Size=str(rng.randint(0, 10**12)))
+        got = versions(values)
+        assert got is not None and got[:4] == (key, values[-3], latest == "true", marker == "true")
+        kept = objects(values)
+        assert (kept is not None) == (latest == "true" and marker == "false")
+        if kept is not None:
+            assert (got[0],) + got[4:] == kept
