@@ -357,21 +357,29 @@ class Part:
         return self.entries[-1].hi
 
 
+def bounds_index(bounds: Sequence[tuple[str | None, str | None]]) -> Callable[[str], int | None]:
+    """The index of the `(lo, hi]` bounds (disjoint, in any order; None: open) holding a key, or None."""
+    order = sorted(range(len(bounds)), key=lambda i: bounds[i][0] or "")
+    starts = [bounds[i][0] or "" for i in order]
+
+    def index(key: str) -> int | None:
+        position = bisect_left(starts, key) - 1
+        if position < 0:
+            return None
+        found = order[position]
+        lo, hi = bounds[found]
+        return found if (lo is None or key > lo) and (hi is None or key <= hi) else None
+    return index
+
+
 def in_parts(parts: Sequence[Part]) -> Callable[[str], bool] | None:
-    """Whether a key lies in one of `parts` (in key order, as `plan_parts` gives them): what a resumed pass that
-    reads a report still needs, so that the keys of ranges done before the kill are not sorted again. None: the
-    parts cover every key (a pass from its start)."""
+    """Whether a key lies in one of `parts` (as `plan_parts` gives them): what a resumed pass that reads a report
+    still needs, so that the keys of ranges done before the kill are not sorted again. None: the parts cover every
+    key (a pass from its start)."""
     if len(parts) == 1 and parts[0].lo is None and parts[0].hi is None:
         return None
-    starts = ["" if part.lo is None else part.lo for part in parts]
-
-    def inside(key: str) -> bool:
-        index = bisect_left(starts, key) - 1
-        if index < 0:
-            return False
-        part = parts[index]
-        return (part.lo is None or key > part.lo) and (part.hi is None or key <= part.hi)
-    return inside
+    index = bounds_index([(part.lo, part.hi) for part in parts])
+    return lambda key: index(key) is not None
 
 
 def plan_parts(entries: Sequence[RangeEntry], max_parts: int, min_objects: int) -> list[Part]:

@@ -42,8 +42,8 @@ from s3_metadata.listing import Page, walk_part, walk_versions
 from s3_metadata.memory import limit_malloc_arenas
 from s3_metadata.progress import Progress, Snapshot
 from s3_metadata.ranges import (
-    Batch, Part, RangeEntry, RangeScanner, effective_range_size, finish_pass, in_parts, invalidate_digests, plan_parts,
-    replace_entry, split_points, start_pass, touched_parts,
+    Batch, Part, RangeEntry, RangeScanner, bounds_index, effective_range_size, finish_pass, in_parts,
+    invalidate_digests, plan_parts, replace_entry, split_points, start_pass, touched_parts,
 )
 from s3_metadata.configuration import DETAILS_HEAD, DETAILS_TAGS
 from s3_metadata.passes import (
@@ -735,17 +735,8 @@ class Sync:
     def _report_candidates(self, run: StreamRun, report: Manifest) -> list[list[str]]:
         """For each of the run's lossy ranges, the keys the report lists there that are neither listed nor deleted
         now."""
-        order = sorted(range(len(run.lossy)), key=lambda i: run.lossy[i].lo or "")
-        starts = [run.lossy[i].lo or "" for i in order]
+        lossy_range = bounds_index([(lossy.lo, lossy.hi) for lossy in run.lossy])
         matches = self.filter.matches
-
-        def lossy_range(key: str) -> int | None:
-            position = bisect.bisect_left(starts, key) - 1
-            if position < 0:
-                return None
-            index = order[position]
-            lo, hi = run.lossy[index].lo, run.lossy[index].hi
-            return index if (lo is None or key > lo) and (hi is None or key <= hi) else None
 
         def keep(key: str) -> bool:  # before the report's sort: only the keys of lossy ranges are sorted
             return lossy_range(key) is not None and matches(key)
